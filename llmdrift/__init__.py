@@ -1,0 +1,68 @@
+"""llmdrift: find the LLM quality regressions that latency, error-rate and cost
+dashboards cannot see.
+
+The public functions are importable from the top-level package; each lives in
+the module named in ``_PUBLIC`` and is imported on first use, so that
+``import llmdrift`` stays fast and light (Altair, Ibis and the anthropic SDK
+load only when a function that needs them is called).
+
+Examples
+--------
+>>> import llmdrift
+>>> callable(llmdrift.read_otlp)
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_PUBLIC = {
+    "read_otlp": "llmdrift.ingest",
+    "from_table": "llmdrift.ingest",
+    "quality_series": "llmdrift.series",
+    "changepoints": "llmdrift.changepoint",
+    "investigate": "llmdrift.investigate",
+    "Incident": "llmdrift.investigate",
+    "price_spans": "llmdrift.cost",
+    "cost_by": "llmdrift.cost",
+    "cost_per_quality": "llmdrift.cost",
+    "judge_cost": "llmdrift.cost",
+    "sample_plan": "llmdrift.cost",
+    "hash_timeline": "llmdrift.prompts",
+    "hash_changes": "llmdrift.prompts",
+    "unannounced_changes": "llmdrift.prompts",
+    "change_impact": "llmdrift.prompts",
+    "run_checks": "llmdrift.checks",
+    "sample_for_judging": "llmdrift.judge",
+    "population_mean": "llmdrift.judge",
+    "Judge": "llmdrift.judge",
+    "agreement": "llmdrift.calibration",
+    "labels_needed": "llmdrift.calibration",
+    "trust_report": "llmdrift.calibration",
+    "corrected_mean": "llmdrift.calibration",
+    "evaluate_alerts": "llmdrift.alerts",
+    "default_rules": "llmdrift.alerts",
+    "open_store": "llmdrift.store",
+    "SchemaError": "llmdrift.schema",
+    "LlmdriftWarning": "llmdrift.schema",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    try:
+        module = _PUBLIC[name]
+    except KeyError:
+        raise AttributeError(f"module 'llmdrift' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))
