@@ -1,0 +1,5 @@
+"""Widgets for the cost runbook."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
