@@ -15,13 +15,53 @@ service, language and year, so its rule is fixed and small:
 Nothing else is normalised: leading indentation, inner spaces, letter case and
 Unicode form all count, because each can change what a model does. Re-implement
 these five steps in any language and the hashes match.
+
+Prompt attributes on spans
+--------------------------
+:func:`set_prompt_attributes` stamps the current OpenTelemetry span with the
+prompt's name, version and template hash; :func:`prompt_context` does the same
+for a block or a decorated function and remembers the prompt, so that model-call
+spans started inside it (by llmdrift's anthropic wrapper, or by any other
+instrumentation through :class:`PromptSpanProcessor`) carry it too. The
+attribute names are the constants below:
+
+========================================  =====================================
+``gen_ai.prompt.name``                    :data:`PROMPT_NAME`
+``gen_ai.prompt.version``                 :data:`PROMPT_VERSION`
+``llmdrift.prompt.template_hash``         :data:`PROMPT_TEMPLATE_HASH`
+``llmdrift.prompt.rendered_hash``         :data:`PROMPT_RENDERED_HASH` (opt-in)
+========================================  =====================================
+
+The OpenTelemetry GenAI conventions define a prompt name but no content hash,
+so the hashes live under llmdrift's own ``llmdrift.`` namespace rather than
+under a ``gen_ai.`` name the conventions might later define differently.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 
-__all__ = ["template_hash", "HASH_LENGTH"]
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.trace import SpanProcessor
+
+__all__ = [
+    "HASH_LENGTH",
+    "PROMPT_ATTRIBUTES",
+    "PROMPT_NAME",
+    "PROMPT_RENDERED_HASH",
+    "PROMPT_TEMPLATE_HASH",
+    "PROMPT_VERSION",
+    "PromptSpanProcessor",
+    "current_prompt",
+    "normalize_template",
+    "prompt_attributes",
+    "prompt_context",
+    "set_prompt_attributes",
+    "template_hash",
+]
 
 HASH_LENGTH = 12
 """Hex digits kept from the SHA-256 digest (48 bits: a collision among 10,000
@@ -74,3 +114,325 @@ def template_hash(template: str) -> str:
     """
     digest = hashlib.sha256(normalize_template(template).encode("utf-8"))
     return digest.hexdigest()[:HASH_LENGTH]
+
+
+# --- prompt attributes on OpenTelemetry spans ---------------------------------
+
+PROMPT_NAME = "gen_ai.prompt.name"
+"""Span attribute: name of the prompt template (OTel GenAI convention)."""
+
+PROMPT_VERSION = "gen_ai.prompt.version"
+"""Span attribute: version label of the prompt template, as the team names it."""
+
+PROMPT_TEMPLATE_HASH = "llmdrift.prompt.template_hash"
+"""Span attribute: :func:`template_hash` of the template before rendering."""
+
+PROMPT_RENDERED_HASH = "llmdrift.prompt.rendered_hash"
+"""Span attribute (opt-in): :func:`template_hash` of the rendered prompt."""
+
+PROMPT_ATTRIBUTES = (
+    PROMPT_NAME,
+    PROMPT_VERSION,
+    PROMPT_TEMPLATE_HASH,
+    PROMPT_RENDERED_HASH,
+)
+"""Every span attribute llmdrift's prompt instrumentation writes, in one place."""
+
+_PROMPT_KEY = otel_context.create_key("llmdrift.prompt")
+
+
+def prompt_attributes(
+    *,
+    name: str,
+    version: str | int | None = None,
+    template: str | None = None,
+    rendered: str | None = None,
+    record_rendered_hash: bool = False,
+) -> dict[str, str]:
+    """The prompt span attributes as a dict, without touching any span.
+
+    Parameters
+    ----------
+    name : str
+        Name of the prompt template, e.g. ``"triage"``.
+    version : str or int, optional
+        The team's version label; stored as a string.
+    template : str, optional
+        The template before rendering; its :func:`template_hash` becomes
+        ``llmdrift.prompt.template_hash``.
+    rendered : str, optional
+        The prompt after rendering. Used only when ``record_rendered_hash``.
+    record_rendered_hash : bool, default=False
+        Also store the hash of ``rendered`` (same rule as the template hash).
+        Off by default: a rendered prompt varies per request, so its hash is
+        useful only for deduplication and it is derived from user content.
+
+    Returns
+    -------
+    dict of str to str
+        Only the attributes that have a value.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is empty, or ``record_rendered_hash`` is set without
+        ``rendered``.
+
+    Examples
+    --------
+    >>> attrs = prompt_attributes(name="triage", version=3, template="Hi {x}\\n")
+    >>> sorted(attrs)
+    ['gen_ai.prompt.name', 'gen_ai.prompt.version', 'llmdrift.prompt.template_hash']
+    >>> attrs["llmdrift.prompt.template_hash"] == template_hash("Hi {x}")
+    True
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(
+            f"name must be a non-empty str naming the prompt template, got {name!r}"
+        )
+    attrs = {PROMPT_NAME: name}
+    if version is not None:
+        attrs[PROMPT_VERSION] = str(version)
+    if template is not None:
+        attrs[PROMPT_TEMPLATE_HASH] = template_hash(template)
+    if record_rendered_hash:
+        if rendered is None:
+            raise ValueError(
+                "record_rendered_hash=True needs the rendered prompt: pass "
+                "rendered=<the prompt as sent>"
+            )
+        attrs[PROMPT_RENDERED_HASH] = template_hash(rendered)
+    return attrs
+
+
+def set_prompt_attributes(
+    span: trace.Span | None = None,
+    *,
+    name: str,
+    version: str | int | None = None,
+    template: str | None = None,
+    rendered: str | None = None,
+    record_rendered_hash: bool = False,
+) -> dict[str, str]:
+    """Put the prompt's name, version and template hash on a span.
+
+    Parameters
+    ----------
+    span : opentelemetry.trace.Span, optional
+        The span to stamp; by default the current span
+        (``opentelemetry.trace.get_current_span()``). A span that is not
+        recording (no SDK configured, or sampled out) is left alone.
+    name, version, template, rendered, record_rendered_hash
+        As in :func:`prompt_attributes`.
+
+    Returns
+    -------
+    dict of str to str
+        The attributes written (or that would have been written to a
+        non-recording span).
+
+    Examples
+    --------
+    >>> from opentelemetry.sdk.trace import TracerProvider
+    >>> tracer = TracerProvider().get_tracer("doc")
+    >>> with tracer.start_as_current_span("chat") as span:
+    ...     _ = set_prompt_attributes(name="triage", version="v2",
+    ...                               template="Reply in {language}.")
+    >>> span.attributes["gen_ai.prompt.version"]
+    'v2'
+    >>> span.attributes["llmdrift.prompt.template_hash"] == template_hash(
+    ...     "Reply in {language}.\\r\\n")
+    True
+    """
+    attrs = prompt_attributes(
+        name=name,
+        version=version,
+        template=template,
+        rendered=rendered,
+        record_rendered_hash=record_rendered_hash,
+    )
+    target = trace.get_current_span() if span is None else span
+    if target.is_recording():
+        target.set_attributes(attrs)
+    return attrs
+
+
+def current_prompt(context: otel_context.Context | None = None) -> dict[str, str]:
+    """The prompt attributes of the innermost active :func:`prompt_context`.
+
+    Parameters
+    ----------
+    context : opentelemetry.context.Context, optional
+        Context to look in; the current one by default.
+
+    Returns
+    -------
+    dict of str to str
+        A copy of the attributes; empty outside any prompt context.
+
+    Examples
+    --------
+    >>> current_prompt()
+    {}
+    >>> with prompt_context(name="triage", version="4"):
+    ...     current_prompt()["gen_ai.prompt.version"]
+    '4'
+    """
+    attrs = otel_context.get_value(_PROMPT_KEY, context)
+    return dict(attrs) if attrs else {}
+
+
+class prompt_context:  # noqa: N801 - used like a function, as contextlib's are
+    """Context manager and decorator that marks the prompt in use.
+
+    On entry the current span (if recording) gets the prompt attributes, and
+    the prompt is remembered in the OpenTelemetry context until exit, so that
+    spans started inside the block can carry it: llmdrift's anthropic wrapper
+    reads it with :func:`current_prompt`, and :class:`PromptSpanProcessor`
+    stamps it on the model-call spans of any other instrumentation. An inner
+    ``prompt_context`` replaces the outer one until it exits.
+
+    Parameters
+    ----------
+    name, version, template, rendered, record_rendered_hash
+        As in :func:`prompt_attributes`. The hashes are computed once, when
+        the context is created, so a decorated function pays nothing per call.
+    stamp_current_span : bool, default=True
+        Also stamp the span that is current on entry.
+
+    Examples
+    --------
+    >>> from opentelemetry.sdk.trace import TracerProvider
+    >>> tracer = TracerProvider().get_tracer("doc")
+    >>> with tracer.start_as_current_span("handle ticket") as span:
+    ...     with prompt_context(name="triage", version="3", template="Hi {x}."):
+    ...         inside = current_prompt()["gen_ai.prompt.version"]
+    >>> span.attributes["gen_ai.prompt.name"], inside, current_prompt()
+    ('triage', '3', {})
+    >>> @prompt_context(name="triage", version="3")
+    ... def answer():
+    ...     return current_prompt()["gen_ai.prompt.name"]
+    >>> answer()
+    'triage'
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        version: str | int | None = None,
+        template: str | None = None,
+        rendered: str | None = None,
+        record_rendered_hash: bool = False,
+        stamp_current_span: bool = True,
+    ) -> None:
+        self.attributes = prompt_attributes(
+            name=name,
+            version=version,
+            template=template,
+            rendered=rendered,
+            record_rendered_hash=record_rendered_hash,
+        )
+        self.stamp_current_span = stamp_current_span
+        self._tokens: list[object] = []
+
+    def __enter__(self) -> dict[str, str]:
+        if self.stamp_current_span:
+            span = trace.get_current_span()
+            if span.is_recording():
+                span.set_attributes(self.attributes)
+        ctx = otel_context.set_value(_PROMPT_KEY, dict(self.attributes))
+        self._tokens.append(otel_context.attach(ctx))
+        return dict(self.attributes)
+
+    def __exit__(self, *exc_info: object) -> None:
+        otel_context.detach(self._tokens.pop())
+
+    def _fresh(self) -> prompt_context:
+        # a fresh instance per call keeps concurrent calls (threads, tasks)
+        # from sharing one token stack
+        clone = object.__new__(prompt_context)
+        clone.attributes = self.attributes
+        clone.stamp_current_span = self.stamp_current_span
+        clone._tokens = []
+        return clone
+
+    def __call__(self, func):
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args, **kwargs):
+                with self._fresh():
+                    return await func(*args, **kwargs)
+
+            return async_wrapper
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with self._fresh():
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class PromptSpanProcessor(SpanProcessor):
+    """Span processor that stamps the active prompt on model-call spans.
+
+    Add it to the ``TracerProvider`` when model calls are traced by another
+    instrumentation (for example the official OpenTelemetry anthropic or
+    OpenAI instrumentations): every span started inside a
+    :func:`prompt_context` then carries the prompt attributes as well, without
+    wrapping the client twice. Attributes the span already has are kept.
+
+    Parameters
+    ----------
+    only_model_calls : bool, default=True
+        Stamp only spans that look like model calls when they start: their
+        start attributes include a ``gen_ai.`` or OpenInference ``llm.`` key.
+        With False every span started in the context is stamped.
+
+    Examples
+    --------
+    >>> from opentelemetry.sdk.trace import TracerProvider
+    >>> provider = TracerProvider()
+    >>> provider.add_span_processor(PromptSpanProcessor())
+    >>> tracer = provider.get_tracer("doc")
+    >>> with prompt_context(name="triage", template="Reply in {x}."):
+    ...     with tracer.start_as_current_span(
+    ...         "chat m", attributes={"gen_ai.operation.name": "chat"}
+    ...     ) as llm_span:
+    ...         pass
+    ...     with tracer.start_as_current_span("db query") as other:
+    ...         pass
+    >>> llm_span.attributes["gen_ai.prompt.name"], "gen_ai.prompt.name" in (
+    ...     other.attributes)
+    ('triage', False)
+    """
+
+    def __init__(self, *, only_model_calls: bool = True) -> None:
+        self.only_model_calls = only_model_calls
+
+    def on_start(self, span, parent_context=None) -> None:
+        attrs = otel_context.get_value(_PROMPT_KEY, parent_context)
+        if not attrs:
+            return
+        existing = span.attributes or {}
+        if self.only_model_calls and not any(
+            key.startswith(("gen_ai.", "llm.")) for key in existing
+        ):
+            return
+        span.set_attributes(
+            {key: value for key, value in attrs.items() if key not in existing}
+        )
+
+    def on_end(self, span) -> None:
+        return None
+
+    def shutdown(self) -> None:
+        return None
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+# --- anthropic client tracing (judge engineer) ---
