@@ -1,0 +1,988 @@
+"""Heuristic checks: cheap rules scored on every response.
+
+A check reads the ``output_text`` column of a contents frame and gives one
+number per response, usually 1.0 (passes) or 0.0 (fails). :func:`run_checks`
+runs a list of checks over a whole contents frame at once and returns long
+rows of the scores frame with ``kind="heuristic"``, ``scorer`` = the check's
+name and ``scorer_version`` = its version, so a score can always be traced to
+the rule (and the rule's settings) that produced it.
+
+Checks are vectorised: text matching runs in Arrow's compute kernels
+(RE2 regular expressions) over the whole column, and JSON is parsed only for
+answers whose stripped text starts with ``{`` or ``[``.
+
+Built-in checks (each a function that returns a :class:`Check`):
+
+==========================  ============================================
+``valid_json()``            the whole answer parses as a JSON object/array
+``matches_json_schema(s)``  ... and validates against JSON Schema ``s``
+``length_within(...)``      characters and words within bounds
+``matches_regex(p)``        the pattern is found in the answer
+``avoids_regex(p)``         the pattern is not found in the answer
+``has_code_fence()``        the answer contains a fenced code block
+``looks_like_refusal()``    the answer reads as a refusal (phrase list)
+``answer_format(name)``     a named answer pattern, e.g. ``[Yes]``/``[No]``
+``answer_length()``         length in characters (a measure, not pass/fail)
+==========================  ============================================
+
+Writing your own check
+----------------------
+Decorate one function that takes the answers as a pandas Series of strings
+(never missing: :func:`run_checks` handles missing answers) and returns one
+number per answer, in the same order:
+
+>>> import pandas as pd
+>>> @check("mentions_order_id", version="1")
+... def mentions_order_id(texts):
+...     return texts.str.contains(r"#\\d{6}", regex=True)
+>>> contents = pd.DataFrame({
+...     "span_id": ["a", "b"],
+...     "output_text": ["Order #123456 shipped.", "No idea."],
+...     "time": pd.to_datetime(["2024-01-01", "2024-01-01"], utc=True),
+... })
+>>> scores = run_checks(contents, [mentions_order_id, valid_json()])
+>>> scores[["span_id", "scorer", "value"]].values.tolist()
+[['a', 'mentions_order_id', 1.0], ['b', 'mentions_order_id', 0.0], \
+['a', 'valid_json', 0.0], ['b', 'valid_json', 0.0]]
+
+Bump ``version`` whenever the rule changes, so scores from the old and the new
+rule are not mixed unknowingly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from llmdrift.schema import LlmdriftWarning, validate
+
+__all__ = [
+    "Check",
+    "check",
+    "run_checks",
+    "default_checks",
+    "valid_json",
+    "matches_json_schema",
+    "length_within",
+    "matches_regex",
+    "avoids_regex",
+    "has_code_fence",
+    "looks_like_refusal",
+    "answer_format",
+    "answer_length",
+    "first_match",
+    "ANSWER_FORMATS",
+    "REFUSAL_PHRASES",
+]
+
+ANSWER_FORMATS: dict[str, str] = {
+    # "[Yes]" or "[No]" anywhere in the answer, any letter case (Chen et al. 2023
+    # asked for this format and scored the first bracket).
+    "yes_no_brackets": r"\[(yes|no)\]",
+    # the answer opens with a bare yes or no
+    "yes_no_first_word": r"^\s*(yes|no)\b",
+    # a multiple-choice letter such as "(B)" or "B)" or "B." opening the answer
+    "choice_letter": r"^\s*\(?([a-e])[).:]",
+}
+"""Named answer patterns for :func:`answer_format` (matched ignoring case)."""
+
+REFUSAL_PHRASES: tuple[str, ...] = (
+    "i'm sorry, but",
+    "i am sorry, but",
+    "i'm sorry, i",
+    "i am sorry, i",
+    "sorry, but i can",
+    "i can't help with",
+    "i cannot help with",
+    "i can't assist",
+    "i cannot assist",
+    "i can't provide",
+    "i cannot provide",
+    "i can't fulfill",
+    "i cannot fulfill",
+    "i can't comply",
+    "i cannot comply",
+    "i won't be able to",
+    "i will not be able to",
+    "i'm not able to",
+    "i am not able to",
+    "i'm unable to",
+    "i am unable to",
+    "as an ai language model, i cannot",
+    "as an ai, i cannot",
+    "i must decline",
+    "i'm not comfortable",
+    "it is not appropriate",
+    "it's not appropriate",
+    "goes against my",
+)
+"""Phrases that mark a refusal for :func:`looks_like_refusal`.
+
+Matched ignoring case, with typographic apostrophes (’) read as ``'``, within
+the first ``window`` characters of the answer (refusals open the answer; the
+same words deep inside a long answer are usually quoting or hedging).
+"""
+
+
+# ---------------------------------------------------------------------------
+# the Check object and the decorator
+
+
+@dataclass(frozen=True)
+class Check:
+    """A named, versioned rule that scores answers.
+
+    Parameters
+    ----------
+    name : str
+        Check name; becomes ``scorer`` in the scores frame.
+    func : callable
+        ``func(texts) -> values``: ``texts`` is a pandas Series of answers
+        (string dtype, no missing values); ``values`` has one number (or bool)
+        per answer, in order (Series, array or list).
+    version : str, default="1"
+        Version of the rule; ``scorer_version`` in the scores frame. For the
+        built-ins it ends with a short hash of the settings, so that e.g.
+        ``length_within(max_chars=500)`` and ``length_within(max_chars=800)``
+        record different versions.
+    dimension : str, optional
+        Score dimension; defaults to ``name``.
+    description : str, default=""
+        One line saying what a 1 (or a higher value) means.
+    higher_is_better : bool, default=True
+        False for measures such as :func:`answer_length`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> shouts = Check("shouts", lambda s: s.str.isupper())
+    >>> shouts(pd.Series(["HELLO", "hello", None], dtype="string")).tolist()
+    [1.0, 0.0, nan]
+    """
+
+    name: str
+    func: Callable[[pd.Series], object] = field(repr=False)
+    version: str = "1"
+    dimension: str | None = None
+    description: str = ""
+    higher_is_better: bool = True
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"a check needs a non-empty str name, got {self.name!r}")
+        if not callable(self.func):
+            raise TypeError(f"check {self.name!r}: func must be callable")
+
+    @property
+    def score_dimension(self) -> str:
+        """The dimension its scores carry (``dimension`` or else ``name``)."""
+        return self.dimension or self.name
+
+    def __call__(self, texts) -> pd.Series:
+        """Score a Series of answers; missing answers give NaN.
+
+        Returns a float64 Series with the index of ``texts``.
+        """
+        texts = _as_text(texts)
+        missing = texts.isna().to_numpy()
+        out = np.full(len(texts), np.nan)
+        if (~missing).any():
+            present = texts[~missing]
+            out[~missing] = _to_float(self.func(present), self.name, len(present))
+        return pd.Series(out, index=texts.index, name=self.name)
+
+
+def check(
+    name: str | None = None,
+    *,
+    version: str = "1",
+    dimension: str | None = None,
+    higher_is_better: bool = True,
+) -> Callable[[Callable], Check]:
+    """Decorator that turns a function ``Series[str] -> values`` into a Check.
+
+    Parameters
+    ----------
+    name : str, optional
+        Check name; defaults to the function's name.
+    version : str, default="1"
+        Bump it when the rule changes.
+    dimension : str, optional
+        Score dimension; defaults to the name.
+    higher_is_better : bool, default=True
+
+    Returns
+    -------
+    callable
+        A decorator returning a :class:`Check` (its ``description`` is the
+        first line of the function's docstring).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> @check(version="2")
+    ... def polite(texts):
+    ...     "1 if the answer thanks the user."
+    ...     return texts.str.contains("thank", case=False)
+    >>> polite.name, polite.version
+    ('polite', '2')
+    >>> polite(pd.Series(["Thank you!", "No."])).tolist()
+    [1.0, 0.0]
+    """
+
+    def wrap(func: Callable) -> Check:
+        doc = (func.__doc__ or "").strip().splitlines()
+        return Check(
+            name=name or func.__name__,
+            func=func,
+            version=version,
+            dimension=dimension,
+            description=doc[0] if doc else "",
+            higher_is_better=higher_is_better,
+        )
+
+    return wrap
+
+
+# ---------------------------------------------------------------------------
+# helpers over whole columns
+
+
+def _as_text(texts) -> pd.Series:
+    """A pandas Series of Arrow-backed strings (missing kept as <NA>)."""
+    if not isinstance(texts, pd.Series):
+        texts = pd.Series(texts)
+    if isinstance(texts.dtype, pd.StringDtype) and texts.dtype.storage == "pyarrow":
+        return texts
+    if not (
+        pd.api.types.is_string_dtype(texts.dtype)
+        or pd.api.types.is_object_dtype(texts.dtype)
+        or isinstance(texts.dtype, pd.CategoricalDtype)
+        or texts.isna().all()
+    ):
+        raise TypeError(
+            f"checks read text; got a column of dtype {texts.dtype}. Convert it "
+            "with .astype('string')."
+        )
+    return texts.astype(pd.StringDtype("pyarrow"))
+
+
+def _arrow(texts: pd.Series) -> pa.ChunkedArray | pa.Array:
+    """The Arrow array behind a Series made by :func:`_as_text`."""
+    texts = _as_text(texts)
+    return pa.array(texts.array)
+
+
+def _to_float(values, name: str, n: int) -> np.ndarray:
+    if isinstance(values, pd.Series):
+        values = values.to_numpy(dtype=float, na_value=np.nan)
+    elif isinstance(values, pa.ChunkedArray | pa.Array):
+        values = values.to_numpy(zero_copy_only=False)
+    arr = np.asarray(values, dtype=float)
+    if arr.shape != (n,):
+        raise ValueError(
+            f"check {name!r} returned {arr.shape} values for {n} answers; it must "
+            "return one number per answer, in order"
+        )
+    return arr
+
+
+def _bool_to_float(result) -> np.ndarray:
+    """Arrow boolean result -> float array (null -> NaN)."""
+    return pc.cast(result, pa.float64()).to_numpy(zero_copy_only=False)
+
+
+_SMART_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'"})
+
+
+def _regex_search(texts: pd.Series, pattern: str, *, ignore_case: bool) -> np.ndarray:
+    """1.0 where ``pattern`` is found in the text, else 0.0.
+
+    Runs in Arrow (RE2). Patterns RE2 cannot compile (look-arounds,
+    back-references) fall back to Python's ``re``, one answer at a time.
+    """
+    arr = _arrow(texts)
+    try:
+        found = pc.match_substring_regex(arr, pattern, ignore_case=ignore_case)
+        return _bool_to_float(found)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        compiled = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+        return np.fromiter(
+            (compiled.search(t) is not None for t in texts.tolist()),
+            dtype=float,
+            count=len(texts),
+        )
+
+
+def first_match(texts, pattern: str, *, ignore_case: bool = True) -> pd.Series:
+    """The first capture group of the first match of a named or raw pattern.
+
+    Parameters
+    ----------
+    texts : Series of str
+        Answers; missing stays missing.
+    pattern : str
+        A key of :data:`ANSWER_FORMATS` or a regular expression with one
+        capture group.
+    ignore_case : bool, default=True
+
+    Returns
+    -------
+    Series of str
+        The captured text (as written in the answer), <NA> where nothing
+        matched.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> first_match(pd.Series(["[No] then [Yes]", "no bracket"]),
+    ...             "yes_no_brackets").tolist()
+    ['No', <NA>]
+    """
+    regex = ANSWER_FORMATS.get(pattern, pattern)
+    flags = "(?i)" if ignore_case else ""
+    out = _as_text(texts).str.extract(flags + regex, expand=False)
+    if isinstance(out, pd.DataFrame):
+        out = out.iloc[:, 0]
+    return out.astype("string")
+
+
+def _settings_version(version: str, **settings) -> str:
+    """``version`` plus a short hash of the settings that shape the rule."""
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return f"{version}+{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
+# ---------------------------------------------------------------------------
+# built-in checks
+
+_JSON_START = r"^\s*[\[{]"
+
+
+def _parse_json_candidates(texts: pd.Series) -> tuple[np.ndarray, list]:
+    """Parse the answers that start with { or [; return (mask, parsed values).
+
+    Only those answers are parsed (an answer that starts otherwise cannot be
+    a JSON object or array). Each parse is one call into the C parser.
+    """
+    arr = _arrow(texts)
+    mask = pc.match_substring_regex(arr, _JSON_START).to_numpy(zero_copy_only=False)
+    candidates = texts[mask].tolist()
+    decoder = json.JSONDecoder()
+    parsed: list = []
+    for text in candidates:
+        try:
+            stripped = text.strip()
+            value, end = decoder.raw_decode(stripped)
+            parsed.append(value if end == len(stripped) else _INVALID)
+        except ValueError:
+            parsed.append(_INVALID)
+    return mask, parsed
+
+
+_INVALID = object()
+
+
+def valid_json() -> Check:
+    """1 if the whole answer (spaces aside) is one JSON object or array.
+
+    Answers that do not start with ``{`` or ``[`` score 0 without parsing:
+    a bare string or number, JSON wrapped in a Markdown code fence, or JSON
+    after an introduction ("Here is the JSON: {...}") all fail, because a
+    caller parsing the answer would fail on them too.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> valid_json()(pd.Series(['{"a": 1}', ' [1, 2] ', '{"a": 1', '"x"',
+    ...                         'Sure: {"a": 1}'])).tolist()
+    [1.0, 1.0, 0.0, 0.0, 0.0]
+    """
+
+    def func(texts: pd.Series) -> np.ndarray:
+        mask, parsed = _parse_json_candidates(texts)
+        out = np.zeros(len(texts))
+        out[mask] = [0.0 if p is _INVALID else 1.0 for p in parsed]
+        return out
+
+    return Check(
+        "valid_json",
+        func,
+        version="1",
+        description="1 if the answer is one JSON object or array",
+    )
+
+
+def matches_json_schema(
+    schema: dict, *, name: str = "matches_json_schema", version: str = "1"
+) -> Check:
+    """1 if the answer is valid JSON (as :func:`valid_json`) meeting ``schema``.
+
+    Parameters
+    ----------
+    schema : dict
+        A JSON Schema; its ``$schema`` keyword picks the draft (default: the
+        latest the ``jsonschema`` package knows). It is checked and compiled
+        once.
+    name : str, default="matches_json_schema"
+        Check name (give each schema its own name when running several).
+    version : str, default="1"
+
+    Raises
+    ------
+    jsonschema.exceptions.SchemaError
+        If ``schema`` itself is not a valid JSON Schema.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = matches_json_schema({"type": "object", "required": ["id"]})
+    >>> c(pd.Series(['{"id": 3}', '{"x": 3}', 'no'])).tolist()
+    [1.0, 0.0, 0.0]
+    """
+    import jsonschema
+
+    validator_cls = jsonschema.validators.validator_for(schema)
+    validator_cls.check_schema(schema)
+    validator = validator_cls(schema)
+
+    def func(texts: pd.Series) -> np.ndarray:
+        mask, parsed = _parse_json_candidates(texts)
+        out = np.zeros(len(texts))
+        out[mask] = [
+            0.0 if p is _INVALID else float(validator.is_valid(p)) for p in parsed
+        ]
+        return out
+
+    return Check(
+        name,
+        func,
+        version=_settings_version(version, schema=schema),
+        description="1 if the answer is JSON that meets the schema",
+    )
+
+
+def length_within(
+    *,
+    min_chars: int | None = None,
+    max_chars: int | None = None,
+    min_words: int | None = None,
+    max_words: int | None = None,
+    name: str = "length_within",
+    version: str = "1",
+) -> Check:
+    """1 if the answer's length in characters and words is within bounds.
+
+    Bounds are inclusive; ``None`` means unbounded. Characters are Unicode
+    code points; words are runs of non-space characters.
+
+    Raises
+    ------
+    ValueError
+        If no bound is given or a minimum exceeds its maximum.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = length_within(min_chars=3, max_words=2)
+    >>> c(pd.Series(["ok", "all good", "far too many words"])).tolist()
+    [0.0, 1.0, 0.0]
+    """
+    bounds = dict(
+        min_chars=min_chars,
+        max_chars=max_chars,
+        min_words=min_words,
+        max_words=max_words,
+    )
+    if all(v is None for v in bounds.values()):
+        raise ValueError(
+            "length_within needs at least one of min_chars, max_chars, "
+            "min_words, max_words"
+        )
+    for low, high in (("min_chars", "max_chars"), ("min_words", "max_words")):
+        if bounds[low] is not None and bounds[high] is not None:
+            if bounds[low] > bounds[high]:
+                raise ValueError(
+                    f"length_within: {low}={bounds[low]} exceeds {high}={bounds[high]}"
+                )
+    need_words = min_words is not None or max_words is not None
+
+    def func(texts: pd.Series) -> np.ndarray:
+        arr = _arrow(texts)
+        ok = np.ones(len(texts), dtype=bool)
+        chars = pc.utf8_length(arr).to_numpy(zero_copy_only=False)
+        if min_chars is not None:
+            ok &= chars >= min_chars
+        if max_chars is not None:
+            ok &= chars <= max_chars
+        if need_words:
+            words = pc.count_substring_regex(arr, r"\S+").to_numpy(zero_copy_only=False)
+            if min_words is not None:
+                ok &= words >= min_words
+            if max_words is not None:
+                ok &= words <= max_words
+        return ok.astype(float)
+
+    return Check(
+        name,
+        func,
+        version=_settings_version(version, **bounds),
+        description="1 if the length is within the bounds",
+    )
+
+
+def answer_length(*, name: str = "answer_length", version: str = "1") -> Check:
+    """Length of the answer in characters (Unicode code points).
+
+    A measure, not a pass/fail rule: higher is not better. Use
+    :func:`length_within` for a 0/1 rule.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> answer_length()(pd.Series(["abc", "", "héllo"])).tolist()
+    [3.0, 0.0, 5.0]
+    """
+
+    def func(texts: pd.Series) -> np.ndarray:
+        return pc.utf8_length(_arrow(texts)).to_numpy(zero_copy_only=False)
+
+    return Check(
+        name,
+        func,
+        version=version,
+        description="length of the answer in characters",
+        higher_is_better=False,
+    )
+
+
+def matches_regex(
+    pattern: str,
+    *,
+    name: str = "matches_regex",
+    ignore_case: bool = False,
+    version: str = "1",
+) -> Check:
+    """1 if the regular expression is found anywhere in the answer.
+
+    Patterns run in RE2 syntax through Arrow; a pattern RE2 rejects
+    (look-arounds, back-references) runs with Python's ``re`` instead, one
+    answer at a time (slower, same result). Anchor with ``^``/``$`` (add
+    ``(?m)`` for line anchors) to match the whole answer or a line.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = matches_regex(r"\\bSKU-\\d+", name="cites_sku")
+    >>> c(pd.Series(["See SKU-12.", "none"])).tolist()
+    [1.0, 0.0]
+    """
+    re.compile(pattern)  # fail early on a pattern Python cannot read either
+
+    def func(texts: pd.Series) -> np.ndarray:
+        return _regex_search(texts, pattern, ignore_case=ignore_case)
+
+    return Check(
+        name,
+        func,
+        version=_settings_version(version, pattern=pattern, ignore_case=ignore_case),
+        description=f"1 if the answer matches {pattern!r}",
+    )
+
+
+def avoids_regex(
+    pattern: str,
+    *,
+    name: str = "avoids_regex",
+    ignore_case: bool = False,
+    version: str = "1",
+) -> Check:
+    """1 if the regular expression is NOT found in the answer.
+
+    Same matching rules as :func:`matches_regex`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = avoids_regex(r"lorem ipsum", ignore_case=True, name="no_filler")
+    >>> c(pd.Series(["Lorem Ipsum dolor", "fine"])).tolist()
+    [0.0, 1.0]
+    """
+    re.compile(pattern)
+
+    def func(texts: pd.Series) -> np.ndarray:
+        return 1.0 - _regex_search(texts, pattern, ignore_case=ignore_case)
+
+    return Check(
+        name,
+        func,
+        version=_settings_version(version, pattern=pattern, ignore_case=ignore_case),
+        description=f"1 if the answer avoids {pattern!r}",
+    )
+
+
+_FENCE = r"(?m)^ {0,3}(?:```|~~~)"
+
+
+def has_code_fence() -> Check:
+    """1 if the answer contains a fenced code block (Markdown/CommonMark).
+
+    A fenced block opens with a line starting (after at most three spaces)
+    with three backticks or three tildes. As in CommonMark, a block whose
+    closing fence is missing runs to the end of the answer and still counts;
+    backticks in the middle of a line do not.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = has_code_fence()
+    >>> c(pd.Series(["```python\\nx = 1\\n```", "Use ```x``` inline",
+    ...              "text\\n~~~\\ncode"])).tolist()
+    [1.0, 0.0, 1.0]
+    """
+
+    def func(texts: pd.Series) -> np.ndarray:
+        return _regex_search(texts, _FENCE, ignore_case=False)
+
+    return Check(
+        "has_code_fence",
+        func,
+        version="1",
+        description="1 if the answer contains a fenced code block",
+    )
+
+
+def looks_like_refusal(
+    phrases: Sequence[str] = REFUSAL_PHRASES,
+    *,
+    window: int = 300,
+    name: str = "looks_like_refusal",
+    version: str = "1",
+) -> Check:
+    """1 if the opening of the answer contains a refusal phrase.
+
+    Parameters
+    ----------
+    phrases : sequence of str, default=REFUSAL_PHRASES
+        Lower-case phrases (see :data:`REFUSAL_PHRASES`); matched as plain
+        text ignoring case, with ’ and ‘ read as '.
+    window : int, default=300
+        Only the first ``window`` characters are searched.
+
+    Notes
+    -----
+    Higher means "refused": whether that is bad depends on the request (a
+    refusal of a harmful request is right). A phrase list misses refusals
+    worded otherwise and catches answers that apologise and then help.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = looks_like_refusal()
+    >>> c(pd.Series(["I’m sorry, but I can’t help with that.",
+    ...              "Sure! Here is the plan."])).tolist()
+    [1.0, 0.0]
+    """
+    phrases = tuple(p.lower().translate(_SMART_QUOTES) for p in phrases)
+    if not phrases:
+        raise ValueError("looks_like_refusal needs at least one phrase")
+    pattern = "|".join(re.escape(p) for p in phrases)
+
+    def func(texts: pd.Series) -> np.ndarray:
+        arr = _arrow(texts)
+        head = pc.utf8_slice_codeunits(arr, 0, window)
+        head = pc.replace_substring(head, "\u2019", "'")
+        head = pc.replace_substring(head, "\u2018", "'")
+        found = pc.match_substring_regex(head, pattern, ignore_case=True)
+        return _bool_to_float(found)
+
+    return Check(
+        name,
+        func,
+        version=_settings_version(version, phrases=phrases, window=window),
+        description="1 if the answer opens like a refusal",
+        higher_is_better=False,
+    )
+
+
+def answer_format(
+    pattern: str = "yes_no_brackets",
+    *,
+    name: str = "answer_format",
+    ignore_case: bool = True,
+    version: str = "1",
+) -> Check:
+    """1 if the answer contains the expected answer format.
+
+    Parameters
+    ----------
+    pattern : str, default="yes_no_brackets"
+        A key of :data:`ANSWER_FORMATS` (``"yes_no_brackets"``: ``[Yes]`` or
+        ``[No]`` anywhere, any letter case) or a regular expression.
+    ignore_case : bool, default=True
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = answer_format("yes_no_brackets")
+    >>> c(pd.Series(["[yes] it is prime", "Yes.", "[NO]"])).tolist()
+    [1.0, 0.0, 1.0]
+    """
+    regex = ANSWER_FORMATS.get(pattern, pattern)
+    re.compile(regex)
+
+    def func(texts: pd.Series) -> np.ndarray:
+        return _regex_search(texts, regex, ignore_case=ignore_case)
+
+    return Check(
+        name,
+        func,
+        version=_settings_version(version, pattern=regex, ignore_case=ignore_case),
+        description=f"1 if the answer has the {pattern!r} format",
+    )
+
+
+def default_checks() -> list[Check]:
+    """The checks :func:`run_checks` runs when given none.
+
+    ``valid_json``, ``has_code_fence``, ``looks_like_refusal``,
+    ``length_within`` (1 to 8,000 characters) and ``answer_length``.
+
+    Examples
+    --------
+    >>> [c.name for c in default_checks()]
+    ['valid_json', 'has_code_fence', 'looks_like_refusal', 'length_within', \
+'answer_length']
+    """
+    return [
+        valid_json(),
+        has_code_fence(),
+        looks_like_refusal(),
+        length_within(min_chars=1, max_chars=8000),
+        answer_length(),
+    ]
+
+
+_FACTORIES = {
+    valid_json,
+    has_code_fence,
+    looks_like_refusal,
+    answer_format,
+    answer_length,
+}
+
+
+# ---------------------------------------------------------------------------
+# running checks over a contents frame
+
+
+def _normalise_checks(checks) -> list[Check]:
+    if checks is None:
+        return default_checks()
+    if isinstance(checks, Check) or callable(checks):
+        checks = [checks]
+    out = []
+    for item in checks:
+        if isinstance(item, Check):
+            out.append(item)
+        elif item in _FACTORIES:
+            # a built-in passed without calling it: use its default settings
+            out.append(item())
+        else:
+            raise TypeError(
+                f"checks must be Check objects (use a built-in such as "
+                f"valid_json(), or decorate your function with @check(...)); got "
+                f"{item!r}"
+            )
+    names = [c.name for c in out]
+    dups = sorted({n for n in names if names.count(n) > 1})
+    if dups:
+        raise ValueError(
+            f"two checks share the name(s) {dups}; give each its own name= so "
+            "their scores can be told apart"
+        )
+    return out
+
+
+def _utc_ns(values) -> np.ndarray:
+    """tz-aware datetimes -> naive datetime64[ns] holding the UTC wall time."""
+    index = pd.DatetimeIndex(values)
+    return index.tz_convert("UTC").tz_localize(None).as_unit("ns").to_numpy()
+
+
+def _times(contents: pd.DataFrame, spans: pd.DataFrame | None):
+    """(UTC times as datetime64[ns], trace ids, keep mask) per contents row."""
+    n = len(contents)
+    if spans is not None:
+        validate(spans, "spans")
+        lookup = pd.DataFrame(
+            {
+                "start_time": spans["start_time"].to_numpy(),
+                "trace_id": spans["trace_id"].astype(object).to_numpy(),
+            },
+            index=spans["span_id"].astype(object).to_numpy(),
+        )
+        lookup = lookup[~lookup.index.duplicated()]
+        joined = lookup.reindex(contents["span_id"].astype(object).to_numpy())
+        keep = joined["start_time"].notna().to_numpy()
+        if not keep.all():
+            missing = contents["span_id"][~keep]
+            warnings.warn(
+                f"run_checks: {int((~keep).sum())} of {n} contents rows have a "
+                f"span_id not found in spans (first: {missing.head(3).tolist()}); "
+                "they are skipped. Pass the spans frame the contents came from.",
+                LlmdriftWarning,
+                stacklevel=3,
+            )
+        time = _utc_ns(joined["start_time"].dt.tz_convert("UTC"))
+        return time, joined["trace_id"].to_numpy(object), keep
+    if "time" in contents.columns:
+        time = contents["time"]
+        if not isinstance(time.dtype, pd.DatetimeTZDtype):
+            raise ValueError(
+                "run_checks: contents column 'time' must be tz-aware UTC "
+                f"datetimes, got {time.dtype}; fix with "
+                "contents['time'] = pd.to_datetime(contents['time'], utc=True) "
+                "(if the values are UTC)"
+            )
+        if "trace_id" in contents.columns:
+            trace = contents["trace_id"].astype(object).to_numpy()
+        else:
+            trace = np.full(n, None, dtype=object)
+        keep = time.notna().to_numpy()
+        if not keep.all():
+            warnings.warn(
+                f"run_checks: {int((~keep).sum())} contents rows have no time; "
+                "they are skipped.",
+                LlmdriftWarning,
+                stacklevel=3,
+            )
+        return _utc_ns(time), trace, keep
+    raise ValueError(
+        "run_checks needs the time of each request: pass spans=... (joined on "
+        "span_id for start_time and trace_id) or add a UTC 'time' column to "
+        "contents"
+    )
+
+
+def run_checks(
+    contents: pd.DataFrame,
+    checks: Iterable[Check] | Check | None = None,
+    *,
+    spans: pd.DataFrame | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Run heuristic checks over every answer and return scores rows.
+
+    Parameters
+    ----------
+    contents : pandas.DataFrame
+        Contents frame: ``span_id``, ``output_text`` (missing allowed), and a
+        UTC ``time`` column (plus optional ``trace_id``) when ``spans`` is not
+        given. Not modified.
+    checks : list of Check, optional
+        The checks to run (built-ins such as ``valid_json()`` or your own made
+        with :func:`check`); default :func:`default_checks`. Names must be
+        unique.
+    spans : pandas.DataFrame, optional
+        Spans frame; ``start_time`` and ``trace_id`` are joined on
+        ``span_id``. Contents rows whose span is absent are skipped with a
+        :class:`~llmdrift.schema.LlmdriftWarning` giving the count.
+    progress : bool, default=False
+        Show a progress bar over the checks.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Scores frame, one row per (check, contents row), grouped by check in
+        the order given, then in contents order: ``span_id``, ``trace_id``,
+        ``time`` (request start, UTC), ``dimension`` (the check's dimension),
+        ``value`` (float64; NaN where the answer is missing), ``scorer`` (check
+        name), ``kind`` ("heuristic"), ``scorer_version``,
+        ``inclusion_prob`` (1.0: checks see all traffic) and ``error``
+        ("missing output_text" where the value is NaN for that reason, else
+        <NA>).
+
+    Raises
+    ------
+    ValueError
+        If no time source is available, or two checks share a name.
+    RuntimeError
+        If a check itself fails; the message names the check.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> contents = pd.DataFrame({
+    ...     "span_id": ["a", "b"],
+    ...     "output_text": ['{"ok": true}', None],
+    ...     "time": pd.to_datetime(["2024-05-01", "2024-05-01"], utc=True),
+    ... })
+    >>> out = run_checks(contents, [valid_json()])
+    >>> out["value"].tolist(), out["error"].tolist()
+    ([1.0, nan], [<NA>, 'missing output_text'])
+    """
+    validate(contents, "contents")
+    checklist = _normalise_checks(checks)
+    time, trace, keep = _times(contents, spans)
+
+    span_id = contents["span_id"].astype("string")
+    texts = _as_text(contents["output_text"])
+    if not keep.all():
+        span_id, texts = span_id[keep], texts[keep]
+        time, trace = time[keep], trace[keep]
+    span_id = span_id.reset_index(drop=True)
+    texts = texts.reset_index(drop=True)
+    missing = texts.isna().to_numpy()
+    n = len(texts)
+
+    iterator = checklist
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(checklist, desc="checks", unit="check")
+
+    values = []
+    for item in iterator:
+        try:
+            values.append(item(texts).to_numpy())
+        except Exception as exc:
+            raise RuntimeError(
+                f"check {item.name!r} (version {item.version}) failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    k = len(checklist)
+    error = np.where(missing, "missing output_text", None).astype(object)
+    names = [c.name for c in checklist]
+
+    def repeat_each(items) -> pd.arrays.ArrowStringArray:
+        return pd.array(np.repeat(np.asarray(items, dtype=object), n), dtype="string")
+
+    def tile(values) -> np.ndarray:
+        return np.tile(np.asarray(values, dtype=object), k)
+
+    time_utc = pd.DatetimeIndex(np.tile(time, k)).tz_localize("UTC")
+    return pd.DataFrame(
+        {
+            "span_id": pd.array(tile(span_id.to_numpy(object)), dtype="string"),
+            "trace_id": pd.array(tile(trace), dtype="string"),
+            "time": time_utc.array,
+            "dimension": repeat_each([c.score_dimension for c in checklist]),
+            "value": np.concatenate(values) if values else np.array([], float),
+            "scorer": repeat_each(names),
+            "kind": repeat_each(["heuristic"] * k),
+            "scorer_version": repeat_each([c.version for c in checklist]),
+            "inclusion_prob": np.ones(k * n),
+            "error": pd.array(tile(error), dtype="string"),
+        }
+    )
