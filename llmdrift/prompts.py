@@ -1,0 +1,825 @@
+"""Prompt-template hashes over time: timelines, changes, announcements, impact.
+
+Every model call stamped by :mod:`llmdrift.tracing` carries the hash of its
+prompt template (``spans.prompt_hash``). This module turns those stamps into
+
+- :func:`hash_timeline`: one row per *regime*, the stretch of time in which one
+  hash served the majority of a group's requests;
+- :func:`hash_changes`: one row per change from one regime to the next;
+- :func:`unannounced_changes`: the changes no deployment of that service
+  explains;
+- :func:`change_impact`: what each change did to every quality dimension;
+- :func:`missing_hash_share`: how many model calls carry no hash at all, so
+  that missing instrumentation is not read as "no change";
+- :func:`hash_share_series`: the share of each hash per window, for charts.
+
+How a change is found
+---------------------
+Real rollouts are not instantaneous: a canary serves the new template to a few
+percent of traffic, replicas restart one by one, and old and new hashes are
+served side by side for hours. Counting every flip between consecutive
+requests would report a flapping series of changes. llmdrift separates
+*whether* a change happened from *when* it happened.
+
+1. **Whether** (windowed majority with hysteresis). Requests of one group are
+   counted per window (``freq``, one hour by default). The group starts in the
+   regime of the hash that led its first ``min_duration`` of traffic. A
+   different hash takes over only after it has led with at least
+   ``switch_share`` of the requests in every non-empty window of a run that
+   lasts at least ``min_duration`` and holds at least ``min_requests``
+   requests of that hash. A single window won by a canary, replicas that
+   alternate around 50%, or an hour-long blip never switch the regime. A run
+   that is still going at the end of the data but is shorter than
+   ``min_duration`` is reported with ``confirmed=False``.
+2. **When** (best step). Given a switch from hash A to hash B, the change time
+   is the split of the A and B requests (between the previous change and the
+   end of the run that confirmed B) that leaves the fewest requests on the
+   wrong side: B before it plus A after it. That count falls while B serves
+   more than half of the traffic and rises while it serves less, so the best
+   split is where B's share crosses 50%; among equally good splits the latest
+   is taken, which is when B became the majority *for good*. The change time
+   is always the time of a request with hash B.
+3. **Since when** (presence). ``first_seen`` is the first B request after the
+   last non-empty window before the change that had no B request: the start
+   of B's continuous presence, i.e. of the rollout. ``rollout_hours`` is the
+   time from ``first_seen`` to the change.
+
+Known shortcomings
+------------------
+- A hash that never leads (a canary rolled back below ``switch_share``, or a
+  permanent 20% experiment arm) makes no change event; it is visible in
+  :func:`hash_share_series` only.
+- On a group with a handful of requests per window, two replicas serving
+  different hashes can still produce runs that pass the hysteresis by chance;
+  raise ``min_requests`` or widen ``freq`` for such traffic.
+- :func:`change_impact` compares plain means of the scored requests; it does
+  not reweight a sample that was not uniform within the group (for example a
+  judge sample that always includes errored requests).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from llmdrift.schema import LlmdriftWarning, SchemaError
+
+__all__ = [
+    "change_impact",
+    "hash_changes",
+    "hash_share_series",
+    "hash_timeline",
+    "missing_hash_share",
+    "unannounced_changes",
+]
+
+_UTC = "datetime64[ns, UTC]"
+_NS_PER_HOUR = 3_600_000_000_000
+_CHANGE_COLUMNS = (
+    "from_hash",
+    "to_hash",
+    "from_version",
+    "to_version",
+    "time",
+    "first_seen",
+    "rollout_hours",
+    "switch_complete",
+    "n_before",
+    "n_after",
+    "confirmed",
+)
+
+
+# --- input checks --------------------------------------------------------------
+
+
+def _as_by(by) -> tuple[str, ...]:
+    if by is None:
+        return ()
+    if isinstance(by, str):
+        return (by,)
+    by = tuple(by)
+    for name in by:
+        if not isinstance(name, str):
+            raise TypeError(f"by must name columns (str), got {name!r}")
+    return by
+
+
+def _as_timedelta(value, name: str) -> pd.Timedelta:
+    try:
+        delta = pd.Timedelta(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a duration such as '2h' or pd.Timedelta(hours=2), "
+            f"got {value!r}"
+        ) from None
+    if pd.isna(delta) or delta <= pd.Timedelta(0):
+        raise ValueError(f"{name} must be a positive duration, got {value!r}")
+    return delta
+
+
+def _require(df, columns: Sequence[str], kind: str, hint: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(
+            f"expected a pandas DataFrame of {kind}, got {type(df).__name__}"
+        )
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            f"{kind} frame: missing column {missing[0]!r}; present: "
+            f"{list(df.columns)[:12]}. {hint}"
+        )
+
+
+def _utc_ns(series: pd.Series, kind: str) -> np.ndarray:
+    """Int64 nanoseconds since the epoch of a tz-aware UTC column."""
+    name = series.name
+    dtype = series.dtype
+    if not isinstance(dtype, pd.DatetimeTZDtype):
+        if pd.api.types.is_datetime64_dtype(dtype):
+            raise SchemaError(
+                f"{kind} frame: column {name!r} holds naive times (no time zone); "
+                "llmdrift does not guess zones. If they are UTC, fix with "
+                f"df[{name!r}] = df[{name!r}].dt.tz_localize('UTC')."
+            )
+        raise SchemaError(
+            f"{kind} frame: column {name!r} must be tz-aware UTC datetimes, got "
+            f"dtype {dtype}; fix with pd.to_datetime(df[{name!r}], utc=True)."
+        )
+    if series.isna().any():
+        raise SchemaError(
+            f"{kind} frame: column {name!r} has {int(series.isna().sum())} missing "
+            "times; drop or fill those rows first."
+        )
+    return series.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
+
+
+def _to_time(ns) -> pd.Timestamp:
+    return pd.Timestamp(int(ns), unit="ns", tz="UTC")
+
+
+def _model_calls(spans: pd.DataFrame) -> pd.Series:
+    """Boolean mask of model-call rows (span_kind 'llm', or unknown kind)."""
+    if "span_kind" not in spans.columns:
+        return pd.Series(True, index=spans.index)
+    kind = spans["span_kind"].astype("string")
+    return (kind.isna() | (kind == "llm")).fillna(True).astype(bool)
+
+
+def _prepare(spans: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
+    """Hashed model calls: by columns, time (ns), hash, version; sorted."""
+    _require(
+        spans,
+        ("start_time", "prompt_hash", *by),
+        "spans",
+        "Read spans with llmdrift.read_otlp (prompt hashes come from the "
+        "llmdrift.prompt.template_hash attribute) or map a hash column with "
+        "llmdrift.from_table(df, columns={'prompt_hash': ...}).",
+    )
+    calls = spans.loc[_model_calls(spans)]
+    hashes = calls["prompt_hash"].astype("string")
+    calls = calls.loc[hashes.notna().to_numpy()]
+    out = pd.DataFrame(
+        {name: calls[name].astype("string") for name in by}, index=calls.index
+    )
+    out["_t"] = _utc_ns(calls["start_time"], "spans")
+    out["_hash"] = calls["prompt_hash"].astype("string")
+    if "prompt_version" in calls.columns:
+        out["_version"] = calls["prompt_version"].astype("string")
+    else:
+        out["_version"] = pd.Series(pd.NA, index=out.index, dtype="string")
+    return out.sort_values([*by, "_t"], kind="stable").reset_index(drop=True)
+
+
+def _groups(frame: pd.DataFrame, by: tuple[str, ...]):
+    if not by:
+        yield (), frame
+        return
+    for key, group in frame.groupby(list(by), dropna=False, sort=True):
+        yield tuple(key), group
+
+
+# --- segmentation ----------------------------------------------------------------
+
+
+def _mode(values: pd.Series):
+    values = values.dropna()
+    if values.empty:
+        return pd.NA
+    counts = values.value_counts()
+    return counts.index[0]
+
+
+def _segment(
+    t: np.ndarray,
+    h: np.ndarray,
+    *,
+    freq: int,
+    min_duration: int,
+    switch_share: float,
+    min_requests: int,
+) -> list[dict]:
+    """Regimes of one group: hash, time (ns), first_seen (ns), confirmed.
+
+    ``t`` is sorted int64 ns, ``h`` integer hash codes of the same length.
+    """
+    w = np.floor_divide(t, freq)
+    keys, counts = np.unique(np.stack([w, h], axis=1), axis=0, return_counts=True)
+    pair_w, pair_h = keys[:, 0], keys[:, 1]
+    windows, starts = np.unique(pair_w, return_index=True)
+    ends = np.append(starts[1:], len(pair_w))
+    totals = np.add.reduceat(counts, starts)
+
+    # leader of every non-empty window
+    leaders = np.empty(len(windows), dtype=np.int64)
+    shares = np.empty(len(windows))
+    for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        j = a + int(np.argmax(counts[a:b]))
+        leaders[i] = pair_h[j]
+        shares[i] = counts[j] / totals[i]
+
+    # initial regime: the hash with most requests in the first min_duration
+    head = t < t[0] + min_duration
+    state = int(np.bincount(h[head]).argmax())
+    regimes = [{"hash": state, "time": int(t[0]), "run_end": None, "confirmed": True}]
+
+    # hysteresis: a challenger must lead every window of a long enough run
+    run_hash, run_first, run_n = -1, -1, 0
+    for i in range(len(windows)):
+        leader = int(leaders[i])
+        if leader == state or shares[i] < switch_share:
+            run_hash, run_n = -1, 0
+            continue
+        if leader != run_hash:
+            run_hash, run_first, run_n = leader, i, 0
+        run_n += int(round(shares[i] * totals[i]))
+        span = (windows[i] + 1 - windows[run_first]) * freq
+        if span >= min_duration and run_n >= min_requests:
+            regimes.append(
+                {
+                    "hash": leader,
+                    "run_start": int(windows[run_first] * freq),
+                    "run_end": int((windows[i] + 1) * freq),
+                    "confirmed": True,
+                }
+            )
+            state, run_hash, run_n = leader, -1, 0
+    if run_hash >= 0:
+        # still leading at the end of the data, but not for long enough yet
+        regimes.append(
+            {
+                "hash": run_hash,
+                "run_start": int(windows[run_first] * freq),
+                "run_end": int(t[-1]) + 1,
+                "confirmed": False,
+            }
+        )
+
+    # presence of each hash per window, for first_seen / last_seen
+    present = {int(code): set(pair_w[pair_h == code].tolist()) for code in set(h)}
+
+    # locate every change by the best step between the two hashes
+    for k in range(1, len(regimes)):
+        old, new = regimes[k - 1]["hash"], regimes[k]["hash"]
+        lo, hi = regimes[k - 1]["time"], regimes[k]["run_end"]
+        idx = np.flatnonzero((t >= lo) & (t < hi) & ((h == old) | (h == new)))
+        is_new = (h[idx] == new).astype(np.int64)
+        m = len(idx)
+        cum = np.concatenate([[0], np.cumsum(is_new)])
+        split = np.arange(m + 1)
+        wrong = 2 * cum + (m - split) - cum[-1]  # new before + old after
+        best = np.flatnonzero(wrong == wrong.min())
+        best = best[best < m]
+        j = int(best[-1]) if len(best) else int(np.flatnonzero(is_new)[0])
+        change = int(t[idx[j]])
+        regimes[k]["time"] = change
+
+        # start of the new hash's continuous presence before the change
+        before = windows[(windows < change // freq) & (windows >= lo // freq)]
+        absent = [x for x in before.tolist() if x not in present[new]]
+        start = (absent[-1] + 1) * freq if absent else lo
+        first = np.flatnonzero((h == new) & (t >= max(start, lo)))
+        regimes[k]["first_seen"] = int(t[first[0]]) if len(first) else change
+
+    regimes[0]["first_seen"] = int(t[h == regimes[0]["hash"]][0])
+    for k, regime in enumerate(regimes):
+        end = regimes[k + 1]["time"] if k + 1 < len(regimes) else int(t[-1]) + 1
+        regime["end"] = end
+        # end of continuous presence after the regime ends
+        after = windows[windows >= end // freq] if k + 1 < len(regimes) else []
+        gone = [x for x in list(after) if x not in present[regime["hash"]]]
+        stop = gone[0] * freq if gone else int(t[-1]) + 1
+        if k + 2 < len(regimes):
+            stop = min(stop, regimes[k + 2]["time"])
+        mine = np.flatnonzero(
+            (h == regime["hash"]) & (t < stop) & (t >= regime["time"])
+        )
+        regime["last_seen"] = int(t[mine[-1]]) if len(mine) else regime["time"]
+    return regimes
+
+
+def _segment_all(
+    spans, by, *, freq, min_duration, switch_share, min_requests
+) -> tuple[pd.DataFrame, list[tuple[tuple, pd.DataFrame, list[dict], list[str]]]]:
+    by = _as_by(by)
+    freq_ns = _as_timedelta(freq, "freq").value
+    min_ns = _as_timedelta(min_duration, "min_duration").value
+    if not 0.5 <= float(switch_share) <= 1.0:
+        raise ValueError(
+            f"switch_share must be between 0.5 and 1 (a share of a window's "
+            f"requests), got {switch_share!r}"
+        )
+    if int(min_requests) < 1:
+        raise ValueError(f"min_requests must be at least 1, got {min_requests!r}")
+    frame = _prepare(spans, by)
+    results = []
+    for key, group in _groups(frame, by):
+        codes, uniques = pd.factorize(group["_hash"], sort=True)
+        regimes = _segment(
+            group["_t"].to_numpy(),
+            codes.astype(np.int64),
+            freq=freq_ns,
+            min_duration=min_ns,
+            switch_share=float(switch_share),
+            min_requests=int(min_requests),
+        )
+        results.append((key, group, regimes, [str(u) for u in uniques]))
+    return frame, results
+
+
+# --- public: timeline and changes ------------------------------------------------
+
+
+def hash_timeline(
+    spans: pd.DataFrame,
+    *,
+    by: Sequence[str] | str = ("service", "intent"),
+    freq: str | pd.Timedelta = "1h",
+    min_duration: str | pd.Timedelta = "2h",
+    switch_share: float = 0.6,
+    min_requests: int = 5,
+) -> pd.DataFrame:
+    """One row per prompt-hash regime per group.
+
+    A regime is the stretch of time in which one template hash served the
+    majority of a group's model calls; see the module docstring for how
+    regimes are found, and why a rollout where old and new hashes run side by
+    side for hours is one change.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        Needs ``start_time`` (UTC), ``prompt_hash`` and the ``by`` columns;
+        ``prompt_version`` and ``span_kind`` are used when present. Only model
+        calls (``span_kind`` "llm", or missing) with a hash are counted; see
+        :func:`missing_hash_share` for the calls without one.
+    by : sequence of str or str, default=("service", "intent")
+        Columns that define a group; each group has its own timeline. A
+        missing value forms its own group.
+    freq : str or pandas.Timedelta, default="1h"
+        Window in which the leading hash is counted.
+    min_duration : str or pandas.Timedelta, default="2h"
+        How long a new hash must lead, window after window, to switch regime.
+    switch_share : float, default=0.6
+        Share of a window's requests the new hash needs for the window to count
+        towards a switch.
+    min_requests : int, default=5
+        Requests with the new hash needed in that run.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by group and ``start``, with columns
+
+        - *by* : the group (string).
+        - ``segment`` (int64): 0, 1, ... within the group.
+        - ``hash`` (string), ``version`` (string): the regime's hash and its
+          most common ``prompt_version`` (``<NA>`` if none recorded).
+        - ``start``, ``end`` (datetime64[ns, UTC]): the regime is
+          ``[start, end)``; ``start`` is the change time (the group's first
+          request for segment 0); ``end`` is the next change time, or just
+          after the group's last request.
+        - ``first_seen``, ``last_seen`` (datetime64[ns, UTC]): first and last
+          request with this hash in its continuous presence around the
+          regime, rollout and drain included.
+        - ``n_requests`` (int64): requests with this hash in ``[start, end)``.
+        - ``n_total`` (int64): the group's hashed requests in ``[start, end)``.
+        - ``share`` (float64): ``n_requests / n_total``.
+        - ``confirmed`` (bool): False for a last regime that has led for
+          less than ``min_duration`` so far.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> times = pd.date_range("2024-06-01", periods=96, freq="h", tz="UTC")
+    >>> spans = pd.DataFrame({"start_time": times, "service": "api",
+    ...                       "prompt_hash": ["aaa"] * 48 + ["bbb"] * 48})
+    >>> tl = hash_timeline(spans, by="service")
+    >>> tl[["hash", "n_requests"]].values.tolist()
+    [['aaa', 48], ['bbb', 48]]
+    >>> str(tl["start"].iloc[1])
+    '2024-06-03 00:00:00+00:00'
+    """
+    by = _as_by(by)
+    _, results = _segment_all(
+        spans,
+        by,
+        freq=freq,
+        min_duration=min_duration,
+        switch_share=switch_share,
+        min_requests=min_requests,
+    )
+    rows = []
+    for key, group, regimes, names in results:
+        t = group["_t"].to_numpy()
+        hashes = group["_hash"].to_numpy()
+        for k, regime in enumerate(regimes):
+            inside = (t >= regime["time"]) & (t < regime["end"])
+            name = names[regime["hash"]]
+            mine = inside & (hashes == name)
+            n_total = int(inside.sum())
+            rows.append(
+                {
+                    **dict(zip(by, key, strict=True)),
+                    "segment": k,
+                    "hash": name,
+                    "version": _mode(group.loc[mine, "_version"]),
+                    "start": _to_time(regime["time"]),
+                    "end": _to_time(regime["end"]),
+                    "first_seen": _to_time(regime["first_seen"]),
+                    "last_seen": _to_time(regime["last_seen"]),
+                    "n_requests": int(mine.sum()),
+                    "n_total": n_total,
+                    "share": mine.sum() / n_total if n_total else math.nan,
+                    "confirmed": bool(regime["confirmed"]),
+                }
+            )
+    columns = {
+        **{name: "string" for name in by},
+        "segment": "int64",
+        "hash": "string",
+        "version": "string",
+        "start": _UTC,
+        "end": _UTC,
+        "first_seen": _UTC,
+        "last_seen": _UTC,
+        "n_requests": "int64",
+        "n_total": "int64",
+        "share": "float64",
+        "confirmed": "bool",
+    }
+    return _typed(rows, columns)
+
+
+def _typed(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
+    out = pd.DataFrame(rows, columns=list(columns))
+    for name, dtype in columns.items():
+        if dtype == _UTC:
+            out[name] = pd.to_datetime(out[name], utc=True).dt.as_unit("ns")
+        else:
+            out[name] = out[name].astype(dtype)
+    return out.reset_index(drop=True)
+
+
+def hash_changes(
+    spans: pd.DataFrame,
+    *,
+    by: Sequence[str] | str = ("service", "intent"),
+    freq: str | pd.Timedelta = "1h",
+    min_duration: str | pd.Timedelta = "2h",
+    switch_share: float = 0.6,
+    min_requests: int = 5,
+    complete_within: str | pd.Timedelta = "24h",
+) -> pd.DataFrame:
+    """Prompt-template changes: one row per switch from one hash to another.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        As in :func:`hash_timeline`.
+    by, freq, min_duration, switch_share, min_requests
+        As in :func:`hash_timeline`.
+    complete_within : str or pandas.Timedelta, default="24h"
+        Horizon after the change over which ``switch_complete`` is measured.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by group and ``time``; ``attrs["by"]`` holds the group
+        columns. Columns:
+
+        - *by* : the group (string).
+        - ``from_hash``, ``to_hash`` (string) and ``from_version``,
+          ``to_version`` (string, most common ``prompt_version`` of each hash
+          in its regime; ``<NA>`` if not recorded).
+        - ``time`` (datetime64[ns, UTC]): when the new hash became the
+          majority for good (the best step; module docstring).
+        - ``first_seen`` (datetime64[ns, UTC]): first request with the new
+          hash in its continuous presence before ``time``.
+        - ``rollout_hours`` (float64): ``time - first_seen`` in hours.
+        - ``switch_complete`` (float64): share of the group's hashed requests
+          served by the new hash in ``[time, time + complete_within)``; 1.0
+          is a complete switch, a low value a partial rollout or a rollback.
+        - ``n_before``, ``n_after`` (int64): the group's hashed requests in
+          the regime before and the regime after the change.
+        - ``confirmed`` (bool): False when the new hash has led for less than
+          ``min_duration`` at the end of the data.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> times = pd.date_range("2024-06-01", periods=96, freq="h", tz="UTC")
+    >>> spans = pd.DataFrame({"start_time": times, "service": "api",
+    ...                       "intent": "triage",
+    ...                       "prompt_hash": ["aaa"] * 48 + ["bbb"] * 48})
+    >>> ch = hash_changes(spans)
+    >>> ch[["from_hash", "to_hash", "n_before", "n_after"]].values.tolist()
+    [['aaa', 'bbb', 48, 48]]
+    >>> str(ch["time"].iloc[0]), float(ch["switch_complete"].iloc[0])
+    ('2024-06-03 00:00:00+00:00', 1.0)
+    """
+    by = _as_by(by)
+    horizon = _as_timedelta(complete_within, "complete_within").value
+    _, results = _segment_all(
+        spans,
+        by,
+        freq=freq,
+        min_duration=min_duration,
+        switch_share=switch_share,
+        min_requests=min_requests,
+    )
+    rows = []
+    for key, group, regimes, names in results:
+        t = group["_t"].to_numpy()
+        hashes = group["_hash"].to_numpy()
+        versions = group["_version"]
+        for k in range(1, len(regimes)):
+            old, new = regimes[k - 1], regimes[k]
+            old_name, new_name = names[old["hash"]], names[new["hash"]]
+            in_old = (t >= old["time"]) & (t < old["end"])
+            in_new = (t >= new["time"]) & (t < new["end"])
+            soon = (t >= new["time"]) & (t < new["time"] + horizon)
+            rows.append(
+                {
+                    **dict(zip(by, key, strict=True)),
+                    "from_hash": old_name,
+                    "to_hash": new_name,
+                    "from_version": _mode(versions[in_old & (hashes == old_name)]),
+                    "to_version": _mode(versions[in_new & (hashes == new_name)]),
+                    "time": _to_time(new["time"]),
+                    "first_seen": _to_time(new["first_seen"]),
+                    "rollout_hours": (new["time"] - new["first_seen"]) / _NS_PER_HOUR,
+                    "switch_complete": float((hashes[soon] == new_name).mean()),
+                    "n_before": int(in_old.sum()),
+                    "n_after": int(in_new.sum()),
+                    "confirmed": bool(new["confirmed"]),
+                }
+            )
+    columns = {
+        **{name: "string" for name in by},
+        "from_hash": "string",
+        "to_hash": "string",
+        "from_version": "string",
+        "to_version": "string",
+        "time": _UTC,
+        "first_seen": _UTC,
+        "rollout_hours": "float64",
+        "switch_complete": "float64",
+        "n_before": "int64",
+        "n_after": "int64",
+        "confirmed": "bool",
+    }
+    out = _typed(rows, columns)
+    out.attrs["by"] = list(by)
+    return out
+
+
+# --- public: announcements and missing hashes ------------------------------------
+
+
+def _match_deployments(
+    changes: pd.DataFrame, deployments: pd.DataFrame, tolerance
+) -> pd.DataFrame:
+    """Copy of ``changes`` with announced / nearest deployment columns."""
+    tol = _as_timedelta(tolerance, "tolerance")
+    _require(
+        changes,
+        ("service", "time", "first_seen"),
+        "changes",
+        "Compute changes with llmdrift.hash_changes(spans, by=(..., 'service', ...))"
+        " so that each change names its service.",
+    )
+    _require(
+        deployments,
+        ("time", "service"),
+        "deployments",
+        "Give one row per deployment with time (UTC) and service.",
+    )
+    change_end = _utc_ns(changes["time"], "changes")
+    change_start = _utc_ns(changes["first_seen"], "changes")
+    deploy_t = _utc_ns(deployments["time"], "deployments")
+    deploy_service = deployments["service"].astype("string").to_numpy()
+
+    nearest, signed = [], []
+    for service, lo, hi in zip(
+        changes["service"].astype("string"), change_start, change_end, strict=True
+    ):
+        mask = deploy_service == service if not pd.isna(service) else None
+        times = deploy_t[mask] if mask is not None else deploy_t[:0]
+        if len(times) == 0:
+            nearest.append(pd.NaT)
+            signed.append(pd.NaT)
+            continue
+        # signed distance from each deployment to the rollout interval [lo, hi]
+        gap = np.where(times < lo, times - lo, np.where(times > hi, times - hi, 0))
+        best = int(np.argmin(np.abs(gap)))
+        nearest.append(_to_time(times[best]))
+        signed.append(pd.Timedelta(int(gap[best]), unit="ns"))
+    out = changes.copy()
+    out["nearest_deployment"] = pd.to_datetime(
+        pd.Series(nearest, index=out.index, dtype="object"), utc=True
+    ).dt.as_unit("ns")
+    out["nearest_deployment_gap"] = pd.to_timedelta(
+        pd.Series(signed, index=out.index, dtype="object")
+    ).astype("timedelta64[ns]")
+    out["gap"] = out["nearest_deployment_gap"].abs()
+    out["announced"] = (out["gap"] <= tol).fillna(False).astype(bool)
+    return out
+
+
+def unannounced_changes(
+    changes: pd.DataFrame,
+    deployments: pd.DataFrame,
+    *,
+    tolerance: str | pd.Timedelta = "2h",
+) -> pd.DataFrame:
+    """The prompt changes that no deployment of their service explains.
+
+    A change is *announced* when a deployment of the same service took effect
+    within ``tolerance`` of its rollout interval ``[first_seen, time]``: the
+    whole rollout counts, so a deployment at the start of a six-hour canary
+    announces a change that became the majority at its end.
+
+    Parameters
+    ----------
+    changes : pandas.DataFrame
+        Output of :func:`hash_changes` grouped by a ``service`` column: needs
+        ``service``, ``time`` and ``first_seen``.
+    deployments : pandas.DataFrame
+        Deployments frame: ``time`` (UTC) and ``service``. Services are
+        matched exactly; a deployment with a missing service announces
+        nothing.
+    tolerance : str or pandas.Timedelta, default="2h"
+
+    Returns
+    -------
+    pandas.DataFrame
+        The unannounced rows of ``changes`` (all its columns, original row
+        order, new RangeIndex) plus
+
+        - ``nearest_deployment`` (datetime64[ns, UTC]): the service's
+          deployment closest to the rollout interval; NaT if it has none.
+        - ``nearest_deployment_gap`` (timedelta64[ns]): signed distance from
+          the rollout interval to that deployment, negative when the
+          deployment came before ``first_seen``, positive after ``time``;
+          NaT if none.
+        - ``gap`` (timedelta64[ns]): its absolute value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.Timestamp("2024-06-04 14:00", tz="UTC")
+    >>> changes = pd.DataFrame({"service": ["api", "api"],
+    ...     "first_seen": [t, t + pd.Timedelta("3D")],
+    ...     "time": [t + pd.Timedelta("1h"), t + pd.Timedelta("3D1h")]})
+    >>> deployments = pd.DataFrame({"service": ["api"],
+    ...     "time": [t - pd.Timedelta("30min")]})
+    >>> out = unannounced_changes(changes, deployments)
+    >>> len(out), out["nearest_deployment_gap"].iloc[0] / pd.Timedelta("1h")
+    (1, -72.5)
+    """
+    matched = _match_deployments(changes, deployments, tolerance)
+    out = matched.loc[~matched["announced"]].drop(columns="announced")
+    return out.reset_index(drop=True)
+
+
+def missing_hash_share(
+    spans: pd.DataFrame, *, by: Sequence[str] | str = "service"
+) -> pd.DataFrame:
+    """Share of model calls that carry no prompt hash, per group.
+
+    A service that never stamps its spans shows no prompt change at all;
+    this table makes that absence visible instead of reading it as "stable".
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        Needs the ``by`` columns; ``prompt_hash`` and ``span_kind`` are used
+        when present (no ``prompt_hash`` column means every call is missing
+        it). Only model calls (``span_kind`` "llm" or missing) count.
+    by : sequence of str or str, default="service"
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: *by* (string), ``n_model_calls`` (int64),
+        ``n_missing_hash`` (int64), ``missing_share`` (float64, NaN for no
+        calls), sorted by group.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> spans = pd.DataFrame({"service": ["a", "a", "a", "b"],
+    ...                       "span_kind": ["llm", "llm", "tool", "llm"],
+    ...                       "prompt_hash": ["x", None, None, "y"]})
+    >>> missing_hash_share(spans).values.tolist()
+    [['a', 2, 1, 0.5], ['b', 1, 0, 0.0]]
+    """
+    by = _as_by(by)
+    _require(spans, by, "spans", "Pass by= columns that exist in spans.")
+    calls = spans.loc[_model_calls(spans)]
+    frame = pd.DataFrame({name: calls[name].astype("string") for name in by})
+    if "prompt_hash" in calls.columns:
+        frame["_missing"] = calls["prompt_hash"].isna().to_numpy()
+    else:
+        frame["_missing"] = True
+    if by:
+        grouped = frame.groupby(list(by), dropna=False, sort=True)["_missing"]
+        out = grouped.agg(n_model_calls="size", n_missing_hash="sum").reset_index()
+    else:
+        out = pd.DataFrame(
+            {
+                "n_model_calls": [len(frame)],
+                "n_missing_hash": [int(frame["_missing"].sum())],
+            }
+        )
+    out["n_model_calls"] = out["n_model_calls"].astype("int64")
+    out["n_missing_hash"] = out["n_missing_hash"].astype("int64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["missing_share"] = (out["n_missing_hash"] / out["n_model_calls"]).astype(
+            "float64"
+        )
+    return out.reset_index(drop=True)
+
+
+def hash_share_series(
+    spans: pd.DataFrame,
+    *,
+    by: Sequence[str] | str = ("service", "intent"),
+    freq: str | pd.Timedelta = "1h",
+) -> pd.DataFrame:
+    """Requests and share per prompt hash per window: the data of a hash chart.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        As in :func:`hash_timeline`.
+    by : sequence of str or str, default=("service", "intent")
+    freq : str or pandas.Timedelta, default="1h"
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``window_start`` (datetime64[ns, UTC]), *by* (string),
+        ``prompt_hash`` (string), ``n`` (int64), ``share`` (float64, of the
+        group's hashed requests in that window); only non-empty windows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> spans = pd.DataFrame({
+    ...     "start_time": pd.to_datetime(["2024-06-01 10:05", "2024-06-01 10:40",
+    ...                                   "2024-06-01 11:10"], utc=True),
+    ...     "service": "api", "prompt_hash": ["a", "b", "b"]})
+    >>> hash_share_series(spans, by="service")["share"].tolist()
+    [0.5, 0.5, 1.0]
+    """
+    by = _as_by(by)
+    freq_ns = _as_timedelta(freq, "freq").value
+    frame = _prepare(spans, by)
+    frame["window_start"] = frame["_t"] // freq_ns * freq_ns
+    keys = ["window_start", *by]
+    counts = (
+        frame.groupby([*keys, "_hash"], dropna=False, sort=True)
+        .size()
+        .rename("n")
+        .reset_index()
+        .rename(columns={"_hash": "prompt_hash"})
+    )
+    totals = counts.groupby(keys, dropna=False)["n"].transform("sum")
+    counts["share"] = (counts["n"] / totals).astype("float64")
+    counts["n"] = counts["n"].astype("int64")
+    counts["window_start"] = pd.to_datetime(
+        counts["window_start"], unit="ns", utc=True
+    ).dt.as_unit("ns")
+    counts["prompt_hash"] = counts["prompt_hash"].astype("string")
+    order = [*by, "window_start", "prompt_hash"]
+    counts = counts.sort_values(order, kind="stable")
+    return counts[["window_start", *by, "prompt_hash", "n", "share"]].reset_index(
+        drop=True
+    )
