@@ -1,0 +1,1724 @@
+"""An incident: when quality dropped, whether infrastructure moved, and why.
+
+:func:`investigate` composes the rest of llmdrift into the answer an on-call
+engineer needs: the quality changes per dimension and group (from
+:func:`llmdrift.quality_series` and :func:`llmdrift.changepoints`), the drop
+that matters, the infrastructure metrics over the same windows with a test of
+whether each moved, the candidate causes ranked by how close in time they are
+and how well they explain *where* the drop happened, and a few traces from
+before and after to read. :class:`Incident` holds all of it and writes the
+paragraph for the incident channel (:meth:`Incident.summary`).
+
+How causes are scored
+---------------------
+Every candidate cause gets ``score = time_score * locality``:
+
+``time_score``
+    1 when the cause falls within one window (``freq``) of the detected change
+    time, decaying as ``exp(-gap / window)`` for causes earlier than that, and 0
+    for causes later than one window after the change (they cannot explain it).
+``locality``
+    For prompt-hash, response-model and deployment causes: 0 unless the cause
+    reaches the group where the drop was detected; otherwise the geometric mean
+    of ``coverage`` (the share of all within-group drop in that dimension, score
+    weighted, that falls in the groups the cause reaches) and ``specificity``
+    (the mean drop over the groups the cause reaches, relative to the drop of
+    the affected group, capped at 1). A template change of one intent that
+    dropped scores near 1; a service-wide deployment when one of six intents
+    dropped scores about ``sqrt(1/6)`` at best. For the intent-mix cause:
+    the share of the change in the overall mean that the mix part of the
+    decomposition explains (0 when the overall mean did not fall).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from llmdrift import schema
+
+__all__ = [
+    "CAUSE_KINDS",
+    "Incident",
+    "infrastructure_tests",
+    "investigate",
+    "load_source",
+    "mix_decomposition",
+    "model_changes",
+]
+
+logger = logging.getLogger(__name__)
+
+CAUSE_KINDS = ("prompt_hash", "response_model", "deployment", "intent_mix")
+"""Values of ``Incident.causes.kind``."""
+
+_ACTIONS = {
+    "prompt_hash": (
+        "diff the two template versions ({from_} -> {to}) and roll the template "
+        "back if the change was not meant to alter {dimension}"
+    ),
+    "response_model": (
+        "pin the request to the previous snapshot {from_} if the provider still "
+        "serves it, then re-test the prompt on {to}"
+    ),
+    "deployment": "diff deployment {to} of {service} and roll it back",
+    "intent_mix": (
+        "no rollback: the traffic moved between intents; watch per-intent quality"
+    ),
+}
+
+_INFRA_METRICS = (
+    ("latency_p50_ms", "ms", "Mann-Whitney U on per-request duration_ms"),
+    ("latency_p95_ms", "ms", "Fisher exact on the share above the before-p95"),
+    ("error_rate", "share", "Fisher exact on error counts"),
+    ("cost_per_request_usd", "USD", "Mann-Whitney U on per-request cost_usd"),
+)
+
+
+# --------------------------------------------------------------------------
+# small helpers
+
+
+def _utc(value, name: str) -> pd.Timestamp | None:
+    """A tz-aware UTC timestamp, or None; naive input raises."""
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        raise ValueError(
+            f"{name}={value!r} has no time zone; llmdrift does not guess zones. "
+            f"Give it in UTC, e.g. {name}='{stamp.isoformat()}Z' or "
+            f"pd.Timestamp({str(value)!r}, tz='UTC')."
+        )
+    return stamp.tz_convert("UTC")
+
+
+def _as_tuple(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def _window_delta(freq: str) -> pd.Timedelta:
+    """Length of one ``freq`` window (calendar offsets measured from 2000-01-03)."""
+    offset = pd.tseries.frequencies.to_offset(freq)
+    anchor = pd.Timestamp("2000-01-03", tz="UTC")
+    return (anchor + offset) - anchor
+
+
+def _model_calls(spans: pd.DataFrame) -> pd.DataFrame:
+    """Only model-call spans (``span_kind`` 'llm' or not given)."""
+    if "span_kind" not in spans.columns:
+        return spans
+    kind = spans["span_kind"]
+    return spans[kind.isna() | (kind == "llm")]
+
+
+def _in_range(frame: pd.DataFrame, column: str, start, end) -> pd.DataFrame:
+    mask = pd.Series(True, index=frame.index)
+    if start is not None:
+        mask &= frame[column] >= start
+    if end is not None:
+        mask &= frame[column] < end
+    return frame[mask]
+
+
+def _fmt(value: float, unit: str = "") -> str:
+    """Human figure: 2 decimals for scores, units for ms, USD and shares."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if unit == "ms":
+        return f"{value:,.0f} ms"
+    if unit == "USD":
+        return f"${value:.5f}"
+    if unit == "share":
+        return f"{100 * value:.1f}%"
+    return f"{value:.2f}"
+
+
+def _fmt_time(stamp: pd.Timestamp) -> str:
+    if stamp.hour == 0 and stamp.minute == 0:
+        return stamp.strftime("%Y-%m-%d") + " UTC"
+    return stamp.strftime("%Y-%m-%d %H:%M") + " UTC"
+
+
+def _group_label(row, keys: tuple[str, ...]) -> str:
+    parts = [f"{k} {row[k]}" for k in keys if k in row and not pd.isna(row[k])]
+    return ", ".join(parts) if parts else "all traffic"
+
+
+# --------------------------------------------------------------------------
+# pooled statistics over windows of a series
+
+
+def _pool(series: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Pool window rows into one mean, std and count per ``keys`` group.
+
+    The pooled variance is exact for the scores behind the windows:
+    ``sum((n_i - 1) s_i^2 + n_i (m_i - M)^2) / (N - 1)``.
+    """
+    cols = [*keys, "n", "mean", "std", "sem"]
+    rows = series[series["n"] > 0]
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    n = rows["n"].astype(float)
+    std = rows["std"].astype(float).fillna(0.0)
+    work = pd.DataFrame(
+        {
+            **{k: rows[k] for k in keys},
+            "_n": n,
+            "_sum": n * rows["mean"].astype(float),
+            "_ss": (n - 1) * std**2 + n * rows["mean"].astype(float) ** 2,
+        }
+    )
+    if keys:
+        agg = work.groupby(keys, dropna=False, observed=True)[["_n", "_sum", "_ss"]]
+        agg = agg.sum().reset_index()
+    else:
+        agg = work[["_n", "_sum", "_ss"]].sum().to_frame().T
+    mean = agg["_sum"] / agg["_n"]
+    var = (agg["_ss"] - agg["_n"] * mean**2) / (agg["_n"] - 1)
+    var = var.where(agg["_n"] > 1).clip(lower=0.0)
+    out = agg[list(keys)].copy()
+    out["n"] = agg["_n"].astype("int64")
+    out["mean"] = mean.astype(float)
+    out["std"] = np.sqrt(var.astype(float))
+    out["sem"] = out["std"] / np.sqrt(out["n"])
+    return out.reset_index(drop=True)
+
+
+def _before_after(
+    series: pd.DataFrame, keys: list[str], before: tuple, after: tuple
+) -> pd.DataFrame:
+    """Per group: pooled mean before and after, the change and its 95% interval."""
+    start = series["window_start"]
+    b = _pool(series[(start >= before[0]) & (start < before[1])], keys)
+    a = _pool(series[(start >= after[0]) & (start < after[1])], keys)
+    b = b.rename(columns={c: f"{c}_before" for c in ("n", "mean", "std", "sem")})
+    a = a.rename(columns={c: f"{c}_after" for c in ("n", "mean", "std", "sem")})
+    if keys:
+        out = b.merge(a, on=keys, how="outer")
+    else:
+        out = pd.concat([b, a], axis=1)
+    for col in ("n_before", "n_after"):
+        out[col] = out[col].fillna(0).astype("int64")
+    out["change"] = out["mean_after"] - out["mean_before"]
+    se = np.sqrt(out["sem_before"] ** 2 + out["sem_after"] ** 2)
+    out["ci_low"] = out["change"] - 1.959964 * se
+    out["ci_high"] = out["change"] + 1.959964 * se
+    return out
+
+
+def mix_decomposition(deltas: pd.DataFrame) -> dict:
+    """Split a change in an overall mean into within-group and mix parts.
+
+    Parameters
+    ----------
+    deltas : pandas.DataFrame
+        One row per group with ``n_before``, ``n_after`` (counts, the weights),
+        ``mean_before`` and ``mean_after``.
+
+    Returns
+    -------
+    dict
+        ``overall_before``, ``overall_after``, ``total`` (after - before),
+        ``within`` (the part due to quality changing inside groups) and ``mix``
+        (the part due to the groups' shares changing); ``within + mix == total``.
+
+    Notes
+    -----
+    The symmetric (Shapley) split: ``within = sum((m_a - m_b) * (w_a + w_b) / 2)``
+    and ``mix = sum((w_a - w_b) * (m_a + m_b) / 2)`` over groups, with ``w`` the
+    share of counts. A group seen on one side only contributes to the mix part
+    with its one known mean.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"n_before": [50, 50], "n_after": [20, 80],
+    ...                   "mean_before": [4.0, 2.0], "mean_after": [4.0, 2.0]})
+    >>> parts = mix_decomposition(d)
+    >>> round(parts["total"], 2), round(parts["within"], 2), round(parts["mix"], 2)
+    (-0.6, 0.0, -0.6)
+    """
+    n_b = deltas["n_before"].astype(float).fillna(0.0)
+    n_a = deltas["n_after"].astype(float).fillna(0.0)
+    if n_b.sum() == 0 or n_a.sum() == 0:
+        nan = float("nan")
+        return dict(
+            overall_before=nan, overall_after=nan, total=nan, within=nan, mix=nan
+        )
+    w_b, w_a = n_b / n_b.sum(), n_a / n_a.sum()
+    m_b = deltas["mean_before"].astype(float)
+    m_a = deltas["mean_after"].astype(float)
+    m_b, m_a = m_b.fillna(m_a), m_a.fillna(m_b)
+    within = float(((m_a - m_b) * (w_a + w_b) / 2).sum())
+    mix = float(((w_a - w_b) * (m_a + m_b) / 2).sum())
+    before = float((w_b * m_b).sum())
+    after = float((w_a * m_a).sum())
+    return dict(
+        overall_before=before,
+        overall_after=after,
+        total=after - before,
+        within=within,
+        mix=mix,
+    )
+
+
+# --------------------------------------------------------------------------
+# response-model changes
+
+
+def model_changes(
+    spans: pd.DataFrame,
+    *,
+    by=("service", "request_model"),
+    freq: str = "h",
+    min_windows: int = 3,
+) -> pd.DataFrame:
+    """Changes of the answering model under an unchanged request model.
+
+    A provider can move an alias (``gpt-4``) to a new snapshot with no change on
+    the caller's side; the spans show it as a new ``response_model`` under the
+    same ``request_model``. Per group, each ``freq`` window gets its majority
+    response model; a change is a new majority that holds for at least
+    ``min_windows`` windows with traffic (so canaries and stray replies do not
+    count as flapping changes).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        Spans frame; needs ``start_time``, ``response_model`` and the ``by``
+        columns. Only model-call spans with a response model are read.
+    by : sequence of str, default=("service", "request_model")
+        Columns whose value stays fixed while the answering model moves.
+    freq : str, default="h"
+        Window length for the majority vote.
+    min_windows : int, default=3
+        Shortest run of windows a new majority must hold to count.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per change: *by, ``from_model``, ``to_model``, ``time`` (start
+        of the first window where the new model is the majority, UTC),
+        ``first_seen`` (first reply of the new model), ``switch_complete``
+        (share of the group's replies from the new model after ``time``, up to
+        the next change), ``n_after`` (replies in that stretch).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.date_range("2024-01-01", periods=10, freq="h", tz="UTC")
+    >>> spans = pd.DataFrame({"start_time": t, "service": "api",
+    ...     "request_model": "gpt-4", "response_model": ["m-0314"] * 5 + ["m-0613"] * 5})
+    >>> out = model_changes(spans)
+    >>> out[["from_model", "to_model"]].iloc[0].tolist(), str(out["time"].iloc[0])
+    (['m-0314', 'm-0613'], '2024-01-01 05:00:00+00:00')
+    """
+    by = list(_as_tuple(by))
+    needed = ["start_time", "response_model", *by]
+    missing = [c for c in needed if c not in spans.columns]
+    if missing:
+        raise schema.SchemaError(
+            f"model_changes: spans frame lacks column(s) {missing}; "
+            "read spans with llmdrift.read_otlp or llmdrift.from_table."
+        )
+    cols = [
+        *by,
+        "from_model",
+        "to_model",
+        "time",
+        "first_seen",
+        "switch_complete",
+        "n_after",
+    ]
+    calls = _model_calls(spans)
+    calls = calls.loc[calls["response_model"].notna(), needed]
+    if calls.empty:
+        return pd.DataFrame(columns=cols)
+    calls = calls.assign(_window=calls["start_time"].dt.floor(freq))
+
+    rows = []
+    groups = calls.groupby(by, dropna=False, observed=True) if by else [((), calls)]
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        counts = part.groupby(["_window", "response_model"], observed=True).size()
+        counts = counts.reset_index(name="count").sort_values(
+            ["_window", "count", "response_model"], ascending=[True, False, True]
+        )
+        majority = counts.drop_duplicates("_window")[["_window", "response_model"]]
+        majority = majority.reset_index(drop=True)
+        # run-length encode the majority, then drop runs too short to count
+        run_id = majority["response_model"] != majority["response_model"].shift()
+        majority["run"] = run_id.cumsum()
+        runs = majority.groupby("run").agg(
+            model=("response_model", "first"),
+            start=("_window", "first"),
+            length=("_window", "size"),
+        )
+        runs = runs[runs["length"] >= min_windows]
+        runs = runs[runs["model"] != runs["model"].shift()].reset_index(drop=True)
+        for i in range(1, len(runs)):
+            new, old, time = (
+                runs.at[i, "model"],
+                runs.at[i - 1, "model"],
+                runs.at[i, "start"],
+            )
+            stop = runs.at[i + 1, "start"] if i + 1 < len(runs) else None
+            seg = part[part["start_time"] >= time]
+            if stop is not None:
+                seg = seg[seg["start_time"] < stop]
+            first = part.loc[
+                (part["response_model"] == new)
+                & (part["start_time"] >= runs.at[i - 1, "start"]),
+                "start_time",
+            ].min()
+            rows.append(
+                {
+                    **dict(zip(by, key, strict=True)),
+                    "from_model": old,
+                    "to_model": new,
+                    "time": time,
+                    "first_seen": first,
+                    "switch_complete": float((seg["response_model"] == new).mean()),
+                    "n_after": len(seg),
+                }
+            )
+    out = pd.DataFrame(rows, columns=cols)
+    for col in ("from_model", "to_model", *by):
+        out[col] = out[col].astype("string")
+    return out.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------
+# infrastructure
+
+
+def infrastructure_tests(
+    spans: pd.DataFrame,
+    time,
+    *,
+    window="14D",
+    threshold: float = 0.10,
+    alpha: float = 0.01,
+    error_floor: float = 0.005,
+) -> pd.DataFrame:
+    """Did latency, errors or cost move across ``time``?
+
+    Compares the model-call spans in ``[time - window, time)`` with those in
+    ``[time, time + window)``, metric by metric, with a size rule and a test:
+    a metric ``moved`` when its relative change exceeds ``threshold`` (error
+    rate: its absolute change exceeds ``max(threshold * before, error_floor)``)
+    *and* the test's p-value is below ``alpha``; it is ``flat`` when the change
+    is within the threshold, and ``unclear`` when the change is large but the
+    test is not significant (too few requests).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        Spans frame (already restricted to the scope of interest); reads
+        ``start_time``, ``duration_ms``, ``status`` and ``cost_usd``.
+    time : timestamp
+        The change time (tz-aware).
+    window : str or Timedelta or None, default="14D"
+        Length of each side; None uses all spans on each side.
+    threshold : float, default=0.10
+        Relative change that counts as a move (10%).
+    alpha : float, default=0.01
+        Significance level of each test.
+    error_floor : float, default=0.005
+        Smallest absolute change of the error rate that counts (0.5 points).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per metric (``latency_p50_ms``, ``latency_p95_ms``,
+        ``error_rate``, ``cost_per_request_usd``): ``metric``, ``unit``,
+        ``before``, ``after``, ``change``, ``relative_change``, ``threshold``
+        (the size rule, in words), ``test``, ``p_value``, ``n_before``,
+        ``n_after``, ``status`` ("moved", "flat", "unclear" or "no data").
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> t = pd.date_range("2024-01-01", periods=400, freq="h", tz="UTC")
+    >>> spans = pd.DataFrame({"start_time": t,
+    ...     "duration_ms": rng.normal(800, 50, 400), "status": "ok",
+    ...     "cost_usd": 0.002})
+    >>> out = infrastructure_tests(spans, t[200], window="7D")
+    >>> out.set_index("metric")["status"].tolist()
+    ['flat', 'flat', 'flat', 'flat']
+    """
+    time = _utc(time, "time")
+    span = None if window is None else pd.Timedelta(window)
+    calls = _model_calls(spans)
+    lo = calls["start_time"] >= (time - span) if span is not None else True
+    hi = calls["start_time"] < (time + span) if span is not None else True
+    before = calls[lo & (calls["start_time"] < time)]
+    after = calls[hi & (calls["start_time"] >= time)]
+
+    rows = []
+    for metric, unit, test in _INFRA_METRICS:
+        row = dict(
+            metric=metric,
+            unit=unit,
+            test=test,
+            before=np.nan,
+            after=np.nan,
+            p_value=np.nan,
+            n_before=0,
+            n_after=0,
+        )
+        if metric.startswith("latency"):
+            xb = before["duration_ms"].dropna().to_numpy(float)
+            xa = after["duration_ms"].dropna().to_numpy(float)
+        elif metric == "error_rate":
+            if "status" in calls.columns:
+                xb = (before["status"].astype("string") == "error").to_numpy(float)
+                xa = (after["status"].astype("string") == "error").to_numpy(float)
+            else:
+                xb = xa = np.array([])
+        else:
+            if "cost_usd" in calls.columns:
+                xb = before["cost_usd"].dropna().to_numpy(float)
+                xa = after["cost_usd"].dropna().to_numpy(float)
+            else:
+                xb = xa = np.array([])
+        row["n_before"], row["n_after"] = len(xb), len(xa)
+        if len(xb) < 2 or len(xa) < 2:
+            row.update(
+                status="no data",
+                change=np.nan,
+                relative_change=np.nan,
+                threshold=f"|relative change| <= {threshold:.0%}",
+            )
+            rows.append(row)
+            continue
+        if metric == "latency_p50_ms":
+            b, a = float(np.median(xb)), float(np.median(xa))
+            p = stats.mannwhitneyu(xb, xa, method="asymptotic").pvalue
+        elif metric == "latency_p95_ms":
+            b, a = float(np.quantile(xb, 0.95)), float(np.quantile(xa, 0.95))
+            table = [
+                [int((xb > b).sum()), int((xb <= b).sum())],
+                [int((xa > b).sum()), int((xa <= b).sum())],
+            ]
+            p = stats.fisher_exact(table).pvalue
+        elif metric == "error_rate":
+            b, a = float(xb.mean()), float(xa.mean())
+            table = [
+                [int(xb.sum()), int(len(xb) - xb.sum())],
+                [int(xa.sum()), int(len(xa) - xa.sum())],
+            ]
+            p = stats.fisher_exact(table).pvalue
+        else:
+            b, a = float(xb.mean()), float(xa.mean())
+            p = stats.mannwhitneyu(xb, xa, method="asymptotic").pvalue
+        change = a - b
+        relative = change / b if b != 0 else (0.0 if change == 0 else np.inf)
+        if metric == "error_rate":
+            limit = max(threshold * b, error_floor)
+            big = abs(change) > limit
+            rule = f"|change| <= max({threshold:.0%} of before, {error_floor:.1%})"
+        else:
+            big = abs(relative) > threshold
+            rule = f"|relative change| <= {threshold:.0%}"
+        p = float(p) if not np.isnan(p) else 1.0
+        status = "flat" if not big else ("moved" if p < alpha else "unclear")
+        row.update(
+            before=b,
+            after=a,
+            change=change,
+            relative_change=relative,
+            threshold=rule,
+            p_value=p,
+            status=status,
+        )
+        rows.append(row)
+    cols = [
+        "metric",
+        "unit",
+        "before",
+        "after",
+        "change",
+        "relative_change",
+        "threshold",
+        "test",
+        "p_value",
+        "n_before",
+        "n_after",
+        "status",
+    ]
+    return pd.DataFrame(rows)[cols]
+
+
+# --------------------------------------------------------------------------
+# the incident
+
+
+@dataclass
+class Incident:
+    """Everything :func:`investigate` found, with the paragraph to paste.
+
+    Attributes
+    ----------
+    drop : dict or None
+        The drop that matters (the most significant negative change, largest
+        effect size first): group columns, ``dimension``, ``time``,
+        ``mean_before``, ``mean_after``, ``change``, ``ci_low``, ``ci_high``,
+        ``n_before``, ``n_after``. None when no quality drop was found.
+    changes : pandas.DataFrame
+        Every detected within-group change (rises too), from
+        :func:`llmdrift.changepoints`, plus ``se``, ``z`` and ``effect_size``
+        (change over the pooled standard deviation of the scores).
+    overall : pandas.DataFrame
+        Changes of the overall (all-intent) mean per dimension with the
+        ``within`` and ``mix`` parts of :func:`mix_decomposition` and a
+        ``classification``: "quality" when a within-group change of the same
+        dimension sits within one window, "mix shift" when the mix part
+        dominates, else "unexplained".
+    series : pandas.DataFrame
+        The quality series (:func:`llmdrift.quality_series`) by group.
+    groups : pandas.DataFrame
+        Per group, the drop dimension before and after the change (pooled
+        means, counts, change and interval): the evidence for ``locality``.
+    infrastructure : pandas.DataFrame
+        :func:`infrastructure_tests` for the affected group (``scope`` =
+        "affected group") and its whole service (``scope`` = "service").
+    infrastructure_series : pandas.DataFrame
+        :func:`llmdrift.series.span_series` per window for the same groups.
+    causes : pandas.DataFrame
+        Candidate causes, best first: ``rank``, ``kind`` (one of
+        :data:`CAUSE_KINDS`), ``description``, ``time``, ``service``,
+        ``intent``, ``announced``, ``gap_hours`` (cause time minus change
+        time), ``time_score``, ``reaches_affected``, ``coverage``,
+        ``specificity``, ``locality``, ``score``, ``from_value``, ``to_value``,
+        ``action``.
+    traces : pandas.DataFrame
+        Requests to read: ``side`` ("before"/"after"), ``span_id``,
+        ``trace_id``, ``time``, ``dimension``, ``value``, ``input_text``,
+        ``output_text``.
+    prompt_changes, response_model_changes, deployments : pandas.DataFrame
+        The change events considered.
+    """
+
+    drop: dict | None
+    changes: pd.DataFrame
+    overall: pd.DataFrame
+    series: pd.DataFrame
+    groups: pd.DataFrame
+    infrastructure: pd.DataFrame
+    infrastructure_series: pd.DataFrame
+    causes: pd.DataFrame
+    traces: pd.DataFrame
+    prompt_changes: pd.DataFrame
+    response_model_changes: pd.DataFrame
+    deployments: pd.DataFrame
+    group_keys: tuple[str, ...]
+    freq: str
+    window: pd.Timedelta | None
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    mix: dict = field(default_factory=dict)
+    spans: pd.DataFrame | None = field(default=None, repr=False)
+    scores: pd.DataFrame | None = field(default=None, repr=False)
+    contents: pd.DataFrame | None = field(default=None, repr=False)
+
+    # -- derived tables ------------------------------------------------------
+
+    @property
+    def top_cause(self) -> dict | None:
+        """The best-ranked cause as a dict, or None."""
+        if self.causes.empty:
+            return None
+        return self.causes.iloc[0].to_dict()
+
+    def periods(self) -> tuple[tuple, tuple] | None:
+        """``((before_start, change_time), (change_time, after_end))``."""
+        if self.drop is None:
+            return None
+        return _periods(self.drop["time"], self.window, self.series)
+
+    def figures(self) -> pd.DataFrame:
+        """Headline figures of the affected group, as a person reads them.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per quality dimension of the affected group and per
+            infrastructure metric: ``section`` ("quality" or
+            "infrastructure"), ``name``, ``before``, ``after``, ``change``,
+            ``ci_low``, ``ci_high`` (quality only), ``n_before``, ``n_after``,
+            ``status`` (quality: "drop", "rise" or "no change" by whether the
+            interval excludes 0; infrastructure: the test's status). Quality
+            means pool every score of the group on each side of the change
+            within ``window``.
+        """
+        cols = [
+            "section",
+            "name",
+            "before",
+            "after",
+            "change",
+            "ci_low",
+            "ci_high",
+            "n_before",
+            "n_after",
+            "status",
+        ]
+        if self.drop is None:
+            return pd.DataFrame(columns=cols)
+        before, after = self.periods()
+        own = self.series
+        for key in self.group_keys:
+            own = own[own[key] == self.drop[key]]
+        quality = _before_after(own, ["dimension"], before, after)
+        quality = quality[(quality["n_before"] > 0) & (quality["n_after"] > 0)]
+        status = np.where(
+            quality["ci_high"] < 0,
+            "drop",
+            np.where(quality["ci_low"] > 0, "rise", "no change"),
+        )
+        quality = pd.DataFrame(
+            {
+                "section": "quality",
+                "name": quality["dimension"].astype(str),
+                "before": quality["mean_before"],
+                "after": quality["mean_after"],
+                "change": quality["change"],
+                "ci_low": quality["ci_low"],
+                "ci_high": quality["ci_high"],
+                "n_before": quality["n_before"],
+                "n_after": quality["n_after"],
+                "status": status,
+            }
+        )
+        infra = self.infrastructure[self.infrastructure["scope"] == "affected group"]
+        infra = pd.DataFrame(
+            {
+                "section": "infrastructure",
+                "name": infra["metric"],
+                "before": infra["before"],
+                "after": infra["after"],
+                "change": infra["change"],
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+                "n_before": infra["n_before"],
+                "n_after": infra["n_after"],
+                "status": infra["status"],
+            }
+        )
+        out = pd.concat([quality, infra], ignore_index=True)
+        return out[cols]
+
+    # -- the paragraph -------------------------------------------------------
+
+    def summary(self) -> str:
+        """A plain-text paragraph for the incident channel.
+
+        It says when quality dropped, in which dimension and group and by how
+        much (with the 95% interval), whether latency, errors and cost moved
+        (with their figures), the top cause with its evidence, whether a
+        shift in the intent mix moved the overall mean, and what to do first.
+        """
+        span = ""
+        if self.start is not None or self.end is not None:
+            span = (
+                f" between {_fmt_time(self.start) if self.start else 'the start'}"
+                f" and {_fmt_time(self.end) if self.end else 'the end'}"
+            )
+        if self.drop is None:
+            text = f"No quality drop found{span}."
+            mixes = self._mix_sentence()
+            return text + (" " + mixes if mixes else "")
+        d = self.drop
+        where = _group_label(d, self.group_keys)
+        parts = [
+            (
+                f"Quality drop from {_fmt_time(d['time'])} ({self.freq} windows): "
+                f"{d['dimension']} for {where} fell from {_fmt(d['mean_before'])} "
+                f"to {_fmt(d['mean_after'])} (change {d['change']:+.2f}, 95% CI "
+                f"{d['ci_low']:+.2f} to {d['ci_high']:+.2f}; "
+                f"n={int(d['n_before']):,} scores before, {int(d['n_after']):,} "
+                "after)."
+            )
+        ]
+        parts.append(self._infra_sentence())
+        cause = self.top_cause
+        if cause is not None and cause["score"] > 0:
+            parts.append(self._cause_sentence(cause))
+            blamed = self.causes[self.causes["kind"] == "deployment"]
+            if not blamed.empty and cause["kind"] != "deployment":
+                dep = blamed.iloc[0]
+                parts.append(
+                    f"Deployments are not implicated (best: {dep['description']}, "
+                    f"score {dep['score']:.2f})."
+                )
+        else:
+            parts.append("No recorded prompt, model or deployment change explains it.")
+        mixes = self._mix_sentence()
+        if mixes:
+            parts.append(mixes)
+        parts.append("First: " + self._first_action(cause) + ".")
+        return " ".join(p for p in parts if p)
+
+    def _infra_sentence(self) -> str:
+        infra = self.infrastructure[self.infrastructure["scope"] == "affected group"]
+        if infra.empty:
+            return "No infrastructure data for the affected group."
+        names = {
+            "latency_p50_ms": "p50 latency",
+            "latency_p95_ms": "p95 latency",
+            "error_rate": "error rate",
+            "cost_per_request_usd": "cost per request",
+        }
+        bits, moved = [], []
+        for _, r in infra.iterrows():
+            if r["status"] == "no data":
+                bits.append(f"{names[r['metric']]} not recorded")
+                continue
+            rel = (
+                f", {r['relative_change']:+.0%}"
+                if np.isfinite(r["relative_change"]) and r["unit"] != "share"
+                else ""
+            )
+            bits.append(
+                f"{names[r['metric']]} {_fmt(r['before'], r['unit'])} -> "
+                f"{_fmt(r['after'], r['unit'])}{rel} ({r['status']})"
+            )
+            if r["status"] == "moved":
+                moved.append(names[r["metric"]])
+        lead = (
+            "Latency, errors and cost did not move"
+            if not moved
+            else f"{', '.join(moved).capitalize()} moved as well"
+        )
+        rule = "moved = beyond +/-10% and significant at 1%"
+        return f"{lead} ({rule}): " + "; ".join(bits) + "."
+
+    def _cause_sentence(self, cause: dict) -> str:
+        flag = ""
+        if cause["kind"] in ("prompt_hash", "response_model"):
+            flag = " unannounced" if cause["announced"] is False else " announced"
+        gap = cause["gap_hours"]
+        when = (
+            f"{abs(gap):.1f} h {'after' if gap >= 0 else 'before'} the detected "
+            "change time"
+        )
+        if cause["kind"] == "intent_mix":
+            return (
+                f"Top candidate cause: {cause['description']} (score "
+                f"{cause['score']:.2f})."
+            )
+        return (
+            f"Top candidate cause (score {cause['score']:.2f}):{flag} "
+            f"{cause['description']} at {_fmt_time(cause['time'])}, {when}; it "
+            f"reaches the affected group and covers {cause['coverage']:.0%} of "
+            f"the within-group drop in {self.drop['dimension']} (specificity "
+            f"{cause['specificity']:.2f})."
+        )
+
+    def _mix_sentence(self) -> str:
+        mixed = self.overall[self.overall["classification"] == "mix shift"]
+        if mixed.empty:
+            return ""
+        r = mixed.iloc[0]
+        return (
+            f"The overall {r['dimension']} mean also moved by {r['change']:+.2f} "
+            f"around {_fmt_time(r['time'])}, of which {r['mix']:+.2f} came from "
+            "a shift in the intent mix and "
+            f"{r['within']:+.2f} from within-intent quality: a mix shift, not a "
+            "quality drop."
+        )
+
+    def _first_action(self, cause: dict | None) -> str:
+        if cause is None or cause["score"] <= 0:
+            return (
+                "pull the traces from the drop (Incident.traces) and check the "
+                "prompt-hash timeline"
+            )
+        return str(cause["action"]) + "; read the before/after traces"
+
+
+def _periods(time, window, series) -> tuple[tuple, tuple]:
+    lo = series["window_start"].min()
+    hi = series["window_start"].max() + pd.Timedelta(days=3650)
+    if window is None:
+        return (lo, time), (time, hi)
+    return (max(lo, time - window), time), (time, time + window)
+
+
+# --------------------------------------------------------------------------
+# investigate
+
+
+def investigate(
+    spans: pd.DataFrame,
+    scores: pd.DataFrame,
+    deployments: pd.DataFrame | None = None,
+    start=None,
+    end=None,
+    *,
+    dimension: str | None = None,
+    by="intent",
+    freq: str = "D",
+    intent: str | None = None,
+    service: str | None = None,
+    contents: pd.DataFrame | None = None,
+    kind: str | None = None,
+    window="14D",
+    penalty: float | None = None,
+    false_alarm_rate: float = 0.01,
+    min_size: int = 3,
+    threshold: float = 0.10,
+    alpha: float = 0.01,
+    tolerance="2h",
+    n_traces: int = 3,
+    seed: int = 0,
+) -> Incident:
+    """Investigate a quality incident: when, where, how much, and why.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        Spans frame (``llmdrift.schema.SPANS``); reads ``start_time``,
+        ``service``, the ``by`` columns, ``duration_ms``, ``status``,
+        ``cost_usd``, ``prompt_hash``, ``request_model`` and
+        ``response_model``.
+    scores : pandas.DataFrame
+        Scores frame (``llmdrift.schema.SCORES``), joined to spans on
+        ``span_id``.
+    deployments : pandas.DataFrame, optional
+        Deployments frame (``time, service, version, note``); without it every
+        prompt-hash change counts as unannounced.
+    start, end : timestamp, optional
+        Analyse ``[start, end)`` only (tz-aware; naive times raise).
+    dimension : str, optional
+        Look for the drop in this score dimension only (all are still
+        charted and summarised).
+    by : str or sequence of str, default="intent"
+        Group columns. When the spans hold more than one service, ``service``
+        is prepended, so groups never mix services.
+    freq : str, default="D"
+        Window length of the quality and infrastructure series.
+    intent, service : str, optional
+        Look for the drop in this intent / service only.
+    contents : pandas.DataFrame, optional
+        Contents frame; when given, the sampled traces carry their texts.
+    kind : {"heuristic", "judge", "human"}, optional
+        Use only scores of this kind.
+    window : str or Timedelta or None, default="14D"
+        How far on each side of the change the before/after comparisons
+        (infrastructure tests, locality, figures, traces) reach; None uses
+        everything on each side.
+    penalty, false_alarm_rate, min_size
+        Passed to :func:`llmdrift.changepoints`.
+    threshold, alpha : float, default=0.10, 0.01
+        Infrastructure rule (see :func:`infrastructure_tests`).
+    tolerance : str, default="2h"
+        How near a deployment must be for a prompt or model change to count as
+        announced.
+    n_traces : int, default=3
+        Traces to sample on each side.
+    seed : int, default=0
+        Seed for breaking ties when sampling typical traces.
+
+    Returns
+    -------
+    Incident
+        See :class:`Incident` for every attribute; ``summary()`` gives the
+        paragraph.
+
+    Raises
+    ------
+    SchemaError
+        When a frame misses a column it needs.
+    ValueError
+        When ``start``/``end`` are naive or ``by`` names a missing column.
+
+    Notes
+    -----
+    The drop that matters is the detected negative change whose 95% interval
+    excludes 0 with the largest effect size (change over the pooled standard
+    deviation of the scores around it), so 1-5 judge scores and 0/1 checks
+    compete on one scale. Groups and dimensions where nothing changed do not
+    appear in ``changes``. A gradual drift shows up as one or more steps.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from llmdrift import investigate
+    >>> rng = np.random.default_rng(0)
+    >>> t = pd.date_range("2024-01-01", periods=30 * 48, freq="30min", tz="UTC")
+    >>> spans = pd.DataFrame({"trace_id": [f"{i:032x}" for i in range(len(t))],
+    ...     "span_id": [f"{i:016x}" for i in range(len(t))], "start_time": t,
+    ...     "duration_ms": rng.normal(900, 80, len(t)), "service": "api",
+    ...     "request_model": "m", "intent": np.tile(["a", "b"], len(t) // 2),
+    ...     "prompt_hash": "h1", "status": "ok", "cost_usd": 0.001})
+    >>> late = (spans["start_time"] >= "2024-01-20") & (spans["intent"] == "a")
+    >>> spans.loc[late, "prompt_hash"] = "h2"
+    >>> value = np.clip(rng.normal(4.5, 0.5, len(t)) - 2 * late, 1, 5).round()
+    >>> scores = pd.DataFrame({"span_id": spans["span_id"], "time": t,
+    ...     "dimension": "format", "value": value, "scorer": "j", "kind": "judge"})
+    >>> inc = investigate(spans, scores)
+    >>> inc.drop["intent"], str(inc.drop["time"].date())
+    ('a', '2024-01-20')
+    >>> inc.causes["kind"].iloc[0], bool(inc.causes["announced"].iloc[0])
+    ('prompt_hash', False)
+    """
+    from llmdrift.changepoint import changepoints
+    from llmdrift.series import quality_series, span_series
+
+    # validate ---------------------------------------------------------------
+    schema.validate(spans, "spans")
+    schema.validate(scores, "scores")
+    if deployments is None:
+        deployments = schema.empty("deployments")
+    schema.validate(deployments, "deployments")
+    if contents is not None:
+        schema.validate(contents, "contents")
+    start, end = _utc(start, "start"), _utc(end, "end")
+    window = None if window is None else pd.Timedelta(window)
+    by = _as_tuple(by)
+    for col in by:
+        if col not in spans.columns and col not in scores.columns:
+            raise ValueError(
+                f"by={col!r}: no such column in spans or scores; spans have "
+                f"{list(spans.columns)[:12]}."
+            )
+    multi_service = spans["service"].nunique(dropna=True) > 1
+    keys = tuple(by) if (not multi_service or "service" in by) else ("service", *by)
+    step = _window_delta(freq)
+
+    spans_w = _in_range(spans, "start_time", start, end)
+    scores_w = _in_range(scores, "time", start, end)
+
+    # quality series and within-group changes ---------------------------------
+    series = quality_series(spans_w, scores_w, freq=freq, by=list(keys), kind=kind)
+    changes = changepoints(
+        series,
+        by=list(keys),
+        penalty=penalty,
+        false_alarm_rate=false_alarm_rate,
+        min_size=min_size,
+    )
+    changes = _annotate_changes(changes, series, keys, window)
+    drop = _pick_drop(changes, dimension=dimension, intent=intent, service=service)
+
+    # change events -------------------------------------------------------------
+    prompt_changes = _prompt_changes(spans_w, deployments, tolerance)
+    if "response_model" in spans.columns:
+        resp_changes = model_changes(
+            spans_w,
+            by=[c for c in ("service", "request_model") if c in spans.columns],
+        )
+    else:
+        resp_changes = pd.DataFrame(
+            columns=["service", "request_model", "from_model", "to_model", "time"]
+        )
+    resp_changes = _flag_announced(resp_changes, deployments, tolerance)
+    deps = _in_range(deployments, "time", start, end).reset_index(drop=True)
+
+    overall = _overall_changes(
+        spans_w,
+        scores_w,
+        series,
+        changes,
+        keys,
+        freq=freq,
+        kind=kind,
+        window=window,
+        step=step,
+        penalty=penalty,
+        false_alarm_rate=false_alarm_rate,
+        min_size=min_size,
+    )
+
+    empty_incident = dict(
+        overall=overall,
+        series=series,
+        prompt_changes=prompt_changes,
+        response_model_changes=resp_changes,
+        deployments=deps,
+        group_keys=keys,
+        freq=freq,
+        window=window,
+        start=start,
+        end=end,
+        spans=spans,
+        scores=scores,
+        contents=contents,
+    )
+    if drop is None:
+        return Incident(
+            drop=None,
+            changes=changes,
+            groups=pd.DataFrame(),
+            infrastructure=pd.DataFrame(),
+            infrastructure_series=pd.DataFrame(),
+            causes=_empty_causes(),
+            traces=_empty_traces(),
+            **empty_incident,
+        )
+
+    time = drop["time"]
+    before, after = _periods(time, window, series)
+
+    # per-group before/after of the drop dimension: the locality evidence ---------
+    dim_series = series[series["dimension"] == drop["dimension"]]
+    groups = _before_after(dim_series, list(keys), before, after)
+    if "service" in keys:
+        scope_series = groups[groups["service"] == drop["service"]]
+    else:
+        scope_series = groups
+    mix = mix_decomposition(scope_series)
+
+    # infrastructure ------------------------------------------------------------
+    own = spans_w
+    for key in keys:
+        if key in own.columns:
+            own = own[own[key] == drop[key]]
+    service_spans = spans_w
+    if "service" in keys:
+        service_spans = spans_w[spans_w["service"] == drop["service"]]
+    infra = pd.concat(
+        [
+            infrastructure_tests(
+                own, time, window=window, threshold=threshold, alpha=alpha
+            ).assign(scope="affected group"),
+            infrastructure_tests(
+                service_spans, time, window=window, threshold=threshold, alpha=alpha
+            ).assign(scope="service"),
+        ],
+        ignore_index=True,
+    )
+    infra = infra[["scope", *[c for c in infra.columns if c != "scope"]]]
+    infra_by = [k for k in keys if k in spans.columns]
+    infra_series = span_series(spans_w, freq=freq, by=infra_by)
+
+    # causes --------------------------------------------------------------------
+    causes = _score_causes(
+        drop=drop,
+        keys=keys,
+        groups=groups,
+        mix=mix,
+        step=step,
+        prompt_changes=prompt_changes,
+        resp_changes=resp_changes,
+        deployments=deps,
+        spans=spans_w,
+        before=before,
+        after=after,
+    )
+
+    traces = _sample_traces(
+        drop,
+        keys,
+        spans_w,
+        scores_w,
+        contents,
+        before,
+        after,
+        n_traces,
+        seed,
+        kind,
+    )
+    return Incident(
+        drop=drop,
+        changes=changes,
+        groups=groups,
+        infrastructure=infra,
+        infrastructure_series=infra_series,
+        causes=causes,
+        traces=traces,
+        mix=mix,
+        **empty_incident,
+    )
+
+
+# --------------------------------------------------------------------------
+# pieces of investigate
+
+
+def _annotate_changes(changes, series, keys, window) -> pd.DataFrame:
+    """Add se, z and effect size (change / pooled sd around the change)."""
+    out = changes.copy()
+    if out.empty:
+        for col in ("se", "z", "effect_size"):
+            out[col] = pd.Series(dtype=float)
+        return out
+    se = (out["ci_high"] - out["ci_low"]) / (2 * 1.959964)
+    out["se"] = se
+    out["z"] = out["change"] / se.where(se > 0)
+    sds = []
+    for _, row in out.iterrows():
+        part = series[series["dimension"] == row["dimension"]]
+        for key in keys:
+            part = part[part[key] == row[key]]
+        if window is not None:
+            near = (part["window_start"] >= row["time"] - window) & (
+                part["window_start"] < row["time"] + window
+            )
+            part = part[near]
+        pooled = _pool(part, [])
+        sds.append(float(pooled["std"].iloc[0]) if len(pooled) else np.nan)
+    out["effect_size"] = out["change"] / pd.Series(sds, index=out.index).where(
+        lambda s: s > 0
+    )
+    return out
+
+
+def _pick_drop(changes, *, dimension, intent, service) -> dict | None:
+    if changes.empty:
+        return None
+    cand = changes[(changes["change"] < 0) & (changes["ci_high"] < 0)]
+    if dimension is not None:
+        cand = cand[cand["dimension"] == dimension]
+    if intent is not None and "intent" in cand.columns:
+        cand = cand[cand["intent"] == intent]
+    if service is not None and "service" in cand.columns:
+        cand = cand[cand["service"] == service]
+    if cand.empty:
+        return None
+    order = cand.assign(
+        _e=cand["effect_size"].fillna(0.0), _z=cand["z"].fillna(0.0)
+    ).sort_values(["_e", "_z"], kind="stable")
+    row = order.iloc[0].drop(labels=["_e", "_z"])
+    return row.to_dict()
+
+
+def _prompt_changes(spans, deployments, tolerance) -> pd.DataFrame:
+    cols = ["service", "intent", "from_hash", "to_hash", "time", "announced"]
+    if "prompt_hash" not in spans.columns or spans["prompt_hash"].isna().all():
+        return pd.DataFrame(columns=cols)
+    from llmdrift.prompts import hash_changes, unannounced_changes
+
+    by = [c for c in ("service", "intent") if c in spans.columns]
+    changes = hash_changes(spans, by=by)
+    if changes.empty:
+        return changes.assign(announced=pd.Series(dtype="boolean"))
+    silent = unannounced_changes(changes, deployments, tolerance=tolerance)
+    key = [*by, "from_hash", "to_hash", "time"]
+    marked = changes.merge(silent[key].assign(_silent=True), on=key, how="left")
+    marked["announced"] = ~marked["_silent"].fillna(False).astype(bool)
+    return marked.drop(columns="_silent")
+
+
+def _flag_announced(changes, deployments, tolerance) -> pd.DataFrame:
+    """Mark each change announced when a deployment of its service is near."""
+    out = changes.copy()
+    tol = pd.Timedelta(tolerance)
+    flags = []
+    for _, row in out.iterrows():
+        deps = deployments
+        if "service" in out.columns:
+            deps = deps[deps["service"] == row["service"]]
+        gap = (deps["time"] - row["time"]).abs()
+        flags.append(bool((gap <= tol).any()))
+    out["announced"] = pd.Series(flags, index=out.index, dtype=bool)
+    return out
+
+
+def _overall_changes(
+    spans,
+    scores,
+    series,
+    changes,
+    keys,
+    *,
+    freq,
+    kind,
+    window,
+    step,
+    penalty,
+    false_alarm_rate,
+    min_size,
+) -> pd.DataFrame:
+    """Changes of the all-intent mean, each split into within and mix parts."""
+    from llmdrift.changepoint import changepoints
+    from llmdrift.series import quality_series
+
+    top = ["service"] if "service" in keys else []
+    cols = [
+        *top,
+        "dimension",
+        "time",
+        "mean_before",
+        "mean_after",
+        "change",
+        "ci_low",
+        "ci_high",
+        "within",
+        "mix",
+        "classification",
+    ]
+    inner = [k for k in keys if k not in top]
+    if not inner:
+        return pd.DataFrame(columns=cols)
+    overall_series = quality_series(spans, scores, freq=freq, by=top, kind=kind)
+    found = changepoints(
+        overall_series,
+        by=top or None,
+        penalty=penalty,
+        false_alarm_rate=false_alarm_rate,
+        min_size=min_size,
+    )
+    rows = []
+    for _, row in found.iterrows():
+        part = series[series["dimension"] == row["dimension"]]
+        near = changes[changes["dimension"] == row["dimension"]]
+        if top:
+            part = part[part["service"] == row["service"]]
+            near = near[near["service"] == row["service"]]
+        before, after = _periods(row["time"], window, series)
+        parts = mix_decomposition(_before_after(part, inner, before, after))
+        close = near[
+            ((near["time"] - row["time"]).abs() <= step)
+            & ((near["ci_high"] < 0) | (near["ci_low"] > 0))
+        ]
+        if not close.empty:
+            label = "quality"
+        elif abs(parts["mix"]) > abs(parts["within"]):
+            label = "mix shift"
+        else:
+            label = "unexplained"
+        rows.append(
+            {
+                **{k: row[k] for k in top},
+                **{
+                    c: row[c]
+                    for c in (
+                        "dimension",
+                        "time",
+                        "mean_before",
+                        "mean_after",
+                        "change",
+                        "ci_low",
+                        "ci_high",
+                    )
+                },
+                "within": parts["within"],
+                "mix": parts["mix"],
+                "classification": label,
+            }
+        )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _reach_mask(groups, keys, attrs: dict, services: set) -> pd.Series:
+    """Rows of ``groups`` a cause with these attributes reaches."""
+    mask = pd.Series(True, index=groups.index)
+    for name, value in attrs.items():
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            continue
+        if name in keys:
+            mask &= groups[name] == value
+        elif name == "service" and value not in services:
+            mask &= False
+    return mask.fillna(False).astype(bool)
+
+
+def _locality(groups, mask, affected) -> dict:
+    drop = (-groups["change"]).clip(lower=0).fillna(0.0)
+    weight = (groups["n_before"] + groups["n_after"]).astype(float)
+    mass = drop * weight
+    total = float(mass.sum())
+    reaches = bool((mask & affected).any())
+    own_drop = float(drop[affected].max()) if affected.any() else 0.0
+    if not reaches or total <= 0 or own_drop <= 0 or weight[mask].sum() == 0:
+        return dict(
+            reaches_affected=reaches,
+            coverage=0.0
+            if not reaches
+            else float(mass[mask].sum() / total)
+            if total > 0
+            else 0.0,
+            specificity=0.0,
+            locality=0.0,
+        )
+    coverage = float(mass[mask].sum() / total)
+    mean_drop = float(mass[mask].sum() / weight[mask].sum())
+    specificity = min(1.0, mean_drop / own_drop)
+    return dict(
+        reaches_affected=True,
+        coverage=coverage,
+        specificity=specificity,
+        locality=math.sqrt(coverage * specificity),
+    )
+
+
+def _time_score(cause_time, time, step) -> tuple[float, float]:
+    gap = (cause_time - time) / pd.Timedelta(hours=1)
+    if cause_time >= time + step:
+        return gap, 0.0
+    if cause_time >= time - step:
+        return gap, 1.0
+    return gap, float(math.exp(-((time - step) - cause_time) / step))
+
+
+def _score_causes(
+    *,
+    drop,
+    keys,
+    groups,
+    mix,
+    step,
+    prompt_changes,
+    resp_changes,
+    deployments,
+    spans,
+    before,
+    after,
+) -> pd.DataFrame:
+    time, dim = drop["time"], drop["dimension"]
+    affected = pd.Series(True, index=groups.index)
+    for key in keys:
+        affected &= groups[key] == drop[key]
+    affected = affected.fillna(False).astype(bool)
+    services = set(spans["service"].dropna().unique())
+    rows = []
+
+    def add(kind, cause_time, attrs, mask, description, announced, from_, to):
+        gap, tscore = _time_score(cause_time, time, step)
+        loc = _locality(groups, mask, affected)
+        action = _ACTIONS[kind].format(
+            from_=from_, to=to, dimension=dim, service=attrs.get("service")
+        )
+        rows.append(
+            dict(
+                kind=kind,
+                description=description,
+                time=cause_time,
+                service=attrs.get("service"),
+                intent=attrs.get("intent"),
+                announced=announced,
+                gap_hours=gap,
+                time_score=tscore,
+                **loc,
+                score=tscore * loc["locality"],
+                from_value=from_,
+                to_value=to,
+                action=action,
+            )
+        )
+
+    for _, c in prompt_changes.iterrows():
+        attrs = {k: c[k] for k in ("service", "intent") if k in c.index}
+        where = " / ".join(str(v) for v in attrs.values())
+        add(
+            "prompt_hash",
+            c["time"],
+            attrs,
+            _reach_mask(groups, keys, attrs, services),
+            f"prompt template of {where} changed {str(c['from_hash'])[:8]} -> "
+            f"{str(c['to_hash'])[:8]}"
+            + ("" if c["announced"] else " (no deployment near it)"),
+            bool(c["announced"]),
+            str(c["from_hash"]),
+            str(c["to_hash"]),
+        )
+
+    for _, c in resp_changes.iterrows():
+        sel = spans
+        for col in ("service", "request_model"):
+            if col in c.index:
+                sel = sel[sel[col] == c[col]]
+        reached = sel[[k for k in keys if k in sel.columns]].drop_duplicates()
+        if len(reached.columns) == len(keys) and len(keys):
+            mask = (
+                groups[list(keys)]
+                .merge(reached.assign(_hit=True), on=list(keys), how="left")["_hit"]
+                .notna()
+            )
+            mask.index = groups.index
+        else:
+            mask = _reach_mask(groups, keys, {"service": c.get("service")}, services)
+        add(
+            "response_model",
+            c["time"],
+            {"service": c.get("service")},
+            mask,
+            f"response model of {c.get('service')} (request model "
+            f"{c.get('request_model')}) changed {c['from_model']} -> "
+            f"{c['to_model']} with no change of the request model",
+            bool(c["announced"]),
+            str(c["from_model"]),
+            str(c["to_model"]),
+        )
+
+    for _, c in deployments.iterrows():
+        attrs = {"service": c["service"]}
+        note = "" if pd.isna(c.get("note")) else f": {c['note']}"
+        add(
+            "deployment",
+            c["time"],
+            attrs,
+            _reach_mask(groups, keys, attrs, services),
+            f"deployment {c.get('version')} of {c['service']}{note}",
+            True,
+            None,
+            str(c.get("version")),
+        )
+
+    # intent mix: how much of the overall change the mix part carries
+    if np.isfinite(mix.get("total", np.nan)):
+        fall_mix = max(-mix["mix"], 0.0)
+        fall_within = max(-mix["within"], 0.0)
+        share = fall_mix / (fall_mix + fall_within) if fall_mix > 0 else 0.0
+        rows.append(
+            dict(
+                kind="intent_mix",
+                description=(
+                    f"shift in the intent mix: it moved the overall {dim} mean by "
+                    f"{mix['mix']:+.2f} across the change, within-intent quality "
+                    f"by {mix['within']:+.2f}"
+                ),
+                time=time,
+                service=drop.get("service"),
+                intent=None,
+                announced=None,
+                gap_hours=0.0,
+                time_score=1.0,
+                reaches_affected=False,
+                coverage=share,
+                specificity=np.nan,
+                locality=share,
+                score=share,
+                from_value=None,
+                to_value=None,
+                action=_ACTIONS["intent_mix"],
+            )
+        )
+
+    if not rows:
+        return _empty_causes()
+    out = pd.DataFrame(rows)
+    out = out.sort_values(["score", "time_score"], ascending=False, kind="stable")
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    out["announced"] = out["announced"].astype("boolean")
+    for col in (
+        "kind",
+        "description",
+        "service",
+        "intent",
+        "from_value",
+        "to_value",
+        "action",
+    ):
+        out[col] = out[col].astype("string")
+    return out.reset_index(drop=True)
+
+
+def _empty_causes() -> pd.DataFrame:
+    return pd.DataFrame(
+        columns=[
+            "rank",
+            "kind",
+            "description",
+            "time",
+            "service",
+            "intent",
+            "announced",
+            "gap_hours",
+            "time_score",
+            "reaches_affected",
+            "coverage",
+            "specificity",
+            "locality",
+            "score",
+            "from_value",
+            "to_value",
+            "action",
+        ]
+    )
+
+
+def _empty_traces() -> pd.DataFrame:
+    return pd.DataFrame(
+        columns=[
+            "side",
+            "span_id",
+            "trace_id",
+            "time",
+            "dimension",
+            "value",
+            "input_text",
+            "output_text",
+        ]
+    )
+
+
+def _sample_traces(
+    drop, keys, spans, scores, contents, before, after, n, seed, kind
+) -> pd.DataFrame:
+    """Lowest-scored requests after the change and typical ones before it."""
+    own = spans
+    for key in keys:
+        if key in own.columns:
+            own = own[own[key] == drop[key]]
+    sc = scores[scores["dimension"] == drop["dimension"]]
+    if kind is not None:
+        sc = sc[sc["kind"] == kind]
+    sc = sc[sc["span_id"].isin(own["span_id"]) & sc["value"].notna()]
+    for key in keys:
+        if key not in spans.columns and key in sc.columns:
+            sc = sc[sc[key] == drop[key]]
+    sc = sc[["span_id", "time", "value"]]
+    rng = np.random.default_rng(seed)
+    b = sc[(sc["time"] >= before[0]) & (sc["time"] < before[1])]
+    a = sc[(sc["time"] >= after[0]) & (sc["time"] < after[1])]
+    if b.empty and a.empty:
+        return _empty_traces()
+    # typical before: closest to the median, random among ties
+    b = b.assign(_d=(b["value"] - b["value"].median()).abs(), _r=rng.random(len(b)))
+    b = b.sort_values(["_d", "_r"]).head(n).sort_values("time")
+    a = a.assign(_r=rng.random(len(a))).sort_values(["value", "_r"]).head(n)
+    out = pd.concat(
+        [b.assign(side="before"), a.sort_values("time").assign(side="after")],
+        ignore_index=True,
+    )
+    out = out.merge(spans[["span_id", "trace_id"]], on="span_id", how="left")
+    if contents is not None:
+        out = out.merge(
+            contents[["span_id", "input_text", "output_text"]],
+            on="span_id",
+            how="left",
+        )
+    else:
+        out["input_text"] = pd.NA
+        out["output_text"] = pd.NA
+    out["dimension"] = drop["dimension"]
+    out = out[
+        [
+            "side",
+            "span_id",
+            "trace_id",
+            "time",
+            "dimension",
+            "value",
+            "input_text",
+            "output_text",
+        ]
+    ]
+    for col in (
+        "side",
+        "span_id",
+        "trace_id",
+        "dimension",
+        "input_text",
+        "output_text",
+    ):
+        out[col] = out[col].astype("string")
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------
+# runbook sources
+
+
+def load_source(source="demo", *, path=None, scores=None, deployments=None):
+    """Load the frames a runbook works on, from a named source or OTLP files.
+
+    Parameters
+    ----------
+    source : {"demo", "chen2023"} or str or list of str
+        ``"demo"`` reads the demo written by ``make lab`` (``data/demo/``
+        Parquet, looked up from the working directory and its parent) and
+        otherwise generates it with :func:`llmdrift.datasets.load_demo`.
+        ``"chen2023"`` calls :func:`llmdrift.datasets.load_chen2023` with
+        ``path``. Anything else is OTLP/JSON paths or a glob for
+        :func:`llmdrift.read_otlp`; their contents are scored with the
+        built-in checks of :func:`llmdrift.run_checks` unless ``scores`` is
+        given.
+    path : str or Path, optional
+        Folder of the chen2023 files, or of the demo Parquet files.
+    scores, deployments : str, Path or DataFrame, optional
+        For OTLP sources: scores and deployments (Parquet path or frame).
+
+    Returns
+    -------
+    types.SimpleNamespace
+        ``spans``, ``contents``, ``scores``, ``deployments`` and ``truth``
+        (None when the source has no ground truth).
+    """
+    from pathlib import Path
+
+    if isinstance(source, str) and source == "demo":
+        folder = _find_demo(path)
+        if folder is not None:
+            return _read_demo(folder)
+        from llmdrift.datasets import load_demo
+
+        return _namespace(load_demo())
+    if isinstance(source, str) and source == "chen2023":
+        from llmdrift.datasets import load_chen2023
+
+        return _namespace(load_chen2023(path=path))
+
+    from llmdrift.checks import run_checks
+    from llmdrift.ingest import read_otlp, read_otlp_contents
+
+    spans = read_otlp(source)
+    contents = read_otlp_contents(source)
+
+    def _frame(value, kind):
+        if value is None:
+            return None
+        if isinstance(value, pd.DataFrame):
+            return value
+        return schema.conform(pd.read_parquet(Path(value)), kind)
+
+    given = _frame(scores, "scores")
+    if given is None:
+        given = run_checks(contents, spans=spans)
+    deps = _frame(deployments, "deployments")
+    return SimpleNamespace(
+        spans=spans,
+        contents=contents,
+        scores=given,
+        deployments=schema.empty("deployments") if deps is None else deps,
+        truth=None,
+    )
+
+
+def _find_demo(path):
+    from pathlib import Path
+
+    candidates = (
+        [Path(path)] if path is not None else [Path("data/demo"), Path("../data/demo")]
+    )
+    for folder in candidates:
+        if (folder / "spans.parquet").exists():
+            return folder
+    return None
+
+
+def _read_demo(folder):
+    frames = {}
+    for name in ("spans", "contents", "scores", "deployments", "truth"):
+        file = folder / f"{name}.parquet"
+        frames[name] = pd.read_parquet(file) if file.exists() else None
+    truth = frames.pop("truth")
+    if truth is not None and len(truth) == 1:
+        truth = SimpleNamespace(**truth.iloc[0].to_dict())
+    return SimpleNamespace(**frames, truth=truth)
+
+
+def _namespace(data):
+    return SimpleNamespace(
+        spans=data.spans,
+        contents=getattr(data, "contents", None),
+        scores=data.scores,
+        deployments=getattr(data, "deployments", None),
+        truth=getattr(data, "truth", None),
+    )
