@@ -823,3 +823,379 @@ def hash_share_series(
     return counts[["window_start", *by, "prompt_hash", "n", "share"]].reset_index(
         drop=True
     )
+
+
+# --- public: impact of a change on quality ---------------------------------------
+
+
+def _welch_interval(before, after, confidence) -> tuple[float, float]:
+    """Welch interval of mean(after) - mean(before)."""
+    n0, n1 = len(before), len(after)
+    diff = float(after.mean() - before.mean())
+    v0, v1 = before.var(ddof=1) / n0, after.var(ddof=1) / n1
+    se = math.sqrt(v0 + v1)
+    if se == 0.0:
+        return diff, diff
+    df = (v0 + v1) ** 2 / (v0**2 / (n0 - 1) + v1**2 / (n1 - 1))
+    q = float(stats.t.ppf((1 + confidence) / 2, df))
+    return diff - q * se, diff + q * se
+
+
+def _compare(before: np.ndarray, after: np.ndarray, confidence: float) -> dict:
+    """Test one dimension before vs after; see change_impact Notes."""
+    from statsmodels.stats.proportion import (
+        confint_proportions_2indep,
+        proportions_ztest,
+    )
+
+    n0, n1 = len(before), len(after)
+    diff = float(after.mean() - before.mean())
+    binary = bool(np.isin(np.concatenate([before, after]), (0.0, 1.0)).all())
+    if binary:
+        x0, x1 = int(before.sum()), int(after.sum())
+        pooled = (x0 + x1) / (n0 + n1)
+        smallest = min(n0, n1) * min(pooled, 1 - pooled)
+        if smallest >= 5:
+            statistic, p_value = proportions_ztest([x1, x0], [n1, n0])
+            test = "two-proportion z"
+        else:
+            # an expected cell below 5: the normal approximation is poor
+            result = stats.fisher_exact([[x1, n1 - x1], [x0, n0 - x0]])
+            statistic, p_value = result.statistic, result.pvalue
+            test = "fisher exact"
+        low, high = confint_proportions_2indep(
+            x1, n1, x0, n0, method="newcomb", compare="diff", alpha=1 - confidence
+        )
+        effect, effect_name = diff, "risk_difference"
+    else:
+        if np.ptp(np.concatenate([before, after])) == 0:
+            # every value ties: U = n0 n1 / 2 and no evidence of a shift
+            statistic, p_value = n0 * n1 / 2, 1.0
+        else:
+            result = stats.mannwhitneyu(after, before, alternative="two-sided")
+            statistic, p_value = result.statistic, result.pvalue
+        test = "mann-whitney"
+        low, high = _welch_interval(before, after, confidence)
+        effect, effect_name = 2 * statistic / (n0 * n1) - 1, "cliffs_delta"
+    return {
+        "test": test,
+        "difference": diff,
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "statistic": float(statistic),
+        "p_value": float(p_value),
+        "effect_size": float(effect),
+        "effect_size_name": effect_name,
+        "binary": binary,
+    }
+
+
+def _short(value) -> str:
+    return f"{str(value)[:6]}..." if not pd.isna(value) else "<no hash>"
+
+
+def _verdict(row: dict, *, min_n: int, confidence: float) -> str:
+    time = row["time"]
+    what = (
+        f"after hash {_short(row['to_hash'])} replaced {_short(row['from_hash'])} "
+        f"on {time:%Y-%m-%d} at {time:%H:%M} UTC"
+    )
+    announced = row.get("announced")
+    if announced is True:
+        deployed = row["nearest_deployment"]
+        what += f", announced (deployment at {deployed:%Y-%m-%d %H:%M} UTC)"
+    elif announced is False:
+        what += ", unannounced"
+    dim = row["dimension"]
+    if row["test"] is None:
+        return (
+            f"not enough data for {dim}, n={row['n_before']} before and "
+            f"n={row['n_after']} after (need {min_n} each) {what}"
+        )
+    scale, unit = (100.0, "percentage points") if row["binary"] else (1.0, "points")
+    diff = row["difference"] * scale
+    low, high = row["ci_low"] * scale, row["ci_high"] * scale
+    level = f"{confidence:.0%}"
+    if row["significant"] and diff != 0:
+        verb = "fell" if diff < 0 else "rose"
+        if diff < 0:
+            low, high = -high, -low
+        return (
+            f"{dim} {verb} {abs(diff):.2f} {unit} ({level} CI {low:.2f} to "
+            f"{high:.2f}) {what}"
+        )
+    return (
+        f"no significant change in {dim} ({diff:+.2f} {unit}, {level} CI "
+        f"{low:.2f} to {high:.2f}, adjusted p={row['p_adjusted']:.2g}) {what}"
+    )
+
+
+def _infer_by(changes: pd.DataFrame, spans: pd.DataFrame) -> tuple[str, ...]:
+    if "by" in changes.attrs:
+        return _as_by(changes.attrs["by"])
+    skip = set(_CHANGE_COLUMNS) | {
+        "nearest_deployment",
+        "nearest_deployment_gap",
+        "gap",
+        "announced",
+    }
+    return tuple(c for c in changes.columns if c not in skip and c in spans.columns)
+
+
+def change_impact(
+    changes: pd.DataFrame,
+    spans: pd.DataFrame,
+    scores: pd.DataFrame,
+    *,
+    window: str | pd.Timedelta = "48h",
+    min_n: int = 30,
+    alpha: float = 0.05,
+    confidence: float = 0.95,
+    deployments: pd.DataFrame | None = None,
+    tolerance: str | pd.Timedelta = "2h",
+    by: Sequence[str] | str | None = None,
+) -> pd.DataFrame:
+    """What each prompt change did to every quality dimension of its group.
+
+    For every change and every score dimension scored in the change's group,
+    the scores of the ``window`` before the rollout are compared with those of
+    the ``window`` after the new hash became the majority.
+
+    Parameters
+    ----------
+    changes : pandas.DataFrame
+        Output of :func:`hash_changes` (needs the group columns, ``from_hash``,
+        ``to_hash``, ``time`` and ``first_seen``).
+    spans : pandas.DataFrame
+        Needs ``span_id`` and the group columns, to place each score in its
+        group.
+    scores : pandas.DataFrame
+        Scores frame: ``span_id``, ``time`` (UTC), ``dimension``, ``value``;
+        ``kind`` when present. NaN values (failed scorers) are left out.
+    window : str or pandas.Timedelta, default="48h"
+        Length of the before and after windows. Before is
+        ``[first_seen - window, first_seen)``, so the rollout itself is
+        excluded; after is ``[time, time + window)``. Both are cut at the
+        neighbouring changes of the same group.
+    min_n : int, default=30
+        Scores needed on each side; with fewer the verdict is
+        "not enough data, n=...", and no test is run.
+    alpha : float, default=0.05
+        False discovery rate for the Benjamini-Hochberg correction across all
+        tests of the call (all dimensions of all changes).
+    confidence : float, default=0.95
+        Level of the interval of the difference.
+    deployments : pandas.DataFrame, optional
+        With deployments, every verdict says whether the change was announced
+        (see :func:`unannounced_changes`) and the columns ``announced`` and
+        ``nearest_deployment`` are added.
+    tolerance : str or pandas.Timedelta, default="2h"
+        As in :func:`unannounced_changes`.
+    by : sequence of str or str, optional
+        Group columns; by default ``changes.attrs["by"]`` as set by
+        :func:`hash_changes`, else the columns shared by changes and spans.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per change and ``(dimension, kind)``, ordered like
+        ``changes`` then by dimension. Columns: *by*, ``from_hash``,
+        ``to_hash``, ``time``, ``dimension``, ``kind``, ``test``
+        ("mann-whitney", "two-proportion z", "fisher exact"; ``<NA>`` when
+        not enough data), ``n_before``, ``n_after`` (int64), ``mean_before``,
+        ``mean_after``, ``difference`` (after - before; higher is better),
+        ``ci_low``, ``ci_high`` (interval of the difference),
+        ``statistic`` (U of the after sample, z, or Fisher's odds ratio),
+        ``p_value``, ``p_adjusted`` (Benjamini-Hochberg), ``effect_size``
+        (Cliff's delta for ordinal scores, risk difference for 0/1 checks),
+        ``effect_size_name``, ``significant`` (bool, ``p_adjusted < alpha``),
+        [``announced``, ``nearest_deployment``], ``verdict`` (str).
+
+    Notes
+    -----
+    A dimension whose values are all 0 or 1 is a binary check: a pooled
+    two-proportion z-test when every expected cell count is at least 5,
+    Fisher's exact test otherwise, and Newcombe's interval of the difference
+    of proportions. Any other dimension is treated as ordinal (e.g. 1-5 judge
+    scores): a two-sided Mann-Whitney U test (p = 1 when every value ties),
+    Cliff's delta as effect size, and Welch's interval for the difference of
+    means. Means are unweighted: a sample that over-represents some requests
+    within the group (``inclusion_prob`` not constant) is not reweighted.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> times = pd.date_range("2024-06-01", periods=200, freq="30min", tz="UTC")
+    >>> spans = pd.DataFrame({"span_id": [f"s{i}" for i in range(200)],
+    ...     "start_time": times, "service": "api", "intent": "triage",
+    ...     "prompt_hash": ["aaa111"] * 100 + ["bbb222"] * 100})
+    >>> scores = pd.DataFrame({"span_id": spans["span_id"], "time": times,
+    ...     "dimension": "format", "kind": "judge",
+    ...     "value": np.r_[rng.integers(4, 6, 100), rng.integers(2, 5, 100)]})
+    >>> impact = change_impact(hash_changes(spans), spans, scores)
+    >>> bool(impact["significant"].iloc[0]), impact["verdict"].iloc[0][:17]
+    (True, 'format fell 1.39 ')
+    """
+    for name, value in (("alpha", alpha), ("confidence", confidence)):
+        if not 0 < float(value) < 1:
+            raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
+    if int(min_n) < 2:
+        raise ValueError(
+            f"min_n must be at least 2 (a variance needs two), got {min_n}"
+        )
+    width = _as_timedelta(window, "window").value
+    by = _as_by(by) if by is not None else _infer_by(changes, spans)
+    _require(
+        changes,
+        (*by, "from_hash", "to_hash", "time", "first_seen"),
+        "changes",
+        "Compute changes with llmdrift.hash_changes(spans, by=...).",
+    )
+    _require(spans, ("span_id", *by), "spans", "Spans need span_id and the by columns.")
+    _require(
+        scores,
+        ("span_id", "time", "dimension", "value"),
+        "scores",
+        "Give long rows span_id, time, dimension, value, kind.",
+    )
+    if deployments is not None:
+        changes = _match_deployments(changes, deployments, tolerance)
+
+    # place every score in its group through its span
+    placed = pd.DataFrame(
+        {
+            "span_id": scores["span_id"].astype("string"),
+            "_t": _utc_ns(scores["time"], "scores"),
+            "dimension": scores["dimension"].astype("string"),
+            "kind": (
+                scores["kind"].astype("string")
+                if "kind" in scores.columns
+                else pd.Series(pd.NA, index=scores.index, dtype="string")
+            ),
+            "value": pd.to_numeric(scores["value"], errors="coerce").astype(float),
+        }
+    )
+    keys = pd.DataFrame({name: spans[name].astype("string") for name in by})
+    keys["span_id"] = spans["span_id"].astype("string")
+    keys = keys.drop_duplicates("span_id")
+    placed = placed.merge(keys, on="span_id", how="left", indicator=True)
+    unplaced = int((placed["_merge"] == "left_only").sum())
+    if unplaced:
+        example = placed.loc[placed["_merge"] == "left_only", "span_id"].iloc[0]
+        warnings.warn(
+            f"{unplaced} of {len(placed)} scores have a span_id that is not in "
+            f"spans (first: {example!r}); they are left out of change_impact.",
+            LlmdriftWarning,
+            stacklevel=2,
+        )
+    placed = placed.loc[(placed["_merge"] == "both") & placed["value"].notna()]
+    by_group = dict(_groups(placed.drop(columns="_merge"), by))
+
+    # neighbouring changes bound the windows
+    change_t = _utc_ns(changes["time"], "changes")
+    change_first = _utc_ns(changes["first_seen"], "changes")
+    group_keys = (
+        [
+            tuple(pd.NA if pd.isna(v) else str(v) for v in row)
+            for row in changes[list(by)].itertuples(index=False, name=None)
+        ]
+        if by
+        else [()] * len(changes)
+    )
+
+    rows = []
+    for i in range(len(changes)):
+        key = group_keys[i]
+        same = [j for j in range(len(changes)) if group_keys[j] == key and j != i]
+        lo = change_first[i] - width
+        hi = change_t[i] + width
+        for j in same:
+            if change_t[j] < change_first[i]:
+                lo = max(lo, change_t[j])
+            elif change_first[j] > change_t[i]:
+                hi = min(hi, change_first[j])
+        group = by_group.get(key)
+        record = changes.iloc[i]
+        base = {
+            **dict(zip(by, key, strict=True)),
+            "from_hash": record["from_hash"],
+            "to_hash": record["to_hash"],
+            "time": _to_time(change_t[i]),
+        }
+        if "announced" in changes.columns:
+            base["announced"] = bool(record["announced"])
+            base["nearest_deployment"] = record["nearest_deployment"]
+        if group is None:
+            continue
+        t = group["_t"].to_numpy()
+        before_mask = (t >= lo) & (t < change_first[i])
+        after_mask = (t >= change_t[i]) & (t < hi)
+        dims = group[["dimension", "kind"]].drop_duplicates()
+        dims = dims.sort_values(["dimension", "kind"], na_position="last")
+        for dim, kind in dims.itertuples(index=False, name=None):
+            same_dim = (group["dimension"] == dim).fillna(False).to_numpy()
+            if pd.isna(kind):
+                same_dim &= group["kind"].isna().to_numpy()
+            else:
+                same_dim &= (group["kind"] == kind).fillna(False).to_numpy()
+            before = group["value"].to_numpy()[same_dim & before_mask]
+            after = group["value"].to_numpy()[same_dim & after_mask]
+            row = {
+                **base,
+                "dimension": dim,
+                "kind": kind,
+                "n_before": len(before),
+                "n_after": len(after),
+                "mean_before": before.mean() if len(before) else math.nan,
+                "mean_after": after.mean() if len(after) else math.nan,
+                "test": None,
+                "binary": False,
+            }
+            if len(before) >= min_n and len(after) >= min_n:
+                row.update(_compare(before, after, float(confidence)))
+            else:
+                row["difference"] = row["mean_after"] - row["mean_before"]
+            rows.append(row)
+
+    # Benjamini-Hochberg over every test of the call
+    tested = [k for k, row in enumerate(rows) if row["test"] is not None]
+    if tested:
+        from statsmodels.stats.multitest import multipletests
+
+        _, adjusted, _, _ = multipletests(
+            [rows[k]["p_value"] for k in tested], alpha=alpha, method="fdr_bh"
+        )
+        for k, value in zip(tested, adjusted, strict=True):
+            rows[k]["p_adjusted"] = float(value)
+    for row in rows:
+        row["significant"] = bool(row["test"] is not None and row["p_adjusted"] < alpha)
+        row["verdict"] = _verdict(row, min_n=int(min_n), confidence=float(confidence))
+
+    columns = {
+        **{name: "string" for name in by},
+        "from_hash": "string",
+        "to_hash": "string",
+        "time": _UTC,
+        "dimension": "string",
+        "kind": "string",
+        "test": "string",
+        "n_before": "int64",
+        "n_after": "int64",
+        "mean_before": "float64",
+        "mean_after": "float64",
+        "difference": "float64",
+        "ci_low": "float64",
+        "ci_high": "float64",
+        "statistic": "float64",
+        "p_value": "float64",
+        "p_adjusted": "float64",
+        "effect_size": "float64",
+        "effect_size_name": "string",
+        "significant": "bool",
+    }
+    if "announced" in changes.columns:
+        columns["announced"] = "bool"
+        columns["nearest_deployment"] = _UTC
+    columns["verdict"] = "string"
+    return _typed(rows, columns)
