@@ -1,0 +1,111 @@
+"""Helpers shared by the cost modules (not public)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from llmdrift.schema import LlmdriftWarning, SchemaError
+
+# Span kinds that are model calls: their usage is counted in rollups.
+LLM_LEVEL_KINDS = ("llm", "embedding")
+
+# Canonical, non-overlapping token buckets (plus the two inclusive views).
+BUCKETS = (
+    "uncached_input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+)
+TOKEN_COLUMNS = (
+    "input_tokens",
+    "uncached_input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+
+
+def as_tuple(by) -> tuple[str, ...]:
+    """``by`` given as None, a str or a sequence -> tuple of column names."""
+    if by is None:
+        return ()
+    if isinstance(by, str):
+        return (by,)
+    return tuple(by)
+
+
+def require_frame(df, what: str = "spans") -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(
+            f"expected a pandas DataFrame of {what}, got {type(df).__name__}"
+        )
+
+
+def require_columns(df: pd.DataFrame, columns, what: str, fix: str = "") -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        hint = f" {fix}" if fix else ""
+        raise SchemaError(
+            f"{what} frame: missing column(s) {missing}; present: "
+            f"{list(df.columns)[:15]}.{hint}"
+        )
+
+
+def utc_times(series: pd.Series, name: str) -> pd.Series:
+    """Check a time column is tz-aware and return it converted to UTC."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_convert("UTC")
+    if pd.api.types.is_datetime64_dtype(dtype):
+        raise SchemaError(
+            f"column {name!r} holds naive times (no time zone); llmdrift does not "
+            f"guess zones. If they are UTC: df[{name!r}] = "
+            f"df[{name!r}].dt.tz_localize('UTC')."
+        )
+    if series.isna().all():
+        return pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns, UTC]")
+    raise SchemaError(
+        f"column {name!r} must hold tz-aware UTC datetimes, got dtype {dtype}; "
+        f"convert with pd.to_datetime(df[{name!r}], utc=True)."
+    )
+
+
+def window_start(times: pd.Series, freq: str) -> pd.Series:
+    """Start (UTC) of the calendar window of length ``freq`` holding each time.
+
+    Weeks ("W") start on Monday 00:00 UTC; days at 00:00 UTC.
+    """
+    naive = times.dt.tz_convert("UTC").dt.tz_localize(None)
+    try:
+        periods = naive.dt.to_period(freq)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"freq={freq!r} is not a calendar frequency pandas understands "
+            "(use e.g. 'h', 'D', 'W', 'MS')"
+        ) from err
+    return periods.dt.start_time.dt.tz_localize("UTC").astype("datetime64[ns, UTC]")
+
+
+def to_float(series: pd.Series) -> np.ndarray:
+    """Numeric column -> float64 array with NaN for missing."""
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def to_int64(values: np.ndarray) -> pd.Series:
+    """Float array of whole numbers (NaN = missing) -> nullable Int64 values."""
+    mask = np.isnan(values)
+    out = np.where(mask, 0, values).astype(np.int64)
+    return pd.arrays.IntegerArray(out, mask)
+
+
+def warn(message: str) -> None:
+    warnings.warn(message, LlmdriftWarning, stacklevel=3)
+
+
+def first_examples(values, k: int = 3) -> str:
+    values = list(values)[:k]
+    return ", ".join(repr(v) for v in values)
