@@ -26,9 +26,11 @@ requests would report a flapping series of changes. llmdrift separates
    regime of the hash that led its first ``min_duration`` of traffic. A
    different hash takes over only after it has led with at least
    ``switch_share`` of the requests in every non-empty window of a run that
-   lasts at least ``min_duration`` and holds at least ``min_requests``
-   requests of that hash. A single window won by a canary, replicas that
-   alternate around 50%, or an hour-long blip never switch the regime. A run
+   lasts at least ``min_duration``, and only when its share pooled over the
+   run is clearly above one half (one-sided binomial test, p below
+   ``switch_p``; at least 10 requests). A single window won by a canary,
+   replicas that alternate around 50%, a random 50/50 split of a quiet
+   service, or an hour-long blip never switch the regime. A run
    that is still going at the end of the data but is shorter than
    ``min_duration`` is reported with ``confirmed=False``.
 2. **When** (best step). Given a switch from hash A to hash B, the change time
@@ -50,8 +52,9 @@ Known shortcomings
   permanent 20% experiment arm) makes no change event; it is visible in
   :func:`hash_share_series` only.
 - On a group with a handful of requests per window, two replicas serving
-  different hashes can still produce runs that pass the hysteresis by chance;
-  raise ``min_requests`` or widen ``freq`` for such traffic.
+  different hashes can still, rarely, produce a run that passes the
+  hysteresis by chance (about once per 1/``switch_p`` runs); lower
+  ``switch_p`` or widen ``freq`` for such traffic.
 - :func:`change_impact` compares plain means of the scored requests; it does
   not reweight a sample that was not uniform within the group (for example a
   judge sample that always includes errored requests).
@@ -222,7 +225,7 @@ def _segment(
     freq: int,
     min_duration: int,
     switch_share: float,
-    min_requests: int,
+    switch_p: float,
 ) -> list[dict]:
     """Regimes of one group: hash, time (ns), first_seen (ns), confirmed.
 
@@ -249,17 +252,20 @@ def _segment(
     regimes = [{"hash": state, "time": int(t[0]), "run_end": None, "confirmed": True}]
 
     # hysteresis: a challenger must lead every window of a long enough run
-    run_hash, run_first, run_n = -1, -1, 0
+    run_hash, run_first, run_n, run_total = -1, -1, 0, 0
     for i in range(len(windows)):
         leader = int(leaders[i])
         if leader == state or shares[i] < switch_share:
-            run_hash, run_n = -1, 0
+            run_hash, run_n, run_total = -1, 0, 0
             continue
         if leader != run_hash:
-            run_hash, run_first, run_n = leader, i, 0
+            run_hash, run_first, run_n, run_total = leader, i, 0, 0
         run_n += int(round(shares[i] * totals[i]))
+        run_total += int(totals[i])
         span = (windows[i] + 1 - windows[run_first]) * freq
-        if span >= min_duration and run_n >= min_requests:
+        # P(at least run_n of run_total) if the hash served only half
+        evidence = stats.binom.sf(run_n - 1, run_total, 0.5)
+        if span >= min_duration and evidence < switch_p:
             regimes.append(
                 {
                     "hash": leader,
@@ -268,7 +274,7 @@ def _segment(
                     "confirmed": True,
                 }
             )
-            state, run_hash, run_n = leader, -1, 0
+            state, run_hash, run_n, run_total = leader, -1, 0, 0
     if run_hash >= 0:
         # still leading at the end of the data, but not for long enough yet
         regimes.append(
@@ -324,7 +330,7 @@ def _segment(
 
 
 def _segment_all(
-    spans, by, *, freq, min_duration, switch_share, min_requests
+    spans, by, *, freq, min_duration, switch_share, switch_p
 ) -> tuple[pd.DataFrame, list[tuple[tuple, pd.DataFrame, list[dict], list[str]]]]:
     by = _as_by(by)
     freq_ns = _as_timedelta(freq, "freq").value
@@ -334,8 +340,8 @@ def _segment_all(
             f"switch_share must be between 0.5 and 1 (a share of a window's "
             f"requests), got {switch_share!r}"
         )
-    if int(min_requests) < 1:
-        raise ValueError(f"min_requests must be at least 1, got {min_requests!r}")
+    if not 0 < float(switch_p) < 1:
+        raise ValueError(f"switch_p must be between 0 and 1, got {switch_p!r}")
     frame = _prepare(spans, by)
     results = []
     for key, group in _groups(frame, by):
@@ -346,7 +352,7 @@ def _segment_all(
             freq=freq_ns,
             min_duration=min_ns,
             switch_share=float(switch_share),
-            min_requests=int(min_requests),
+            switch_p=float(switch_p),
         )
         results.append((key, group, regimes, [str(u) for u in uniques]))
     return frame, results
@@ -361,8 +367,8 @@ def hash_timeline(
     by: Sequence[str] | str = ("service", "intent"),
     freq: str | pd.Timedelta = "1h",
     min_duration: str | pd.Timedelta = "2h",
-    switch_share: float = 0.6,
-    min_requests: int = 5,
+    switch_share: float = 0.75,
+    switch_p: float = 0.001,
 ) -> pd.DataFrame:
     """One row per prompt-hash regime per group.
 
@@ -385,11 +391,12 @@ def hash_timeline(
         Window in which the leading hash is counted.
     min_duration : str or pandas.Timedelta, default="2h"
         How long a new hash must lead, window after window, to switch regime.
-    switch_share : float, default=0.6
+    switch_share : float, default=0.75
         Share of a window's requests the new hash needs for the window to count
         towards a switch.
-    min_requests : int, default=5
-        Requests with the new hash needed in that run.
+    switch_p : float, default=0.001
+        The run must show the new hash above half of the traffic at this
+        significance (one-sided binomial test on the run's pooled counts).
 
     Returns
     -------
@@ -432,7 +439,7 @@ def hash_timeline(
         freq=freq,
         min_duration=min_duration,
         switch_share=switch_share,
-        min_requests=min_requests,
+        switch_p=switch_p,
     )
     rows = []
     for key, group, regimes, names in results:
@@ -492,8 +499,8 @@ def hash_changes(
     by: Sequence[str] | str = ("service", "intent"),
     freq: str | pd.Timedelta = "1h",
     min_duration: str | pd.Timedelta = "2h",
-    switch_share: float = 0.6,
-    min_requests: int = 5,
+    switch_share: float = 0.75,
+    switch_p: float = 0.001,
     complete_within: str | pd.Timedelta = "24h",
 ) -> pd.DataFrame:
     """Prompt-template changes: one row per switch from one hash to another.
@@ -502,7 +509,7 @@ def hash_changes(
     ----------
     spans : pandas.DataFrame
         As in :func:`hash_timeline`.
-    by, freq, min_duration, switch_share, min_requests
+    by, freq, min_duration, switch_share, switch_p
         As in :func:`hash_timeline`.
     complete_within : str or pandas.Timedelta, default="24h"
         Horizon after the change over which ``switch_complete`` is measured.
@@ -551,7 +558,7 @@ def hash_changes(
         freq=freq,
         min_duration=min_duration,
         switch_share=switch_share,
-        min_requests=min_requests,
+        switch_p=switch_p,
     )
     rows = []
     for key, group, regimes, names in results:
