@@ -814,26 +814,38 @@ def _normalise_checks(checks) -> list[Check]:
 
 
 def _utc_ns(values) -> np.ndarray:
-    """tz-aware datetimes -> naive datetime64[ns] holding the UTC wall time."""
+    """tz-aware datetimes -> int64 nanoseconds since the epoch (UTC)."""
     index = pd.DatetimeIndex(values)
-    return index.tz_convert("UTC").tz_localize(None).as_unit("ns").to_numpy()
+    return index.tz_convert("UTC").as_unit("ns").asi8
+
+
+def _need(frame: pd.DataFrame, what: str, columns: tuple[str, ...]) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"run_checks: the {what} frame lacks column(s) {missing}; "
+            f"present: {list(frame.columns)[:12]}"
+        )
 
 
 def _times(contents: pd.DataFrame, spans: pd.DataFrame | None):
-    """(UTC times as datetime64[ns], trace ids, keep mask) per contents row."""
+    """(UTC times as int64 ns, trace ids, keep mask) per contents row."""
     n = len(contents)
     if spans is not None:
-        validate(spans, "spans")
-        lookup = pd.DataFrame(
-            {
-                "start_time": spans["start_time"].to_numpy(),
-                "trace_id": spans["trace_id"].astype(object).to_numpy(),
-            },
-            index=spans["span_id"].astype(object).to_numpy(),
+        # light checks only: a full schema validation of a large spans frame
+        # costs more than the checks themselves
+        _need(spans, "spans", ("span_id", "trace_id", "start_time"))
+        if not isinstance(spans["start_time"].dtype, pd.DatetimeTZDtype):
+            raise ValueError(
+                "run_checks: spans column 'start_time' must be tz-aware UTC "
+                f"datetimes, got {spans['start_time'].dtype}"
+            )
+        index = pd.Index(spans["span_id"].astype(object).to_numpy())
+        unique = ~index.duplicated()
+        position = index[unique].get_indexer(
+            contents["span_id"].astype(object).to_numpy()
         )
-        lookup = lookup[~lookup.index.duplicated()]
-        joined = lookup.reindex(contents["span_id"].astype(object).to_numpy())
-        keep = joined["start_time"].notna().to_numpy()
+        keep = position >= 0
         if not keep.all():
             missing = contents["span_id"][~keep]
             warnings.warn(
@@ -843,8 +855,10 @@ def _times(contents: pd.DataFrame, spans: pd.DataFrame | None):
                 LlmdriftWarning,
                 stacklevel=3,
             )
-        time = _utc_ns(joined["start_time"].dt.tz_convert("UTC"))
-        return time, joined["trace_id"].to_numpy(object), keep
+        take = np.where(keep, position, 0)
+        time = _utc_ns(spans["start_time"][unique])[take]
+        trace = spans["trace_id"][unique].astype(object).to_numpy()[take]
+        return time, trace, keep
     if "time" in contents.columns:
         time = contents["time"]
         if not isinstance(time.dtype, pd.DatetimeTZDtype):
@@ -872,6 +886,18 @@ def _times(contents: pd.DataFrame, spans: pd.DataFrame | None):
         "span_id for start_time and trace_id) or add a UTC 'time' column to "
         "contents"
     )
+
+
+def _tile_strings(values, k: int) -> pd.arrays.ArrowStringArray:
+    """``values`` repeated k times end to end, as a string array (no copy)."""
+    arr = pa.array(values, type=pa.large_string(), from_pandas=True)
+    return pd.arrays.ArrowStringArray(pa.chunked_array([arr] * k, pa.large_string()))
+
+
+def _blocks(items: list[str], n: int) -> pd.arrays.ArrowStringArray:
+    """items[0] n times, then items[1] n times, ... as a string array."""
+    chunks = [pa.repeat(pa.scalar(x, pa.large_string()), n) for x in items]
+    return pd.arrays.ArrowStringArray(pa.chunked_array(chunks, pa.large_string()))
 
 
 def run_checks(
@@ -963,26 +989,19 @@ def run_checks(
 
     k = len(checklist)
     error = np.where(missing, "missing output_text", None).astype(object)
-    names = [c.name for c in checklist]
-
-    def repeat_each(items) -> pd.arrays.ArrowStringArray:
-        return pd.array(np.repeat(np.asarray(items, dtype=object), n), dtype="string")
-
-    def tile(values) -> np.ndarray:
-        return np.tile(np.asarray(values, dtype=object), k)
-
-    time_utc = pd.DatetimeIndex(np.tile(time, k)).tz_localize("UTC")
     return pd.DataFrame(
         {
-            "span_id": pd.array(tile(span_id.to_numpy(object)), dtype="string"),
-            "trace_id": pd.array(tile(trace), dtype="string"),
-            "time": time_utc.array,
-            "dimension": repeat_each([c.score_dimension for c in checklist]),
+            "span_id": _tile_strings(span_id.array, k),
+            "trace_id": _tile_strings(trace, k),
+            "time": pd.DatetimeIndex(np.tile(time, k).view("datetime64[ns]"))
+            .tz_localize("UTC")
+            .array,
+            "dimension": _blocks([c.score_dimension for c in checklist], n),
             "value": np.concatenate(values) if values else np.array([], float),
-            "scorer": repeat_each(names),
-            "kind": repeat_each(["heuristic"] * k),
-            "scorer_version": repeat_each([c.version for c in checklist]),
+            "scorer": _blocks([c.name for c in checklist], n),
+            "kind": _blocks(["heuristic"] * k, n),
+            "scorer_version": _blocks([c.version for c in checklist], n),
             "inclusion_prob": np.ones(k * n),
-            "error": pd.array(tile(error), dtype="string"),
+            "error": _tile_strings(error, k),
         }
     )
