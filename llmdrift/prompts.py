@@ -629,7 +629,10 @@ def _match_deployments(
     )
     change_end = _utc_ns(changes["time"], "changes")
     change_start = _utc_ns(changes["first_seen"], "changes")
-    deploy_t = _utc_ns(deployments["time"], "deployments")
+    if len(deployments):
+        deploy_t = _utc_ns(deployments["time"], "deployments")
+    else:  # an empty frame may come without a typed time column
+        deploy_t = np.empty(0, dtype=np.int64)
     deploy_service = deployments["service"].astype("string").to_numpy()
 
     nearest, signed = [], []
