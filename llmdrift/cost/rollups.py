@@ -1,1 +1,521 @@
-__all__: list[str] = []
+"""Cost rollups: per group and window, per trace, movers, cost per quality point.
+
+Every rollup counts usage through :func:`llmdrift.cost.usage_spans`, so token
+totals copied onto agent/tool/chain spans are never summed twice. A *request*
+is a trace (a span without ``trace_id`` is its own request): per-request
+figures sum the counted spans of one trace within one group.
+
+The group-by step lives in one function, :func:`_aggregate`, written with
+plain pandas so that it can later be pushed down to a store with Ibis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from llmdrift.cost._common import (
+    TOKEN_COLUMNS,
+    as_tuple,
+    require_columns,
+    require_frame,
+    utc_times,
+    window_start,
+)
+from llmdrift.cost.usage import usage_spans
+
+__all__ = ["cost_by", "most_expensive_traces", "cost_movers", "cost_per_quality"]
+
+
+def _requests(
+    spans: pd.DataFrame, by: tuple[str, ...], freq: str | None
+) -> pd.DataFrame:
+    """One row per (group, [window], request) with its summed cost and tokens."""
+    require_frame(spans)
+    require_columns(spans, ["span_id", *by], "spans")
+    used = usage_spans(spans)
+    n = len(used)
+    request = (
+        used["trace_id"].astype("string").fillna(used["span_id"].astype("string"))
+        if "trace_id" in used.columns
+        else used["span_id"].astype("string")
+    )
+    frame = pd.DataFrame({b: used[b] for b in by}, index=used.index)
+    frame["request_id"] = request
+    if "start_time" in used.columns:
+        start = utc_times(used["start_time"], "start_time")
+    else:
+        start = pd.Series(pd.NaT, index=used.index, dtype="datetime64[ns, UTC]")
+    # a request belongs to the window of its first counted span
+    frame["request_start"] = start.groupby(request).transform("min")
+    if freq is not None:
+        if start.isna().all() and n:
+            raise ValueError("freq= needs a 'start_time' column in spans")
+        frame["window_start"] = window_start(frame["request_start"], freq)
+    cost = (
+        used["cost_usd"].astype("Float64")
+        if "cost_usd" in used.columns
+        else pd.Series(pd.NA, index=used.index, dtype="Float64")
+    )
+    frame["cost_usd"] = cost.astype(float)
+    frame["n_spans"] = 1
+    frame["n_without_cost"] = cost.isna().astype(int)
+    frame["n_fallback_spans"] = used["usage_fallback"].astype(bool).astype(int)
+    frame["n_usage_inconsistent"] = (
+        used["usage_inconsistent"].fillna(False).astype(bool).astype(int)
+    )
+    for name in TOKEN_COLUMNS:
+        frame[name] = used[name].astype(float)
+    keys = [*by, *(["window_start"] if freq is not None else []), "request_id"]
+    grouped = frame.groupby(keys, dropna=False, sort=False)
+    out = grouped.agg(
+        cost_usd=("cost_usd", "sum"),
+        request_start=("request_start", "min"),
+        n_spans=("n_spans", "sum"),
+        n_without_cost=("n_without_cost", "sum"),
+        n_fallback_spans=("n_fallback_spans", "sum"),
+        n_usage_inconsistent=("n_usage_inconsistent", "sum"),
+    )
+    tokens = grouped[list(TOKEN_COLUMNS)].sum(min_count=1)
+    out = pd.concat([out, tokens], axis=1).reset_index()
+    out["cost_complete"] = out["n_without_cost"] == 0
+    return out
+
+
+def _aggregate(requests: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Group per-request rows into the cost_by table (the one group-by step)."""
+    complete = requests["cost_usd"].where(requests["cost_complete"])
+    frame = requests.assign(_complete_cost=complete)
+    grouped = frame.groupby(keys, dropna=False, sort=True)
+    out = grouped.agg(
+        n_requests=("request_id", "size"),
+        n_spans=("n_spans", "sum"),
+        total_cost_usd=("cost_usd", "sum"),
+        n_requests_priced=("_complete_cost", "count"),
+        cost_per_request_usd=("_complete_cost", "mean"),
+        cost_p50_usd=("_complete_cost", "median"),
+        cost_p95_usd=("_complete_cost", lambda s: s.quantile(0.95)),
+        n_without_cost=("n_without_cost", "sum"),
+        n_fallback_spans=("n_fallback_spans", "sum"),
+        n_usage_inconsistent=("n_usage_inconsistent", "sum"),
+    )
+    tokens = grouped[list(TOKEN_COLUMNS)].sum(min_count=1)
+    out = pd.concat([out, tokens], axis=1).reset_index()
+    for name in TOKEN_COLUMNS:
+        out[name] = out[name].round().astype("Int64")
+    return out
+
+
+def cost_by(
+    spans: pd.DataFrame,
+    *,
+    by=("intent",),
+    freq: str | None = None,
+) -> pd.DataFrame:
+    """Cost and tokens per group (and window), each token counted once.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        Spans, ideally priced with :func:`llmdrift.cost.price_spans` (else
+        ``cost_usd`` is used as given). Needs ``span_id`` and the ``by``
+        columns; uses ``trace_id``, ``parent_span_id``, ``span_kind``,
+        ``start_time`` (needed with ``freq``) and the token columns.
+    by : str or sequence of str, default=("intent",)
+        Group columns (e.g. ``("intent", "request_model")``); () for one row.
+    freq : str, optional
+        Calendar window ("D", "W" = weeks from Monday 00:00 UTC, "MS"); a
+        request falls in the window of its first counted span.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group (and ``window_start``, UTC):
+
+        - ``n_requests`` (int): requests (traces) with a counted span.
+        - ``n_spans`` (int): counted spans (see ``usage_spans``).
+        - ``total_cost_usd`` (float): sum of the known span costs.
+        - ``share`` (float): ``total_cost_usd`` / all groups' total in the
+          same window (or overall).
+        - ``n_requests_priced`` (int): requests whose every counted span has
+          a cost; the next three figures are over these.
+        - ``cost_per_request_usd``, ``cost_p50_usd``, ``cost_p95_usd``
+          (float): mean, median and 95th percentile (linear) of request cost.
+        - ``input_tokens``, ``uncached_input_tokens``, ``cache_read_tokens``,
+          ``cache_write_tokens``, ``output_tokens``, ``reasoning_tokens``
+          (Int64): summed buckets (``<NA>`` when no span reported them).
+        - ``n_without_cost`` (int): counted spans with unknown cost.
+        - ``n_fallback_spans`` (int): spans counted through an agent/tool
+          span because nothing under it was a model call.
+        - ``n_usage_inconsistent`` (int): spans with contradictory usage.
+
+    Notes
+    -----
+    A trace that uses two models falls in two groups with ``by=
+    "request_model"``; in each it is one request with that model's part of
+    the cost.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> spans = pd.DataFrame({
+    ...     "trace_id": ["T1", "T1", "T1", "T2"], "span_id": ["R", "K", "L", "A2"],
+    ...     "parent_span_id": [None, "R", "K", None],
+    ...     "span_kind": ["agent", "tool", "llm", "agent"], "intent": ["refund"] * 4,
+    ...     "input_tokens": [800, 800, 800, 300], "output_tokens": [120, 120, 120, 40]})
+    >>> row = cost_by(spans, by="intent").iloc[0]
+    >>> int(row["input_tokens"]), int(row["output_tokens"]), int(row["n_fallback_spans"])
+    (1100, 160, 1)
+    """
+    by = as_tuple(by)
+    requests = _requests(spans, by, freq)
+    keys = [*by, *(["window_start"] if freq is not None else [])]
+    if not keys:
+        requests = requests.assign(_all=0)
+        keys = ["_all"]
+    out = _aggregate(requests, keys)
+    if freq is not None:
+        totals = out.groupby("window_start")["total_cost_usd"].transform("sum")
+    else:
+        totals = out["total_cost_usd"].sum()
+    out.insert(
+        out.columns.get_loc("total_cost_usd") + 1,
+        "share",
+        out["total_cost_usd"]
+        / (totals.where(totals > 0) if freq else (totals or np.nan)),
+    )
+    return out.drop(columns=["_all"], errors="ignore").reset_index(drop=True)
+
+
+def most_expensive_traces(spans: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The ``n`` traces with the highest cost, with how far they stand out.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        Priced spans (see :func:`cost_by` for the columns used).
+    n : int, default=10
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per trace, most expensive first: ``trace_id``,
+        ``start_time`` (first counted span), ``intent`` (most frequent among
+        its counted spans; <NA> without an intent column), ``models``
+        (comma-separated), ``n_spans``, ``cost_usd``, ``cost_complete``
+        (every counted span priced), ``input_tokens``, ``output_tokens``,
+        ``n_fallback_spans``, ``cost_vs_median`` (cost / median trace cost of
+        the same intent, over all traces).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> spans = pd.DataFrame({"trace_id": ["a", "b", "c"], "span_id": ["1", "2", "3"],
+    ...     "intent": ["x", "x", "x"], "cost_usd": [0.01, 0.02, 0.09]})
+    >>> top = most_expensive_traces(spans, n=1)
+    >>> top["trace_id"].tolist(), float(top["cost_vs_median"].iloc[0])
+    (['c'], 4.5)
+    """
+    if not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    has_intent = "intent" in spans.columns
+    requests = _requests(spans, ("intent",) if has_intent else (), None)
+    if has_intent:
+        # one intent per trace: the most frequent one among its counted spans
+        requests = requests.sort_values(
+            ["request_id", "n_spans"], ascending=[True, False]
+        )
+        intent = requests.groupby("request_id", sort=False)["intent"].first()
+    else:
+        intent = pd.Series(pd.NA, index=requests["request_id"].unique(), dtype="string")
+    per = requests.groupby("request_id", sort=False).agg(
+        start_time=("request_start", "min"),
+        n_spans=("n_spans", "sum"),
+        cost_usd=("cost_usd", "sum"),
+        cost_complete=("cost_complete", "all"),
+        input_tokens=("input_tokens", lambda s: s.sum(min_count=1)),
+        output_tokens=("output_tokens", lambda s: s.sum(min_count=1)),
+        n_fallback_spans=("n_fallback_spans", "sum"),
+    )
+    per["intent"] = intent.reindex(per.index).astype("string")
+    median = per.groupby("intent", dropna=False)["cost_usd"].transform("median")
+    per["cost_vs_median"] = per["cost_usd"] / median.where(median > 0)
+    top = per.sort_values("cost_usd", ascending=False, kind="stable").head(n)
+    top = top.rename_axis("trace_id").reset_index()
+    # models only for the rows shown
+    used = usage_spans(spans)
+    rid = (
+        used["trace_id"].astype("string").fillna(used["span_id"].astype("string"))
+        if "trace_id" in used.columns
+        else used["span_id"].astype("string")
+    )
+    model = pd.Series(pd.NA, index=used.index, dtype="string")
+    for name in ("response_model", "request_model"):
+        if name in used.columns:
+            model = model.fillna(used[name].astype("string"))
+    shown = rid.isin(top["trace_id"])
+    models = (
+        pd.DataFrame({"r": rid[shown], "m": model[shown]})
+        .dropna()
+        .groupby("r")["m"]
+        .agg(lambda s: ", ".join(sorted(set(s))))
+    )
+    top["models"] = top["trace_id"].map(models).astype("string")
+    for name in ("input_tokens", "output_tokens"):
+        top[name] = top[name].round().astype("Int64")
+    columns = [
+        "trace_id",
+        "start_time",
+        "intent",
+        "models",
+        "n_spans",
+        "cost_usd",
+        "cost_complete",
+        "input_tokens",
+        "output_tokens",
+        "n_fallback_spans",
+        "cost_vs_median",
+    ]
+    return top[columns].reset_index(drop=True)
+
+
+def _with_previous(table: pd.DataFrame, keys: list[str], value: str, freq: str):
+    """Attach the value of the calendar window just before each row's window."""
+    prev_start = window_start(table["window_start"] - pd.Timedelta(1, "ns"), freq)
+    left = table.assign(previous_window_start=prev_start)
+    right = table[[*keys, "window_start", value, "n_requests"]].rename(
+        columns={
+            "window_start": "previous_window_start",
+            value: f"previous_{value}",
+            "n_requests": "previous_n_requests",
+        }
+    )
+    out = left.merge(right, on=[*keys, "previous_window_start"], how="left")
+    out["previous_n_requests"] = out["previous_n_requests"].astype("Int64")
+    return out
+
+
+def cost_movers(
+    spans: pd.DataFrame,
+    *,
+    by=("intent",),
+    freq: str = "W",
+    window="latest",
+    min_requests: int = 1,
+) -> pd.DataFrame:
+    """Groups whose cost per request moved most from one window to the next.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        Priced spans with ``start_time``.
+    by : str or sequence of str, default=("intent",)
+    freq : str, default="W"
+        Window length; "W" compares each week with the week before.
+    window : "latest", None or datetime-like, default="latest"
+        Which window to report: the last one in the data, every window
+        (None), or the window starting at the given time.
+    min_requests : int, default=1
+        Ignore a comparison when either window has fewer priced requests.
+
+    Returns
+    -------
+    pandas.DataFrame
+        *by, ``window_start``, ``previous_window_start``,
+        ``cost_per_request_usd``, ``previous_cost_per_request_usd``,
+        ``change_usd``, ``change_pct`` (relative change, 0.3 = +30%),
+        ``n_requests``, ``previous_n_requests``; sorted by the size of the
+        relative change, largest first. Groups without a previous window are
+        left out.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.to_datetime(["2025-01-06", "2025-01-13", "2025-01-06", "2025-01-13"],
+    ...                    utc=True)
+    >>> spans = pd.DataFrame({"span_id": list("abcd"), "start_time": t,
+    ...     "intent": ["x", "x", "y", "y"], "cost_usd": [1.0, 1.1, 1.0, 2.0]})
+    >>> movers = cost_movers(spans)
+    >>> movers["intent"].tolist(), [round(v, 2) for v in movers["change_pct"]]
+    (['y', 'x'], [1.0, 0.1])
+    """
+    by = as_tuple(by)
+    table = cost_by(spans, by=by, freq=freq)
+    value = "cost_per_request_usd"
+    out = _with_previous(
+        table.assign(n_requests=table["n_requests_priced"]), list(by), value, freq
+    )
+    out = out[out[f"previous_{value}"].notna()]
+    enough = (out["n_requests"] >= min_requests) & (
+        out["previous_n_requests"] >= min_requests
+    )
+    out = out[enough]
+    if isinstance(window, str) and window == "latest":
+        if len(table):
+            out = out[out["window_start"] == table["window_start"].max()]
+    elif window is not None:
+        when = pd.Timestamp(window)
+        if when.tzinfo is None:
+            raise ValueError("window= must be tz-aware (UTC)")
+        out = out[out["window_start"] == when.tz_convert("UTC")]
+    out = out.assign(
+        change_usd=out[value] - out[f"previous_{value}"],
+        change_pct=out[value]
+        / out[f"previous_{value}"].where(out[f"previous_{value}"] > 0)
+        - 1,
+    )
+    out = out.sort_values(
+        "change_pct", key=lambda s: s.abs(), ascending=False, kind="stable"
+    )
+    columns = [
+        *by,
+        "window_start",
+        "previous_window_start",
+        value,
+        f"previous_{value}",
+        "change_usd",
+        "change_pct",
+        "n_requests",
+        "previous_n_requests",
+    ]
+    out = out[columns].reset_index(drop=True)
+    out["n_requests"] = out["n_requests"].astype("int64")
+    return out
+
+
+def cost_per_quality(
+    spans: pd.DataFrame,
+    scores: pd.DataFrame,
+    *,
+    by=("intent",),
+    freq: str = "W",
+    dimension: str | None = None,
+    quality: str = "mean",
+    threshold: float | None = None,
+    alert_change: float = 0.30,
+) -> pd.DataFrame:
+    """Spend per unit of quality delivered, with its week-over-week change.
+
+    Definition: ``cost_per_quality_usd = cost_per_request_usd / quality``,
+    per group and window, where
+
+    - ``quality="mean"``: quality is the mean score of the dimension (so the
+      figure is dollars per request per quality point);
+    - ``quality="pass_rate"``: quality is the share of scores >= ``threshold``
+      (so the figure is the cost of one passing request).
+
+    Scores are weighted by ``1 / inclusion_prob`` when that column is given
+    (a sampled judge), so the mean estimates the mean over all requests.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        Priced spans (see :func:`cost_by`), with ``start_time``.
+    scores : pandas.DataFrame
+        Scores: ``span_id``, ``dimension``, ``value`` and ``time`` (else the
+        span's start). Group columns missing from scores are taken from the
+        scored span.
+    by : str or sequence of str, default=("intent",)
+    freq : str, default="W"
+    dimension : str, optional
+        The dimension to use; by default every dimension (one row each).
+    quality : {"mean", "pass_rate"}, default="mean"
+    threshold : float, optional
+        Needed for ``quality="pass_rate"``.
+    alert_change : float, default=0.30
+        ``alert`` is True where ``change_pct >= alert_change`` (the rule
+        "cost per quality up 30% or more week over week").
+
+    Returns
+    -------
+    pandas.DataFrame
+        *by, ``window_start``, ``dimension``, ``n_requests``,
+        ``cost_per_request_usd``, ``n_scores``, ``quality``,
+        ``cost_per_quality_usd`` (NaN when quality <= 0 or unknown),
+        ``previous_cost_per_quality_usd`` (the window before),
+        ``change_pct``, ``alert`` (bool).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.to_datetime(["2025-01-06", "2025-01-13"], utc=True)
+    >>> spans = pd.DataFrame({"span_id": ["a", "b"], "start_time": t,
+    ...     "intent": ["x", "x"], "cost_usd": [0.02, 0.02]})
+    >>> scores = pd.DataFrame({"span_id": ["a", "b"], "time": t,
+    ...     "dimension": ["format"] * 2, "value": [4.0, 2.0]})
+    >>> out = cost_per_quality(spans, scores)
+    >>> out["cost_per_quality_usd"].round(3).tolist(), out["alert"].tolist()
+    ([0.005, 0.01], [False, True])
+    """
+    by = as_tuple(by)
+    if quality not in ("mean", "pass_rate"):
+        raise ValueError(f"quality must be 'mean' or 'pass_rate', got {quality!r}")
+    if quality == "pass_rate" and threshold is None:
+        raise ValueError("quality='pass_rate' needs threshold= (a score that passes)")
+    require_frame(scores, "scores")
+    require_columns(scores, ["span_id", "dimension", "value"], "scores")
+    cost = cost_by(spans, by=by, freq=freq)
+
+    sc = scores[scores["value"].notna()]
+    if dimension is not None:
+        sc = sc[sc["dimension"] == dimension]
+        if sc.empty:
+            raise ValueError(
+                f"no scores with dimension={dimension!r}; present: "
+                f"{sorted(scores['dimension'].dropna().unique())}"
+            )
+    need = [b for b in by if b not in sc.columns]
+    lookup = spans.drop_duplicates("span_id").set_index("span_id")
+    frame = pd.DataFrame(
+        {"dimension": sc["dimension"].astype("string"), "value": sc["value"]},
+        index=sc.index,
+    )
+    for b in by:
+        frame[b] = sc[b] if b not in need else sc["span_id"].map(lookup[b])
+    if "time" in sc.columns:
+        time = utc_times(sc["time"], "time")
+    else:
+        time = utc_times(sc["span_id"].map(lookup["start_time"]), "start_time")
+    frame["window_start"] = window_start(time, freq)
+    frame["w"] = (
+        1.0 / sc["inclusion_prob"].astype(float)
+        if "inclusion_prob" in sc.columns
+        else 1.0
+    )
+    if quality == "pass_rate":
+        frame["value"] = (frame["value"] >= threshold).astype(float)
+    frame["wv"] = frame["w"] * frame["value"]
+    keys = [*by, "window_start"]
+    q = (
+        frame.groupby([*keys, "dimension"], dropna=False)
+        .agg(n_scores=("value", "size"), wv=("wv", "sum"), w=("w", "sum"))
+        .reset_index()
+    )
+    q["quality"] = q["wv"] / q["w"]
+    out = cost[
+        [*keys, "n_requests", "n_requests_priced", "cost_per_request_usd"]
+    ].merge(q[[*keys, "dimension", "n_scores", "quality"]], on=keys, how="inner")
+    out["cost_per_quality_usd"] = out["cost_per_request_usd"] / out["quality"].where(
+        out["quality"] > 0
+    )
+    out = _with_previous(out, [*by, "dimension"], "cost_per_quality_usd", freq).drop(
+        columns=["previous_window_start", "previous_n_requests"]
+    )
+    prev = out["previous_cost_per_quality_usd"]
+    out["change_pct"] = out["cost_per_quality_usd"] / prev.where(prev > 0) - 1
+    out["alert"] = (out["change_pct"] >= alert_change).fillna(False).astype(bool)
+    columns = [
+        *by,
+        "window_start",
+        "dimension",
+        "n_requests",
+        "cost_per_request_usd",
+        "n_scores",
+        "quality",
+        "cost_per_quality_usd",
+        "previous_cost_per_quality_usd",
+        "change_pct",
+        "alert",
+    ]
+    out = out.sort_values([*by, "dimension", "window_start"], kind="stable")
+    return out[columns].reset_index(drop=True)
