@@ -7,7 +7,7 @@ prompt template (``spans.prompt_hash``). This module turns those stamps into
   hash served the majority of a group's requests;
 - :func:`hash_changes`: one row per change from one regime to the next;
 - :func:`unannounced_changes`: the changes no deployment of that service
-  explains;
+  explains (:func:`match_deployments` marks every change instead);
 - :func:`change_impact`: what each change did to every quality dimension;
 - :func:`missing_hash_share`: how many model calls carry no hash at all, so
   that missing instrumentation is not read as "no change";
@@ -77,6 +77,7 @@ __all__ = [
     "hash_changes",
     "hash_share_series",
     "hash_timeline",
+    "match_deployments",
     "missing_hash_share",
     "unannounced_changes",
 ]
@@ -660,6 +661,43 @@ def _match_deployments(
     out["gap"] = out["nearest_deployment_gap"].abs()
     out["announced"] = (out["gap"] <= tol).fillna(False).astype(bool)
     return out
+
+
+def match_deployments(
+    changes: pd.DataFrame,
+    deployments: pd.DataFrame,
+    *,
+    tolerance: str | pd.Timedelta = "2h",
+) -> pd.DataFrame:
+    """Every change, marked announced or not, with its nearest deployment.
+
+    The same rule as :func:`unannounced_changes`, which keeps only the rows
+    with ``announced`` False.
+
+    Parameters
+    ----------
+    changes, deployments, tolerance
+        As in :func:`unannounced_changes`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``changes`` plus ``nearest_deployment``,
+        ``nearest_deployment_gap``, ``gap`` (as in :func:`unannounced_changes`)
+        and ``announced`` (bool: ``gap <= tolerance``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.Timestamp("2024-06-04 14:00", tz="UTC")
+    >>> changes = pd.DataFrame({"service": ["api"], "first_seen": [t],
+    ...                         "time": [t + pd.Timedelta("1h")]})
+    >>> deployments = pd.DataFrame({"service": ["api"],
+    ...                             "time": [t + pd.Timedelta("2h")]})
+    >>> match_deployments(changes, deployments)["announced"].tolist()
+    [True]
+    """
+    return _match_deployments(changes, deployments, tolerance).reset_index(drop=True)
 
 
 def unannounced_changes(

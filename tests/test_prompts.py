@@ -11,7 +11,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from llmdrift import change_impact, hash_changes, hash_timeline, unannounced_changes
-from llmdrift.prompts import hash_share_series, missing_hash_share
+from llmdrift.prompts import hash_share_series, match_deployments, missing_hash_share
 from llmdrift.schema import LlmdriftWarning, SchemaError
 from llmdrift.tracing import template_hash
 
@@ -287,6 +287,9 @@ def test_unannounced_uses_whole_rollout_interval():
     assert gap == expected and gap < pd.Timedelta(0)
     assert out["gap"].iloc[0] == -expected
     assert pd.isna(out["nearest_deployment"].iloc[1])
+    marked = match_deployments(changes, deployments, tolerance="2h")
+    assert marked["announced"].tolist() == [True, False, False]
+    assert marked["gap"].iloc[0] == pd.Timedelta("1h")
     # a tighter tolerance un-announces the first one too
     assert len(unannounced_changes(changes, deployments, tolerance="30min")) == 3
 
