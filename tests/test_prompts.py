@@ -174,6 +174,30 @@ def test_replicas_alternating_within_an_hour_make_no_change():
     assert timeline["hash"].tolist() == ["A"]
 
 
+def test_alternating_hour_then_new_hash_is_one_change():
+    times = hourly("2024-06-01", 72, 60)
+    hour = (times - times[0]) // pd.Timedelta(hours=1)
+    hashes = np.where(hour < 30, "A", "B").astype(object)
+    mixed = np.flatnonzero(hour == 30)
+    hashes[mixed[::2]] = "A"  # replicas alternate during hour 30
+    changes = hash_changes(make_spans(times, hashes))
+    assert len(changes) == 1
+    hour_30 = pd.Timestamp("2024-06-02 06:00", tz=UTC)
+    assert hour_30 <= changes["time"].iloc[0] <= hour_30 + pd.Timedelta("1h")
+    assert changes["first_seen"].iloc[0] == hour_30 + pd.Timedelta("1min")
+
+
+def test_three_templates_in_a_row_and_a_single_request():
+    times = hourly("2024-06-01", 72, 10)
+    day = (times - times[0]) // pd.Timedelta(days=1)
+    spans = make_spans(times, np.array(["A", "B", "C"])[day])
+    changes = hash_changes(spans)
+    assert changes[["from_hash", "to_hash"]].values.tolist() == [["A", "B"], ["B", "C"]]
+    one = make_spans(times[:1], ["A"])
+    assert hash_changes(one).empty
+    assert hash_timeline(one)[["hash", "n_requests"]].values.tolist() == [["A", 1]]
+
+
 def test_random_fifty_fifty_split_does_not_flap():
     rng = np.random.default_rng(3)
     times = hourly("2024-06-01", 24 * 14, 30)  # quiet service, two weeks
