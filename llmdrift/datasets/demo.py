@@ -320,6 +320,9 @@ class Dataset:
         Ground truth where the data is simulated (:class:`DemoTruth`).
     description : str
         What is real and what is simulated.
+    answers : pandas.DataFrame or None
+        For replayed public data: the source rows, one per real answer, that
+        the spans were drawn from (spans carry ``source_row``).
     """
 
     spans: pd.DataFrame
@@ -328,6 +331,7 @@ class Dataset:
     deployments: pd.DataFrame
     truth: Any = None
     description: str = field(default="", repr=False)
+    answers: pd.DataFrame | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return (
