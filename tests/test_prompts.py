@@ -516,8 +516,9 @@ def test_scores_without_span_warn():
 
 @pytest.fixture(scope="module")
 def demo():
-    datasets = pytest.importorskip("llmdrift.datasets.demo")
-    return datasets.load_demo()
+    from llmdrift.datasets import load_demo
+
+    return load_demo()
 
 
 def test_demo_finds_the_one_unannounced_change(demo):
@@ -571,10 +572,11 @@ def test_demo_other_dimensions_stay_at_the_nominal_false_positive_rate(demo):
     Over seeds 0-2 (six null tests at a 5% false discovery rate, 0.3 false
     findings expected) at most two may come out significant.
     """
-    datasets = pytest.importorskip("llmdrift.datasets.demo")
+    from llmdrift.datasets import load_demo
+
     found, total = _null_findings(demo)
     for seed in (1, 2):
-        more = _null_findings(datasets.load_demo(seed=seed))
+        more = _null_findings(load_demo(seed=seed))
         found, total = found + more[0], total + more[1]
     assert total == 6
     assert found <= 2
