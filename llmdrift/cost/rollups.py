@@ -228,15 +228,15 @@ def most_expensive_traces(spans: pd.DataFrame, n: int = 10) -> pd.DataFrame:
         intent = requests.groupby("request_id", sort=False)["intent"].first()
     else:
         intent = pd.Series(pd.NA, index=requests["request_id"].unique(), dtype="string")
-    per = requests.groupby("request_id", sort=False).agg(
+    grouped = requests.groupby("request_id", sort=False)
+    per = grouped.agg(
         start_time=("request_start", "min"),
         n_spans=("n_spans", "sum"),
         cost_usd=("cost_usd", "sum"),
         cost_complete=("cost_complete", "all"),
-        input_tokens=("input_tokens", lambda s: s.sum(min_count=1)),
-        output_tokens=("output_tokens", lambda s: s.sum(min_count=1)),
         n_fallback_spans=("n_fallback_spans", "sum"),
     )
+    per = per.join(grouped[["input_tokens", "output_tokens"]].sum(min_count=1))
     per["intent"] = intent.reindex(per.index).astype("string")
     median = per.groupby("intent", dropna=False)["cost_usd"].transform("median")
     per["cost_vs_median"] = per["cost_usd"] / median.where(median > 0)
