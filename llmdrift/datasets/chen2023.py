@@ -11,15 +11,13 @@ into the traces such a caller would have had.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
 from llmdrift import checks as _checks
 from llmdrift.datasets._cache import Remote, resolve_files
 from llmdrift.datasets.demo import Dataset, _hex_ids
-from llmdrift.schema import LlmdriftWarning, conform, empty
+from llmdrift.schema import conform, empty
 from llmdrift.tracing import template_hash
 
 __all__ = [
@@ -82,7 +80,8 @@ PRICES_PER_1K = {
     "gpt-3.5-turbo-0613": (0.002, 0.002),
 }
 """USD per 1K (input, output) tokens with which the authors' ``cost`` column
-was computed; used only to recover ``input_tokens`` from it."""
+was computed (every row's cost minus its output tokens at these rates leaves a
+whole number of input tokens); used for ``answers.input_tokens_from_cost``."""
 
 REPLAY_START = pd.Timestamp("2023-06-06", tz="UTC")
 SWITCH_TIME = pd.Timestamp("2023-06-27", tz="UTC")
@@ -150,32 +149,26 @@ def _read_answers(paths: dict) -> pd.DataFrame:
     ):
         answers[col] = answers[col].astype("string")
     answers.insert(0, "source_row", np.arange(len(answers)))
-    answers["input_tokens"] = _input_tokens(answers)
+    answers["input_tokens_from_cost"] = _input_tokens(answers)
     answers["correct"] = _prime_correct(answers)
     return answers
 
 
 def _input_tokens(answers: pd.DataFrame) -> pd.Series:
-    """Input tokens recovered from cost = (in * p_in + out * p_out) / 1000.
+    """Input tokens implied by cost = (in * p_in + out * p_out) / 1000.
 
-    Exact where the recovered count is a whole number (within 1e-6); other
-    rows get <NA> and a warning. On the published files all rows recover.
+    Not exact: it assumes ``answer_token`` is the billed output count, which
+    fails for some rows (see :func:`load_chen2023`, "What is derived").
+    Rows where the implied count is not a whole number (none in the
+    published files) get <NA>.
     """
     prices = np.array([PRICES_PER_1K[s] for s in answers["response_model"]])
     out = answers["output_tokens"].to_numpy(dtype=float, na_value=np.nan)
-    recovered = (answers["cost_usd"].to_numpy() * 1000 - out * prices[:, 1]) / prices[
-        :, 0
-    ]
-    whole = np.abs(recovered - np.round(recovered)) < 1e-6
-    if not whole.all():
-        warnings.warn(
-            f"chen2023: input tokens could not be recovered exactly from the cost "
-            f"of {int((~whole).sum())} answers; they are <NA>",
-            LlmdriftWarning,
-            stacklevel=3,
-        )
-    values = np.where(whole, np.round(recovered), np.nan)
-    return pd.array(pd.Series(values).round().astype("Int64"), dtype="Int64")
+    cost_milli = answers["cost_usd"].to_numpy() * 1000
+    implied = (cost_milli - out * prices[:, 1]) / prices[:, 0]
+    whole = np.abs(implied - np.round(implied)) < 1e-6
+    values = pd.Series(np.where(whole, np.round(implied), np.nan))
+    return values.astype("Int64").array
 
 
 def _prime_correct(answers: pd.DataFrame) -> np.ndarray:
@@ -241,16 +234,18 @@ def load_chen2023(path=None, *, seed: int = 0, progress: bool = False) -> Datase
         ``[yes]``/``[no]`` bracket of the answer compared with the published
         reference answer.
     What is derived
-        ``input_tokens``: recovered exactly from the recorded cost and output
-        tokens with the rates the authors' costs were computed with
+        Heuristic scores, computed here by :mod:`llmdrift.checks` on the real
+        text. ``input_tokens`` is NOT derived: it is <NA> in ``spans``. The
+        cost minus the output tokens at the rates the authors used
         (:data:`PRICES_PER_1K`: $0.03/$0.06 per 1K for gpt-4, $0.002/$0.002
-        for both gpt-3.5 snapshots; note the 0613 snapshot's June list input
-        price of $0.0015 was not the one used). The recovered count is a
-        whole number for every published answer, and the same query gets the
-        same count on every snapshot except 0301, which counts one token more
-        (its chat format spends 4 tokens a message, later snapshots 3).
-        Heuristic scores are computed here by :mod:`llmdrift.checks` on the
-        real text.
+        for both gpt-3.5 snapshots, not 0613's June list price of $0.0015)
+        leaves a whole number in every row, kept as
+        ``answers.input_tokens_from_cost``; but for 112 of the 4,600 answers
+        (99 of them gpt-3.5-turbo-0613 PRIME answers) it differs from the
+        count the same query implies on the other snapshots (0301 counting
+        one more token a message), which shows ``answer_token`` is not always
+        the billed output count. Since the derivation is not exact, spans
+        carry <NA> rather than a guess.
     What is replayed (simulated)
         The timeline. Two services call an alias, as a client would:
         ``gpt-4-service`` calls ``gpt-4`` and ``gpt-3.5-service`` calls
@@ -284,8 +279,8 @@ def load_chen2023(path=None, *, seed: int = 0, progress: bool = False) -> Datase
           "openai", ``request_model`` the alias, ``response_model`` the real
           snapshot, ``intent`` ("leetcode_easy", "sensitive_q", "prime"),
           ``prompt_hash`` of the task's template, ``duration_ms`` the real
-          latency, ``input_tokens`` (derived), ``output_tokens`` (real),
-          ``cost_usd`` = ``reported_cost_usd`` (real); cache, reasoning,
+          latency, ``output_tokens`` (real ``answer_token``), ``cost_usd``
+          = ``reported_cost_usd`` (real); input, cache, reasoning,
           finish reason and flag are <NA> (not recorded). Extra column
           ``source_row`` points into ``answers``.
         - ``contents``: the real query and answer text.
@@ -336,7 +331,7 @@ def load_chen2023(path=None, *, seed: int = 0, progress: bool = False) -> Datase
             "intent": intents,
             "prompt_hash": [hashes[i] for i in intents],
             "prompt_version": "chen2023",
-            "input_tokens": src["input_tokens"].array,
+            "input_tokens": pd.array([pd.NA] * n, dtype="Int64"),
             "output_tokens": src["output_tokens"].array,
             "cost_usd": src["cost_usd"].to_numpy(),
             "reported_cost_usd": src["cost_usd"].to_numpy(),
