@@ -109,3 +109,17 @@ def warn(message: str) -> None:
 def first_examples(values, k: int = 3) -> str:
     values = list(values)[:k]
     return ", ".join(repr(v) for v in values)
+
+
+def strings_from_codes(codes: np.ndarray, labels) -> pd.arrays.ArrowStringArray:
+    """String array from integer codes into ``labels`` (-1 = missing), fast."""
+    import pyarrow as pa
+
+    codes = np.asarray(codes)
+    missing = codes < 0
+    indices = pa.array(np.where(missing, 0, codes).astype(np.int32), mask=missing)
+    dictionary = pa.array([str(label) for label in labels], type=pa.string())
+    if len(dictionary) == 0:
+        dictionary = pa.array([""], type=pa.string())
+    array = pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.string())
+    return pd.array(array, dtype="string")

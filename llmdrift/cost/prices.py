@@ -17,8 +17,13 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from llmdrift.cost._common import require_columns, require_frame, warn
-from llmdrift.cost.usage import llm_level, normalize_usage
+from llmdrift.cost._common import (
+    require_columns,
+    require_frame,
+    strings_from_codes,
+    warn,
+)
+from llmdrift.cost.usage import _normalize, llm_level
 from llmdrift.schema import SchemaError
 
 __all__ = [
@@ -59,6 +64,7 @@ _PROVIDER_IDS = {
     "mistralai": "mistral",
 }
 
+_SOURCE_LABELS = ("override", "genai-prices", "reported")
 _REPORTED_ALIASES = ("llm.cost.total", "gen_ai.usage.cost", "cost")
 _NS_PER_DAY = 86_400 * 10**9
 
@@ -360,10 +366,14 @@ def _reported(frame: pd.DataFrame) -> pd.Series:
 
 
 def _codes(series: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of a name column, case and surrounding blanks ignored."""
     if series is None:
         return np.full(n, -1, dtype=np.int64), np.array([], dtype=object)
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+    names = [str(u).strip().lower() for u in uniques]
+    labels = list(dict.fromkeys(names))
+    remap = np.array([labels.index(x) for x in names] + [-1], dtype=np.int64)
+    return remap[codes], np.asarray(labels, dtype=object)
 
 
 def _groups(codes: np.ndarray):
@@ -470,36 +480,29 @@ def price_spans(
     0.081021
     """
     require_frame(spans)
-    out = normalize_usage(spans, convention=convention)
+    out, arrays = _normalize(spans, convention)
     n = len(out)
     reported = _reported(out)
     t_ns = _times_ns(out)
     table = _override_table(prices)
     snapshot = _snapshot() if genai_prices else None
 
-    def col(name):
-        if name not in out.columns:
-            return None
-        return out[name].astype("string").str.strip().str.lower()
-
-    p_codes, p_vals = _codes(col("provider"), n)
-    q_codes, q_vals = _codes(col("request_model"), n)
-    r_codes, r_vals = _codes(col("response_model"), n)
+    p_codes, p_vals = _codes(out.get("provider"), n)
+    q_codes, q_vals = _codes(out.get("request_model"), n)
+    r_codes, r_vals = _codes(out.get("response_model"), n)
     combo = (
         (p_codes + 1) * (len(q_vals) + 1) * (len(r_vals) + 1)
         + (q_codes + 1) * (len(r_vals) + 1)
         + (r_codes + 1)
     )
 
-    uncached = out["uncached_input_tokens"].to_numpy(dtype=float, na_value=np.nan)
-    cache_read = out["cache_read_tokens"].to_numpy(dtype=float, na_value=np.nan)
-    cache_write = out["cache_write_tokens"].to_numpy(dtype=float, na_value=np.nan)
-    output = out["output_tokens"].to_numpy(dtype=float, na_value=np.nan)
-    reasoning = out["reasoning_tokens"].to_numpy(dtype=float, na_value=np.nan)
-    total_in = out["input_tokens"].to_numpy(dtype=float, na_value=np.nan)
+    uncached, cache_read = arrays["uncached"], arrays["cache_read"]
+    cache_write, output = arrays["cache_write"], arrays["output"]
+    reasoning, total_in = arrays["reasoning"], arrays["input"]
     cost = np.full(n, np.nan)
-    source = np.full(n, None, dtype=object)
-    model_used = np.full(n, None, dtype=object)
+    source = np.full(n, -1, dtype=np.int64)  # index into _SOURCES_USED
+    model_code = np.full(n, -1, dtype=np.int64)
+    model_names: list[str] = []
     used: list[dict] = []
 
     def apply(rows, bucket: _BucketPrices, label, name, provider, t_rows):
@@ -511,8 +514,10 @@ def price_spans(
             + (output[rows] - reasoning[rows]) * p["output"]
             + reasoning[rows] * p["reasoning"]
         ) / 1e6 + bucket.per_request
-        source[rows] = label
-        model_used[rows] = name
+        source[rows] = _SOURCE_LABELS.index(label)
+        if name not in model_names:
+            model_names.append(name)
+        model_code[rows] = model_names.index(name)
         used.append(
             {
                 "price_source": label,
@@ -585,20 +590,17 @@ def price_spans(
                 t_rows[sel],
             )
 
-    cost_series = pd.Series(
-        pd.arrays.FloatingArray(np.where(np.isnan(cost), 0.0, cost), np.isnan(cost)),
-        index=out.index,
-    )
-    source_series = pd.Series(source, index=out.index, dtype="string")
-    source_series = source_series.where(cost_series.notna(), pd.NA)
+    missing = np.isnan(cost)
+    source[missing] = -1
     if use_reported:
-        fill = cost_series.isna() & reported.notna()
-        cost_series = cost_series.where(~fill, reported)
-        source_series = source_series.where(~fill, "reported")
-    out["cost_usd"] = cost_series
+        fill = missing & reported.notna().to_numpy()
+        cost[fill] = reported.to_numpy(dtype=float, na_value=np.nan)[fill]
+        source[fill] = _SOURCE_LABELS.index("reported")
+        missing = np.isnan(cost)
+    out["cost_usd"] = pd.arrays.FloatingArray(np.where(missing, 0.0, cost), missing)
     out["reported_cost_usd"] = reported.to_numpy()
-    out["price_source"] = source_series
-    out["price_model"] = pd.Series(model_used, index=out.index, dtype="string")
+    out["price_source"] = strings_from_codes(source, _SOURCE_LABELS)
+    out["price_model"] = strings_from_codes(model_code, model_names)
     out.attrs["prices_used"] = pd.DataFrame(used)
     return out
 

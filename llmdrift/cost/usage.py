@@ -43,6 +43,7 @@ from llmdrift.cost._common import (
     first_examples,
     require_columns,
     require_frame,
+    strings_from_codes,
     to_float,
     to_int64,
     warn,
@@ -224,6 +225,9 @@ class _Numbers:
         return self.cache[name]
 
     def coalesce(self, names: tuple[str, ...], n: int) -> np.ndarray:
+        present = [name for name in names if name in self.df.columns]
+        if len(present) == 1:
+            return self.get(present[0])
         out = np.full(n, np.nan)
         for name in names:
             values = self.get(name)
@@ -383,6 +387,11 @@ def normalize_usage(df: pd.DataFrame, *, convention: str | None = None) -> pd.Da
     >>> out["usage_source_convention"].tolist()
     ['anthropic', 'openai']
     """
+    return _normalize(df, convention)[0]
+
+
+def _normalize(df: pd.DataFrame, convention) -> tuple[pd.DataFrame, dict]:
+    """normalize_usage, also returning the float arrays of the buckets."""
     require_frame(df, "spans or usage rows")
     out = _flatten_nested(df.copy())
     n = len(out)
@@ -405,11 +414,11 @@ def normalize_usage(df: pd.DataFrame, *, convention: str | None = None) -> pd.Da
         src = _SOURCES[name]
 
         def take(field, src=src, rows=rows):
-            return (
-                numbers.coalesce(src[field], n)[rows]
-                if field in src
-                else (np.full(rows.size, np.nan))
-            )
+            if field not in src:
+                return np.full(rows.size, np.nan)
+            values = numbers.coalesce(src[field], n)
+            # results are never written in place, so the full array is shared
+            return values if rows.size == n else values[rows]
 
         cr, cw = take("cache_read"), take("cache_write")
         if name == "anthropic":
@@ -479,9 +488,20 @@ def normalize_usage(df: pd.DataFrame, *, convention: str | None = None) -> pd.Da
         out["output_tokens"] = counts(output)
         out["reasoning_tokens"] = counts(reasoning)
     out["usage_inconsistent"] = pd.array(inconsistent, dtype="boolean")
-    out["usage_source_convention"] = pd.array(conv.astype(str), dtype="string")
-    out["usage_convention"] = pd.array(np.full(n, "otel"), dtype="string")
-    return out
+    conv_codes = np.zeros(n, dtype=np.int64)
+    for k, name in enumerate(CONVENTIONS):
+        conv_codes[conv == name] = k
+    out["usage_source_convention"] = strings_from_codes(conv_codes, CONVENTIONS)
+    out["usage_convention"] = strings_from_codes(np.zeros(n, dtype=np.int64), ["otel"])
+    arrays = {
+        "input": total_in,
+        "uncached": uncached,
+        "cache_read": cache_read,
+        "cache_write": cache_write,
+        "output": output,
+        "reasoning": reasoning,
+    }
+    return out, arrays
 
 
 def _has_descendant(flag: np.ndarray, parent_pos: np.ndarray) -> np.ndarray:
