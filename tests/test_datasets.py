@@ -276,6 +276,17 @@ def test_demo_parquet_round_trip(tmp_path):
     assert other.truth.days == 2
 
 
+@pytest.mark.xfail(strict=True, reason="demo tokens are drawn apart from the text")
+def test_demo_input_tokens_track_the_prompt_text(demo):
+    """Within an intent, longer rendered prompts should cost more input
+    tokens; the demo draws tokens independently of the text, so they do not
+    (the correlation is near 0)."""
+    m = demo.spans.merge(demo.contents, on="span_id")
+    m = m[(m["intent"] == "classify_ticket") & m["input_tokens"].notna()]
+    r = np.corrcoef(m["input_text"].str.len(), m["input_tokens"].astype(float))[0, 1]
+    assert r > 0.5
+
+
 def test_demo_bad_arguments():
     with pytest.raises(ValueError, match="days must be a positive int"):
         load_demo(days=0)

@@ -630,7 +630,10 @@ def _generate(seed: int, days: int, requests_per_day: int) -> Dataset:
     prompt_hash[new_template] = new_hash
     version = np.array([i.version for i in _INTENTS], dtype=object)[intent_idx]
 
-    # status, latency, tokens, cost: never depend on the template
+    # status, latency, tokens, cost: never depend on the template. Known
+    # shortcoming: input tokens are drawn per intent, not counted from the
+    # rendered input_text, so a longer prompt does not cost more (pinned by
+    # test_demo_input_tokens_track_the_prompt_text)
     is_error = rng.random(n) < ERROR_RATE
     error_kind = rng.choice(3, size=n, p=[0.5, 0.3, 0.2])
     error_type = np.where(
