@@ -396,24 +396,30 @@ def _settings_version(version: str, **settings) -> str:
 # built-in checks
 
 # JSON whitespace is space, tab, LF and CR; RE2's \s also takes form feed,
-# which json.loads then rejects, so the mask below never wrongly passes a text
+# which the parser then rejects, so these masks never wrongly pass a text.
+# An object or array must open with { or [ and close with } or ].
 _JSON_START = r"^\s*[\[{]"
+_JSON_END = r"[\]}]\s*$"
+_DECODE = json.JSONDecoder().decode  # what json.loads(text) calls
 
 
 def _parse_json_candidates(texts: pd.Series) -> tuple[np.ndarray, list]:
-    """Parse the answers that start with { or [; return (mask, parsed values).
+    """Parse the answers that start with { or [ and end with } or ].
 
-    Only those answers are parsed (an answer that starts otherwise cannot be
-    a JSON object or array); each parse is one ``json.loads`` call into the C
-    parser. Values that fail to parse are the sentinel ``_INVALID``.
+    Returns (mask, parsed values). Only the masked answers are parsed (no
+    other text can be a JSON object or array); each parse is one call into
+    the C parser, as ``json.loads(text)``. Values that fail to parse are the
+    sentinel ``_INVALID``.
     """
     arr = _arrow(texts)
-    mask = pc.match_substring_regex(arr, _JSON_START).to_numpy(zero_copy_only=False)
-    loads = json.loads
+    starts = pc.match_substring_regex(arr, _JSON_START)
+    ends = pc.match_substring_regex(arr, _JSON_END)
+    mask = pc.and_(starts, ends).to_numpy(zero_copy_only=False)
+    decode = _DECODE
     parsed: list = []
     for text in texts[mask].tolist():
         try:
-            parsed.append(loads(text))
+            parsed.append(decode(text))
         except (ValueError, RecursionError):  # RecursionError: absurd nesting
             parsed.append(_INVALID)
     return mask, parsed
@@ -730,13 +736,11 @@ def looks_like_refusal(
     phrases = tuple(p.lower().translate(_SMART_QUOTES) for p in phrases)
     if not phrases:
         raise ValueError("looks_like_refusal needs at least one phrase")
-    pattern = "|".join(re.escape(p) for p in phrases)
+    # an apostrophe in a phrase also matches the typographic ones
+    pattern = "|".join(re.escape(p) for p in phrases).replace("'", "['\u2018\u2019]")
 
     def func(texts: pd.Series) -> np.ndarray:
-        arr = _arrow(texts)
-        head = pc.utf8_slice_codeunits(arr, 0, window)
-        head = pc.replace_substring(head, "\u2019", "'")
-        head = pc.replace_substring(head, "\u2018", "'")
+        head = pc.utf8_slice_codeunits(_arrow(texts), 0, window)
         found = pc.match_substring_regex(head, pattern, ignore_case=True)
         return _bool_to_float(found)
 
