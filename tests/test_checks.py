@@ -434,3 +434,10 @@ def test_chen2023_prime_accuracy_first_bracket(chen_files):
     expected = [0.840, 0.502, 0.508, 0.681]  # PROVENANCE.md
     assert [round(accuracy[s] * 1000) for s in SNAPSHOTS] == [840, 502, 508, 681]
     assert [accuracy[s] for s in SNAPSHOTS] == pytest.approx(expected, abs=1e-12)
+
+
+def test_run_checks_progress_bar_gives_the_same_rows():
+    frame = contents_of('{"a": 1}', "text", None)
+    quiet = run_checks(frame)
+    shown = run_checks(frame, progress=True)
+    pd.testing.assert_frame_equal(quiet, shown)
