@@ -764,8 +764,10 @@ def parse_verdict(text: str, rubric: Rubric, *, stop_reason: str | None = None):
                 "error": "missing_dimension",
             }
             continue
-        if isinstance(entry, bool) or not isinstance(entry, int | float):
+        if not isinstance(entry, int | float) or isinstance(entry, bool):
             try:
+                if isinstance(entry, bool):
+                    raise TypeError("a boolean is not a score")
                 entry = float(entry)
             except (TypeError, ValueError):
                 out[name] = {
@@ -1081,6 +1083,7 @@ class Judge:
         self.emit_events = bool(emit_events)
         self.logger_provider = logger_provider
         self._random = random.Random(seed)
+        self._batches: dict[str, dict] = {}  # submitted by this instance
         self._random_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -1591,6 +1594,7 @@ class Judge:
                 }
                 store.write(record)
                 pending[batch.id] = record
+                self._batches[batch.id] = record
         finally:
             store.close()
         return list(pending)
@@ -1646,10 +1650,9 @@ class Judge:
             records = store.read()
             done = self._done(records)
             pending = self._pending_batches(records, self._mine)
-            if store.path is None:
-                # nothing persisted: only the batches submitted just now
-                pending = {}
-            waiting = {bid: pending.get(bid) for bid in batch_ids}
+            waiting = {
+                bid: pending.get(bid) or self._batches.get(bid) for bid in batch_ids
+            }
             bar = tqdm(
                 total=len(waiting), desc="batches", unit="batch", disable=not progress
             )

@@ -52,7 +52,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-__all__ = ["FakeAnthropic", "Reply", "Recorded", "fake_anthropic"]
+__all__ = ["FakeAnthropic", "Reply", "Recorded", "fake_anthropic_fixture"]
 
 RESPONSE_MODEL = "claude-haiku-4-5-20251001"
 
@@ -108,7 +108,7 @@ class Recorded:
 
     method: str
     path: str
-    headers: dict
+    headers: dict  # names lower-cased
     body: object
     time: float
 
@@ -150,9 +150,8 @@ class FakeAnthropic:
 
             def _handle(self, method: str) -> None:
                 body = self._body() if method == "POST" else None
-                record = Recorded(
-                    method, self.path, dict(self.headers), body, time.monotonic()
-                )
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                record = Recorded(method, self.path, headers, body, time.monotonic())
                 with fake._lock:
                     fake.requests.append(record)
                 try:
@@ -180,7 +179,11 @@ class FakeAnthropic:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            daemon=True,
+        )
         self._thread.start()
         host, port = self._server.server_address[:2]
         self.url = f"http://{host}:{port}"
@@ -399,8 +402,8 @@ def _error_body(status: int, message: str) -> bytes:
     ).encode()
 
 
-@pytest.fixture
-def fake_anthropic():
+@pytest.fixture(name="fake_anthropic")
+def fake_anthropic_fixture():
     """A running :class:`FakeAnthropic`, shut down after the test."""
     with FakeAnthropic() as fake:
         yield fake
