@@ -1,0 +1,365 @@
+"""Finding OTLP/JSON files and walking their requests, resources and spans.
+
+Shared by :func:`llmdrift.ingest.read_otlp` and
+:func:`llmdrift.ingest.read_otlp_contents`. A file is either one
+``ExportTraceServiceRequest`` per line (what the OpenTelemetry Collector's file
+exporter writes) or a single JSON document (possibly pretty-printed over many
+lines, possibly a JSON array of requests); gzip is recognised by its magic
+bytes, whatever the file is called. The reader decides per file: when the first
+non-blank line is a complete JSON value, or when the second line is, the file is
+read line by line (streaming, so a file of any size fits in memory); otherwise
+the whole file is parsed as one document.
+"""
+
+from __future__ import annotations
+
+import base64
+import glob
+import gzip
+import os
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+
+from llmdrift.ingest._attributes import STATUS_CODES
+
+__all__ = ["LoadReport", "Malformed", "expand_paths", "iter_spans", "hex_id"]
+
+OTLP_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz", ".gz")
+MAX_EXAMPLES = 10
+_INT64_MAX = 2**63 - 1
+
+
+class Malformed(ValueError):
+    """A line, document or span that cannot be read; ``reason`` is its kind."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class LoadReport:
+    """Counts and first examples of what a read skipped or could not parse."""
+
+    def __init__(self) -> None:
+        self.files: list[str] = []
+        self.lines_read = 0
+        self.requests = 0
+        self.spans_seen = 0
+        self.lines_skipped = 0
+        self.spans_skipped = 0
+        self.skipped_reasons: Counter = Counter()
+        self.examples: list[dict] = []
+        self.values_not_parsed: Counter = Counter()
+        self.value_examples: list[dict] = []
+        self.ids_from_base64 = 0
+
+    def skip(self, where: dict, error: Malformed, *, line: bool) -> None:
+        if line:
+            self.lines_skipped += 1
+        else:
+            self.spans_skipped += 1
+        self.skipped_reasons[error.reason] += 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append({**where, "reason": str(error)})
+
+    def bad_value(self, where: dict, column: str, value) -> None:
+        self.values_not_parsed[column] += 1
+        if len(self.value_examples) < MAX_EXAMPLES:
+            self.value_examples.append(
+                {**where, "column": column, "value": repr(value)[:80]}
+            )
+
+    def as_dict(self) -> dict:
+        return {
+            "files": list(self.files),
+            "lines_read": self.lines_read,
+            "requests": self.requests,
+            "spans_seen": self.spans_seen,
+            "lines_skipped": self.lines_skipped,
+            "spans_skipped": self.spans_skipped,
+            "skipped_reasons": dict(self.skipped_reasons),
+            "examples": list(self.examples),
+            "values_not_parsed": dict(self.values_not_parsed),
+            "value_examples": list(self.value_examples),
+            "ids_from_base64": self.ids_from_base64,
+        }
+
+
+def expand_paths(paths) -> list[Path]:
+    """Resolve a path, directory, glob pattern or list of them to files.
+
+    A directory stands for the OTLP files directly in it (``*.json``,
+    ``*.jsonl`` and their ``.gz``); a glob is expanded and sorted. Raises
+    ``FileNotFoundError`` naming the entry that matched nothing.
+    """
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    if not isinstance(paths, list | tuple):
+        raise TypeError(
+            "paths must be a str, a Path, a glob pattern or a list of them, got "
+            f"{type(paths).__name__}"
+        )
+    files: list[Path] = []
+    for entry in paths:
+        text = os.fspath(entry)
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file() and p.name.endswith(OTLP_SUFFIXES)
+            )
+            if not found:
+                raise FileNotFoundError(
+                    f"directory {text!r} holds no OTLP files (*.json, *.jsonl, *.gz)"
+                )
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        elif glob.has_magic(text):
+            found = sorted(Path(p) for p in glob.glob(text, recursive=True))
+            found = [p for p in found if p.is_file()]
+            if not found:
+                raise FileNotFoundError(f"glob pattern {text!r} matched no file")
+            files.extend(found)
+        else:
+            raise FileNotFoundError(f"no such OTLP file or directory: {text!r}")
+    if not files:
+        raise FileNotFoundError("no paths given; pass a file, a glob or a list")
+    return files
+
+
+def hex_id(value, n_bytes: int, report: LoadReport, name: str) -> str | None:
+    """Trace or span id as lowercase hex.
+
+    OTLP/JSON writes ids as hex (any case). A producer that used the generic
+    proto3 JSON mapping writes base64 of the raw bytes instead; the two cannot be
+    confused because their lengths differ (32 hex digits or 24 base64
+    characters for a trace id, 16 or 12 for a span id), so a base64 id is
+    decoded to hex. An empty id is ``None`` (a root span's parent).
+    """
+    if not value:
+        return None
+    if not isinstance(value, str):
+        raise Malformed(f"bad {name}", f"expected a hex string, got {value!r}")
+    if len(value) == 2 * n_bytes:
+        try:
+            bytes.fromhex(value)
+        except ValueError:
+            raise Malformed(f"bad {name}", f"{value!r} is not hex") from None
+        return value.lower()
+    if len(value) == 4 * ((n_bytes + 2) // 3):
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except ValueError:
+            raw = b""
+        if len(raw) == n_bytes:
+            report.ids_from_base64 += 1
+            return raw.hex()
+    raise Malformed(
+        f"bad {name}",
+        f"{value!r} is neither {2 * n_bytes} hex digits nor base64 of {n_bytes} bytes",
+    )
+
+
+def unix_nanos(value, name: str) -> int:
+    """An OTLP fixed64 time: decimal string or JSON integer, kept exact."""
+    if type(value) is int:
+        nanos = value
+    elif isinstance(value, str):
+        try:
+            nanos = int(value)
+        except ValueError:
+            raise Malformed(f"bad {name}", f"{value!r} is not an integer") from None
+    elif isinstance(value, float) and value.is_integer():
+        # already rounded by whoever wrote a float; the digits left are kept
+        nanos = int(value)
+    else:
+        raise Malformed(f"bad {name}", f"{value!r} is not an integer")
+    if not 0 < nanos <= _INT64_MAX:
+        raise Malformed(f"bad {name}", f"{nanos} is outside 1..2**63-1 ns")
+    return nanos
+
+
+def status_of(span: dict) -> str:
+    status = span.get("status")
+    if not status:
+        return "unset"
+    code = status.get("code", 0)
+    try:
+        return STATUS_CODES[code]
+    except (KeyError, TypeError):
+        raise Malformed("bad status", f"status code {code!r}") from None
+
+
+def _open(path: Path):
+    raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    magic = raw.read(2)
+    raw.seek(0)
+    if magic == b"\x1f\x8b":
+        return raw, gzip.GzipFile(fileobj=raw, mode="rb")
+    return raw, raw
+
+
+def _loads(data: bytes):
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        raise Malformed("invalid JSON", str(error)[:120]) from None
+
+
+def _requests(doc) -> list:
+    if isinstance(doc, list):
+        return doc
+    return [doc]
+
+
+def _documents(
+    path: Path, report: LoadReport, on_bytes
+) -> Iterator[tuple[int, object]]:
+    """Yield ``(line_number, parsed JSON)``; bad lines are reported, skipped."""
+    raw, stream = _open(path)
+    name = str(path)
+    with raw, stream:
+        lines = iter(stream)
+        head: list[tuple[int, bytes]] = []
+        lineno = 0
+        for line in lines:
+            lineno += 1
+            if line.strip():
+                head.append((lineno, line))
+                if len(head) == 2:
+                    break
+        if not head:
+            return
+        parsed = []
+        for number, line in head:
+            try:
+                parsed.append((number, orjson.loads(line)))
+            except orjson.JSONDecodeError:
+                parsed.append((number, None))
+        line_mode = parsed[0][1] is not None or (
+            len(parsed) > 1 and parsed[1][1] is not None
+        )
+        if not line_mode and len(head) > 1:
+            # one document over many lines: read the rest and parse it whole
+            data = b"".join(line for _, line in head) + stream.read()
+            report.lines_read += data.count(b"\n") + 1
+            on_bytes(raw.tell())
+            try:
+                doc = _loads(data)
+            except Malformed as error:
+                report.skip({"file": name, "line": 1}, error, line=True)
+                return
+            yield 1, doc
+            return
+        for (number, line), (_, doc) in zip(head, parsed, strict=True):
+            report.lines_read += 1
+            if doc is None:
+                try:
+                    _loads(line)
+                except Malformed as error:
+                    report.skip({"file": name, "line": number}, error, line=True)
+                continue
+            yield number, doc
+        for line in lines:
+            lineno += 1
+            if not line.strip():
+                continue
+            report.lines_read += 1
+            try:
+                doc = _loads(line)
+            except Malformed as error:
+                report.skip({"file": name, "line": lineno}, error, line=True)
+                continue
+            if lineno % 64 == 0:
+                on_bytes(raw.tell())
+            yield lineno, doc
+        on_bytes(raw.tell())
+
+
+def _attribute_value(attributes, key: str):
+    for item in attributes or ():
+        if item.get("key") == key:
+            value = item.get("value") or {}
+            for kind, inner in value.items():
+                if kind != "arrayValue" and kind != "kvlistValue":
+                    return inner
+    return None
+
+
+def iter_spans(files: list[Path], report: LoadReport, progress: bool = False):
+    """Yield ``(span, service, where)`` for every span of every request.
+
+    ``where`` is ``(file, line, span index within the line)`` for error
+    reports. Lines and resources that are not OTLP are
+    reported and skipped here; span-level checks are the caller's.
+    """
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        total = sum(p.stat().st_size for p in files)
+        bar = tqdm(total=total, unit="B", unit_scale=True, desc="read_otlp")
+    done = [0, 0]  # bytes of finished files, position in the current one
+
+    def on_bytes(position: int) -> None:
+        if bar is not None:
+            bar.update(done[0] + position - bar.n)
+        done[1] = position
+
+    try:
+        for path in files:
+            report.files.append(str(path))
+            name = str(path)
+            for lineno, doc in _documents(path, report, on_bytes):
+                for request in _requests(doc):
+                    if not isinstance(request, dict) or not isinstance(
+                        request.get("resourceSpans"), list
+                    ):
+                        report.skip(
+                            {"file": name, "line": lineno},
+                            Malformed(
+                                "not an OTLP ExportTraceServiceRequest",
+                                "expected an object with a resourceSpans list",
+                            ),
+                            line=True,
+                        )
+                        continue
+                    report.requests += 1
+                    index = 0
+                    for resource_spans in request["resourceSpans"]:
+                        try:
+                            resource = resource_spans.get("resource") or {}
+                            service = _attribute_value(
+                                resource.get("attributes"), "service.name"
+                            )
+                            scopes = resource_spans.get("scopeSpans")
+                            if scopes is None:  # OTLP before 1.0
+                                scopes = resource_spans.get(
+                                    "instrumentationLibrarySpans", []
+                                )
+                            spans = [
+                                s for scope in scopes for s in scope.get("spans") or ()
+                            ]
+                        except (AttributeError, TypeError) as error:
+                            report.skip(
+                                {"file": name, "line": lineno},
+                                Malformed("bad resourceSpans", str(error)),
+                                line=True,
+                            )
+                            continue
+                        service = str(service) if service else "unknown_service"
+                        for span in spans:
+                            report.spans_seen += 1
+                            yield span, service, (name, lineno, index)
+                            index += 1
+            done[0] += done[1]
+            done[1] = 0
+    finally:
+        if bar is not None:
+            bar.close()
