@@ -688,6 +688,7 @@ def cost_difference(priced: pd.DataFrame, *, by=()) -> pd.DataFrame:
     ----------
     priced : pandas.DataFrame
         Output of :func:`price_spans` (``cost_usd``, ``reported_cost_usd``).
+        Spans whose ``price_source`` is "reported" have no computed cost.
     by : str or sequence of str, default=()
         Group columns; () gives one row for everything.
 
@@ -724,6 +725,9 @@ def cost_difference(priced: pd.DataFrame, *, by=()) -> pd.DataFrame:
     )
     frame = pd.DataFrame({b: priced[b] for b in by}, index=priced.index)
     computed = priced["cost_usd"].astype("Float64")
+    if "price_source" in priced.columns:
+        # a cost copied from the reported one (use_reported=True) is not computed
+        computed = computed.where(priced["price_source"] != "reported", pd.NA)
     reported = priced["reported_cost_usd"].astype("Float64")
     both = computed.notna() & reported.notna()
     frame["n_spans"] = 1
