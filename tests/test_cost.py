@@ -785,3 +785,51 @@ def test_sample_plan_bad_inputs():
 def test_dates_are_utc_aware():
     table = cost_by(priced_history(), by="intent", freq="D")
     assert str(table["window_start"].dt.tz) == "UTC"
+
+
+# ------------------------------------------------------------ charts, widget
+def test_charts_draw_the_library_tables():
+    from llmdrift.charts import (
+        cost_over_time_chart,
+        cost_per_quality_chart,
+        expensive_traces_chart,
+        sample_plan_chart,
+    )
+
+    spans = priced_history()
+    over_time = cost_over_time_chart(cost_by(spans, by="intent", freq="D")).to_dict()
+    assert over_time["encoding"]["y"]["field"] == "total_cost_usd"
+    layers = expensive_traces_chart(
+        most_expensive_traces(spans, n=5), cost_by(spans, by="intent")
+    ).to_dict()["layer"]
+    assert [layer["mark"]["type"] for layer in layers] == ["bar", "tick", "circle"]
+    scores = pd.DataFrame(
+        {
+            "span_id": spans["span_id"],
+            "time": spans["start_time"],
+            "dimension": "format",
+            "value": 4.0,
+        }
+    )
+    cpq = cost_per_quality_chart(cost_per_quality(spans, scores)).to_dict()
+    assert len(cpq["layer"]) == 2
+    plan = sample_plan(spans, 0.05, judge=0.001)
+    assert len(sample_plan_chart(plan).to_dict()["hconcat"]) == 3
+    with pytest.raises(ValueError, match="cost_by"):
+        cost_over_time_chart(pd.DataFrame({"x": [1]}))
+
+
+def test_budget_slider_replans_and_redraws():
+    from llmdrift.widgets import BudgetExplorer
+
+    spans = plan_spans()
+    judge = pd.DataFrame({"intent": ["a", "b"], "cost_per_judgement_usd": [0.01, 0.01]})
+    explorer = BudgetExplorer(spans, judge=judge, budget=0.5, floor=0.1)
+    first = explorer.plan["rate"].to_numpy()
+    assert "$0.50/day" in explorer.summary.value
+    explorer.slider.value = 1.0
+    assert explorer.plan.attrs["budget_per_day"] == pytest.approx(1.0)
+    assert (explorer.plan["rate"].to_numpy() > first).all()
+    assert "$1.00/day" in explorer.summary.value
+    expected = sample_plan(spans, 1.0, judge=judge, floor=0.1)
+    assert f"{expected['rate'].iloc[0]:.1%}" in explorer.table.value

@@ -103,7 +103,18 @@ def to_int64(values: np.ndarray) -> pd.Series:
 
 
 def warn(message: str) -> None:
-    warnings.warn(message, LlmdriftWarning, stacklevel=3)
+    """Issue a LlmdriftWarning pointing at the first caller outside llmdrift.cost."""
+    import sys
+    from pathlib import Path
+
+    here = str(Path(__file__).resolve().parent)
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and str(
+        Path(frame.f_code.co_filename).resolve()
+    ).startswith(here):
+        level += 1
+        frame = frame.f_back
+    warnings.warn(message, LlmdriftWarning, stacklevel=level)
 
 
 def first_examples(values, k: int = 3) -> str:

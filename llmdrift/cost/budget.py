@@ -494,6 +494,7 @@ def sample_plan(
             ),
         }
     )
+    out[by] = out[by].replace("<NA>", pd.NA)  # missing intent: <NA>, as in spans
     # standard error of the traffic-weighted mean over one window
     w = ordinary / ordinary.sum() if ordinary.sum() > 0 else ordinary
     n_w = n_sampled * window_days
