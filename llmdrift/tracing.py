@@ -436,3 +436,305 @@ class PromptSpanProcessor(SpanProcessor):
 
 
 # --- anthropic client tracing (judge engineer) ---
+#
+# A thin tracer for ``client.messages.create`` of the ``anthropic`` SDK. Each
+# call gets one OpenTelemetry CLIENT span with the GenAI attributes (operation,
+# provider, request/response model, finish reasons, token usage in the OTel
+# meaning) and the prompt attributes of the active ``prompt_context``.
+
+__all__ += [
+    "instrument_anthropic",
+    "traced_messages_create",
+    "uninstrument_anthropic",
+]
+
+_GENAI_OPERATION = "gen_ai.operation.name"
+_MAX_TOKENS_PARAMS = {
+    "max_tokens": "gen_ai.request.max_tokens",
+    "temperature": "gen_ai.request.temperature",
+    "top_p": "gen_ai.request.top_p",
+    "top_k": "gen_ai.request.top_k",
+    "stop_sequences": "gen_ai.request.stop_sequences",
+}
+
+
+def _anthropic_usage_attributes(usage) -> dict:
+    """GenAI usage attributes from an Anthropic ``usage`` block.
+
+    Anthropic's ``input_tokens`` counts only the input that was neither read
+    from nor written to the prompt cache; the OpenTelemetry GenAI
+    ``gen_ai.usage.input_tokens`` includes both cache buckets, so they are
+    added here once (and reported apart under their own names as well).
+    """
+    if usage is None:
+        return {}
+    uncached = getattr(usage, "input_tokens", None)
+    cache_read = getattr(usage, "cache_read_input_tokens", None) or 0
+    cache_write = getattr(usage, "cache_creation_input_tokens", None) or 0
+    attrs = {
+        "gen_ai.usage.cache_read.input_tokens": int(cache_read),
+        "gen_ai.usage.cache_creation.input_tokens": int(cache_write),
+    }
+    if uncached is not None:
+        attrs["gen_ai.usage.input_tokens"] = int(uncached + cache_read + cache_write)
+    output = getattr(usage, "output_tokens", None)
+    if output is not None:
+        attrs["gen_ai.usage.output_tokens"] = int(output)
+    return attrs
+
+
+def _request_attributes(kwargs: dict, client) -> dict:
+    attrs = {
+        _GENAI_OPERATION: "chat",
+        "gen_ai.provider.name": "anthropic",
+    }
+    model = kwargs.get("model")
+    if model is not None:
+        attrs["gen_ai.request.model"] = str(model)
+    for param, name in _MAX_TOKENS_PARAMS.items():
+        value = kwargs.get(param)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            attrs[name] = value
+        elif param == "stop_sequences" and isinstance(value, list | tuple):
+            attrs[name] = [str(v) for v in value]
+    base_url = getattr(client, "base_url", None)
+    host = getattr(base_url, "host", None)
+    if host:
+        attrs["server.address"] = str(host)
+        port = getattr(base_url, "port", None)
+        if port:
+            attrs["server.port"] = int(port)
+    attrs.update(current_prompt())
+    return attrs
+
+
+def _response_attributes(response) -> dict:
+    attrs = {}
+    model = getattr(response, "model", None)
+    if model:
+        attrs["gen_ai.response.model"] = str(model)
+    response_id = getattr(response, "id", None)
+    if response_id:
+        attrs["gen_ai.response.id"] = str(response_id)
+    stop = getattr(response, "stop_reason", None)
+    if stop:
+        attrs["gen_ai.response.finish_reasons"] = [str(stop)]
+    attrs.update(_anthropic_usage_attributes(getattr(response, "usage", None)))
+    return attrs
+
+
+def _error_type(exc: BaseException) -> str:
+    status = getattr(exc, "status_code", None)
+    return str(status) if status is not None else type(exc).__qualname__
+
+
+def _is_genai_span(span) -> bool:
+    attributes = getattr(span, "attributes", None) or {}
+    return span.is_recording() and _GENAI_OPERATION in attributes
+
+
+def _official_instrumentation_active(messages) -> bool:
+    # OpenTelemetry instrumentations patch the SDK's resource class with
+    # wrapt.wrap_function_wrapper, which leaves a wrapt proxy in the class
+    # (the SDK's own decorators use functools.wraps, so ``__wrapped__`` alone
+    # says nothing)
+    try:
+        import wrapt
+    except ImportError:
+        return False
+    proxies = tuple(
+        getattr(wrapt, name)
+        for name in ("FunctionWrapper", "BaseObjectProxy", "ObjectProxy")
+        if isinstance(getattr(wrapt, name, None), type)
+    )
+    for cls in type(messages).__mro__:
+        if "create" in cls.__dict__:
+            return isinstance(cls.__dict__["create"], proxies)
+    return False
+
+
+class _ModelCall:
+    """Span bookkeeping of one ``messages.create`` call."""
+
+    def __init__(self, tracer, client, kwargs: dict) -> None:
+        self._tracer = tracer
+        self._attrs = _request_attributes(kwargs, client)
+        self._span = None
+        self._own = False
+        self._token = None
+        current = trace.get_current_span()
+        if _is_genai_span(current):
+            # a GenAI client span is already open (the user's or another
+            # instrumentation's): annotate it rather than nest a second one
+            self._span = current
+            current.set_attributes(
+                {k: v for k, v in self._attrs.items() if k not in current.attributes}
+            )
+        elif kwargs.get("stream"):
+            self._span = None
+        else:
+            model = self._attrs.get("gen_ai.request.model", "")
+            self._span = tracer.start_span(
+                f"chat {model}".strip(),
+                kind=trace.SpanKind.CLIENT,
+                attributes=self._attrs,
+            )
+            self._own = True
+            self._token = otel_context.attach(trace.set_span_in_context(self._span))
+
+    def done(self, response) -> None:
+        if self._span is not None and self._span.is_recording():
+            self._span.set_attributes(_response_attributes(response))
+        self._end()
+
+    def failed(self, exc: BaseException) -> None:
+        if self._span is not None and self._span.is_recording():
+            self._span.set_attribute("error.type", _error_type(exc))
+            self._span.record_exception(exc)
+            self._span.set_status(trace.Status(trace.StatusCode.ERROR, str(exc)))
+        self._end()
+
+    def _end(self) -> None:
+        if self._token is not None:
+            otel_context.detach(self._token)
+            self._token = None
+        if self._own and self._span is not None:
+            self._span.end()
+            self._own = False
+
+
+def _tracer(tracer_provider):
+    from llmdrift import __version__
+
+    return trace.get_tracer(
+        "llmdrift.tracing", __version__, tracer_provider=tracer_provider
+    )
+
+
+def instrument_anthropic(client, *, tracer_provider=None):
+    """Trace ``client.messages.create`` of one anthropic client.
+
+    Each call gets an OpenTelemetry CLIENT span named ``chat {model}`` with
+    ``gen_ai.operation.name`` ("chat"), ``gen_ai.provider.name``
+    ("anthropic"), ``gen_ai.request.model`` (and max_tokens, temperature,
+    top_p, top_k, stop_sequences when given), ``gen_ai.response.model``,
+    ``gen_ai.response.id``, ``gen_ai.response.finish_reasons``,
+    ``gen_ai.usage.input_tokens`` (all input, cache included: Anthropic's
+    uncached ``input_tokens`` + cache reads + cache writes),
+    ``gen_ai.usage.output_tokens``, ``gen_ai.usage.cache_read.input_tokens``,
+    ``gen_ai.usage.cache_creation.input_tokens``, ``server.address`` /
+    ``server.port``, and the prompt attributes of the active
+    :func:`prompt_context`. A failed call gets ``error.type`` (the HTTP status,
+    or the exception class), the exception event and an ERROR status.
+
+    Parameters
+    ----------
+    client : anthropic.Anthropic or anthropic.AsyncAnthropic
+        Patched in place (this instance only; other clients are untouched).
+        Instrumenting twice is harmless.
+    tracer_provider : opentelemetry.trace.TracerProvider, optional
+        The global provider by default.
+
+    Returns
+    -------
+    The same client, for chaining.
+
+    Notes
+    -----
+    Composing with other instrumentation:
+
+    - If a GenAI span (one with ``gen_ai.operation.name``) is current when
+      ``create`` is called, no second span is made: that span gets the
+      missing request attributes, the prompt attributes and the response and
+      usage attributes.
+    - If an OpenTelemetry instrumentation already patches the SDK's
+      ``Messages.create`` (with ``wrapt``, as OpenTelemetry instrumentations
+      do), the client is returned unpatched, because that instrumentation makes the span; add
+      :class:`PromptSpanProcessor` to the tracer provider so that its spans
+      carry the prompt attributes.
+
+    With ``stream=True`` the call is passed through untraced (the usage of a
+    stream is known only once it is consumed); ``client.messages.stream`` is
+    not traced either.
+
+    Examples
+    --------
+    >>> import anthropic
+    >>> client = instrument_anthropic(anthropic.Anthropic(api_key="x"))
+    >>> getattr(client.messages.create, "_llmdrift_traced", False)
+    True
+    """
+    messages = client.messages
+    if getattr(messages.create, "_llmdrift_traced", False):
+        return client
+    if _official_instrumentation_active(messages):
+        return client
+    original = messages.create
+    tracer = _tracer(tracer_provider)
+
+    # the SDK wraps its async methods in plain decorators: look underneath
+    if inspect.iscoroutinefunction(inspect.unwrap(original)):
+
+        @functools.wraps(original)
+        async def create(*args, **kwargs):
+            call = _ModelCall(tracer, client, kwargs)
+            try:
+                response = await original(*args, **kwargs)
+            except BaseException as exc:
+                call.failed(exc)
+                raise
+            call.done(response)
+            return response
+
+    else:
+
+        @functools.wraps(original)
+        def create(*args, **kwargs):
+            call = _ModelCall(tracer, client, kwargs)
+            try:
+                response = original(*args, **kwargs)
+            except BaseException as exc:
+                call.failed(exc)
+                raise
+            call.done(response)
+            return response
+
+    create._llmdrift_traced = True
+    # an instance attribute shadows the class method for this client only
+    messages.create = create
+    return client
+
+
+def uninstrument_anthropic(client):
+    """Undo :func:`instrument_anthropic` on this client; returns it.
+
+    Examples
+    --------
+    >>> import anthropic
+    >>> client = instrument_anthropic(anthropic.Anthropic(api_key="x"))
+    >>> hasattr(uninstrument_anthropic(client).messages.create, "_llmdrift_traced")
+    False
+    """
+    client.messages.__dict__.pop("create", None)
+    return client
+
+
+def traced_messages_create(client, /, *, tracer_provider=None, **kwargs):
+    """One traced ``client.messages.create(**kwargs)`` without patching.
+
+    Same span and attributes as :func:`instrument_anthropic`; for a sync
+    client (await ``client.messages.create`` yourself after
+    :func:`instrument_anthropic` for an async one).
+
+    Returns
+    -------
+    anthropic.types.Message
+    """
+    call = _ModelCall(_tracer(tracer_provider), client, kwargs)
+    try:
+        response = client.messages.create(**kwargs)
+    except BaseException as exc:
+        call.failed(exc)
+        raise
+    call.done(response)
+    return response
