@@ -358,15 +358,20 @@ def model_changes(
         majority = counts.drop_duplicates("_window")[["_window", "response_model"]]
         majority = majority.reset_index(drop=True)
         # run-length encode the majority, then drop runs too short to count
-        run_id = majority["response_model"] != majority["response_model"].shift()
-        majority["run"] = run_id.cumsum()
+        models = majority["response_model"].astype(object).to_numpy()
+        new_run = np.ones(len(models), dtype=bool)
+        new_run[1:] = models[1:] != models[:-1]
+        majority["run"] = np.cumsum(new_run)
         runs = majority.groupby("run").agg(
             model=("response_model", "first"),
             start=("_window", "first"),
             length=("_window", "size"),
         )
         runs = runs[runs["length"] >= min_windows]
-        runs = runs[runs["model"] != runs["model"].shift()].reset_index(drop=True)
+        kept = runs["model"].astype(object).to_numpy()
+        fresh = np.ones(len(kept), dtype=bool)
+        fresh[1:] = kept[1:] != kept[:-1]
+        runs = runs[fresh].reset_index(drop=True)
         for i in range(1, len(runs)):
             new, old, time = (
                 runs.at[i, "model"],
@@ -630,6 +635,7 @@ class Incident:
     start: pd.Timestamp | None
     end: pd.Timestamp | None
     mix: dict = field(default_factory=dict)
+    threshold: float = 0.10
     spans: pd.DataFrame | None = field(default=None, repr=False)
     scores: pd.DataFrame | None = field(default=None, repr=False)
     contents: pd.DataFrame | None = field(default=None, repr=False)
@@ -648,6 +654,149 @@ class Incident:
         if self.drop is None:
             return None
         return _periods(self.drop["time"], self.window, self.series)
+
+    def focus(self, dimension=None, intent=None, service=None) -> dict:
+        """The group and dimension a chart should show by default.
+
+        Missing arguments are taken from the drop (or, with no drop, from the
+        first group and dimension of the series).
+
+        Returns
+        -------
+        dict
+            ``dimension`` plus one entry per group column.
+        """
+        base = dict(self.drop) if self.drop is not None else {}
+        if not base and not self.series.empty:
+            base = self.series.iloc[0].to_dict()
+        out = {"dimension": dimension or base.get("dimension")}
+        for key in self.group_keys:
+            given = {"intent": intent, "service": service}.get(key)
+            out[key] = given if given is not None else base.get(key)
+        return out
+
+    def events(self, *, service=None, intent=None, dimension=None) -> pd.DataFrame:
+        """The changes to mark on a time axis for one group.
+
+        Parameters
+        ----------
+        service, intent : str, optional
+            The group; prompt changes are kept for this intent only and
+            deployments and model changes for this service only. None keeps
+            all.
+        dimension : str, optional
+            Detected quality changes are kept for this dimension only.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``time`` (UTC), ``kind`` ("detected change", "prompt change",
+            "model change", "deployment"), ``label`` (short text for the
+            axis), ``announced`` (boolean, <NA> for detected changes),
+            ``primary`` (bool: the drop itself or the top cause), sorted by
+            time.
+        """
+        rows = []
+        top = self.top_cause
+        changes = self.changes
+        if dimension is not None and not changes.empty:
+            changes = changes[changes["dimension"] == dimension]
+        for key, value in (("service", service), ("intent", intent)):
+            if value is not None and key in changes.columns:
+                changes = changes[changes[key] == value]
+        for _, c in changes.iterrows():
+            primary = (
+                self.drop is not None
+                and all(
+                    c.get(k) == self.drop.get(k)
+                    for k in (*self.group_keys, "dimension")
+                )
+                and c["time"] == self.drop["time"]
+            )
+            rows.append(
+                dict(
+                    time=c["time"],
+                    kind="detected change",
+                    label=f"{c['dimension']} {c['change']:+.2f}",
+                    announced=pd.NA,
+                    primary=bool(primary),
+                )
+            )
+        prompt = self.prompt_changes
+        for key, value in (("service", service), ("intent", intent)):
+            if value is not None and key in prompt.columns:
+                prompt = prompt[prompt[key] == value]
+        for _, c in prompt.iterrows():
+            flag = "" if c["announced"] else " (unannounced)"
+            rows.append(
+                dict(
+                    time=c["time"],
+                    kind="prompt change",
+                    label=f"prompt {str(c['from_hash'])[:6]}->"
+                    f"{str(c['to_hash'])[:6]}{flag}",
+                    announced=bool(c["announced"]),
+                    primary=_is_top(top, "prompt_hash", c["time"]),
+                )
+            )
+        models = self.response_model_changes
+        if service is not None and "service" in models.columns:
+            models = models[models["service"] == service]
+        for _, c in models.iterrows():
+            rows.append(
+                dict(
+                    time=c["time"],
+                    kind="model change",
+                    label=f"model {c['from_model']}->{c['to_model']}",
+                    announced=bool(c["announced"]),
+                    primary=_is_top(top, "response_model", c["time"]),
+                )
+            )
+        deps = self.deployments
+        if service is not None:
+            deps = deps[deps["service"] == service]
+        for _, c in deps.iterrows():
+            rows.append(
+                dict(
+                    time=c["time"],
+                    kind="deployment",
+                    label=f"deploy {c.get('version')}",
+                    announced=True,
+                    primary=_is_top(top, "deployment", c["time"]),
+                )
+            )
+        out = pd.DataFrame(
+            rows, columns=["time", "kind", "label", "announced", "primary"]
+        )
+        out["announced"] = out["announced"].astype("boolean")
+        out["primary"] = out["primary"].astype(bool)
+        for col in ("kind", "label"):
+            out[col] = out[col].astype("string")
+        if not out.empty:
+            out["time"] = pd.to_datetime(out["time"], utc=True)
+        return out.sort_values("time", kind="stable").reset_index(drop=True)
+
+    def prompt_timeline(self, **options) -> pd.DataFrame:
+        """:func:`llmdrift.hash_timeline` of the incident's spans, by group."""
+        from llmdrift.prompts import hash_timeline
+
+        by = [c for c in ("service", "intent") if c in self.spans.columns]
+        return hash_timeline(self._window_spans(), by=by, **options)
+
+    def prompt_impact(self, *, window="48h", **options) -> pd.DataFrame:
+        """:func:`llmdrift.change_impact` of every prompt change found."""
+        from llmdrift.prompts import change_impact
+
+        changes = self.prompt_changes.drop(columns="announced", errors="ignore")
+        out = change_impact(
+            changes, self._window_spans(), self.scores, window=window, **options
+        )
+        flags = self.prompt_changes[["time", "to_hash", "announced"]]
+        if {"time", "to_hash"} <= set(out.columns):
+            out = out.merge(flags, on=["time", "to_hash"], how="left")
+        return out
+
+    def _window_spans(self) -> pd.DataFrame:
+        return _in_range(self.spans, "start_time", self.start, self.end)
 
     def figures(self) -> pd.DataFrame:
         """Headline figures of the affected group, as a person reads them.
@@ -848,6 +997,10 @@ class Incident:
                 "prompt-hash timeline"
             )
         return str(cause["action"]) + "; read the before/after traces"
+
+
+def _is_top(top: dict | None, kind: str, time) -> bool:
+    return top is not None and top["kind"] == kind and top["time"] == time
 
 
 def _periods(time, window, series) -> tuple[tuple, tuple]:
@@ -1142,6 +1295,7 @@ def investigate(
         causes=causes,
         traces=traces,
         mix=mix,
+        threshold=threshold,
         **empty_incident,
     )
 
@@ -1654,12 +1808,9 @@ def load_source(source="demo", *, path=None, scores=None, deployments=None):
     from pathlib import Path
 
     if isinstance(source, str) and source == "demo":
-        folder = _find_demo(path)
-        if folder is not None:
-            return _read_demo(folder)
         from llmdrift.datasets import load_demo
 
-        return _namespace(load_demo())
+        return _namespace(load_demo(path=_find_demo(path)))
     if isinstance(source, str) and source == "chen2023":
         from llmdrift.datasets import load_chen2023
 
@@ -1698,20 +1849,9 @@ def _find_demo(path):
         [Path(path)] if path is not None else [Path("data/demo"), Path("../data/demo")]
     )
     for folder in candidates:
-        if (folder / "spans.parquet").exists():
+        if (folder / "spans.parquet").is_file():
             return folder
     return None
-
-
-def _read_demo(folder):
-    frames = {}
-    for name in ("spans", "contents", "scores", "deployments", "truth"):
-        file = folder / f"{name}.parquet"
-        frames[name] = pd.read_parquet(file) if file.exists() else None
-    truth = frames.pop("truth")
-    if truth is not None and len(truth) == 1:
-        truth = SimpleNamespace(**truth.iloc[0].to_dict())
-    return SimpleNamespace(**frames, truth=truth)
 
 
 def _namespace(data):
