@@ -171,6 +171,9 @@ class _Slots:
             for prio, key in enumerate(table[name][1]):
                 keymap.setdefault(key, []).append((i, prio))
         self.keymap = {key: tuple(v) for key, v in keymap.items()}
+        self.keyset = frozenset(keymap)
+        self.n = len(self.names)
+        self.is_text = [table[name][0] == "str" for name in self.names]
 
 
 def _names_option(value, slot: str) -> tuple[str, ...]:
@@ -193,33 +196,60 @@ def _names_option(value, slot: str) -> tuple[str, ...]:
 
 def _pick(span: dict, slots: _Slots, report: LoadReport, where) -> list:
     """Slot values of one span: the highest-precedence attribute, converted."""
-    n = len(slots.names)
+    n = slots.n
     vals: list = [None] * n
-    prios = [1 << 30] * n
+    attributes = span.get("attributes")
+    if not attributes:
+        return vals
+    given = {item["key"]: item.get("value") for item in attributes}
+    hits = given.keys() & slots.keyset  # set work in C; few keys survive
+    if not hits:
+        return vals
+
+    # precedence: per slot, the key with the lowest rank among those present
+    rank = [n] * n
+    picked: list = [None] * n
     keymap = slots.keymap
-    for item in span.get("attributes") or ():
-        hit = keymap.get(item["key"])
-        if hit is not None:
-            for slot, prio in hit:
-                if prio < prios[slot]:
-                    prios[slot] = prio
-                    vals[slot] = item.get("value")
+    for key in hits:
+        for slot, prio in keymap[key]:
+            if prio < rank[slot]:
+                rank[slot] = prio
+                picked[slot] = key
+
+    # conversion: plain strings and ints take the fast path
+    is_text = slots.is_text
     convert = slots.convert
     for slot in range(n):
-        value = vals[slot]
-        if value is None:
+        key = picked[slot]
+        if key is None:
             continue
-        x = _scalar(value)
-        if x is not None:
-            x = convert[slot](x)
-            if x is _BAD:
-                file, line, index = where
-                report.bad_value(
-                    {"file": file, "line": line, "span": index},
-                    slots.names[slot],
-                    _scalar(value),
-                )
-                x = None
+        value = given[key]
+        if not value:
+            continue
+        if is_text[slot]:
+            x = value.get("stringValue")
+            if x is not None:
+                vals[slot] = x
+                continue
+            x = _scalar(value)
+        else:
+            x = value.get("intValue")
+            if type(x) is int:
+                vals[slot] = x
+                continue
+            if x is None:
+                x = _scalar(value)
+        if x is None:
+            continue
+        x = convert[slot](x)
+        if x is _BAD:
+            file, line, index = where
+            report.bad_value(
+                {"file": file, "line": line, "span": index},
+                slots.names[slot],
+                _scalar(value),
+            )
+            x = None
         vals[slot] = x
     return vals
 
