@@ -833,3 +833,60 @@ def test_budget_slider_replans_and_redraws():
     assert "$1.00/day" in explorer.summary.value
     expected = sample_plan(spans, 1.0, judge=judge, floor=0.1)
     assert f"{expected['rate'].iloc[0]:.1%}" in explorer.table.value
+
+
+def test_spans_from_read_otlp_price_and_roll_up(tmp_path):
+    """The ingest contract (OTel meaning, upstream usage_inconsistent flag)."""
+    from llmdrift import read_otlp
+
+    def attr(key, value):
+        kind = "intValue" if isinstance(value, int) else "stringValue"
+        return {"key": key, "value": {kind: value}}
+
+    def span(span_id, tokens_in, cache_read, cache_write):
+        attributes = {
+            "gen_ai.provider.name": "anthropic",
+            "gen_ai.request.model": "model-c",
+            "gen_ai.operation.name": "chat",
+            "gen_ai.usage.input_tokens": tokens_in,
+            "gen_ai.usage.cache_read.input_tokens": cache_read,
+            "gen_ai.usage.cache_creation.input_tokens": cache_write,
+            "gen_ai.usage.output_tokens": 100,
+        }
+        return {
+            "traceId": "0af7651916cd43dd8448eb211c80319c",
+            "spanId": span_id,
+            "name": "chat model-c",
+            "startTimeUnixNano": "1718000000000000000",
+            "endTimeUnixNano": "1718000001000000000",
+            "attributes": [attr(k, v) for k, v in attributes.items()],
+        }
+
+    document = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [attr("service.name", "svc")]},
+                "scopeSpans": [
+                    {
+                        "scope": {"name": "t"},
+                        "spans": [
+                            span("b7ad6b7169203331", 4000, 3000, 900),
+                            span("b7ad6b7169203332", 5, 3000, 0),  # BR-04 guard
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "trace.json"
+    path.write_text(json.dumps(document))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LlmdriftWarning)
+        spans = read_otlp(path)
+        priced = price_spans(spans, BR_PRICES)
+        table = cost_by(spans, by=())  # unpriced ingest frame rolls up as well
+    assert priced["cost_usd"].iloc[0] == pytest.approx(0.006075, abs=1e-12)
+    assert pd.isna(priced["cost_usd"].iloc[1])
+    assert priced["usage_inconsistent"].tolist() == [False, True]
+    assert int(table["input_tokens"].iloc[0]) == 4005
+    assert int(table["n_usage_inconsistent"].iloc[0]) == 1

@@ -352,7 +352,8 @@ def normalize_usage(df: pd.DataFrame, *, convention: str | None = None) -> pd.Da
         - ``usage_inconsistent`` (boolean): the figures contradict each
           other (a negative or fractional count, cache parts larger than an
           inclusive input total, reasoning larger than an inclusive output,
-          or a reported total different from input + output).
+          or a reported total different from input + output), or the input
+          already flagged the row.
         - ``usage_source_convention`` (string): the convention the row was
           read in.
         - ``usage_convention`` (string): "otel" on every row, because the
@@ -460,6 +461,12 @@ def _normalize(df: pd.DataFrame, convention) -> tuple[pd.DataFrame, dict]:
         cache_read[rows], cache_write[rows] = cr, cw
         output[rows], reasoning[rows] = o, r
         inconsistent[rows] = bad
+
+    if "usage_inconsistent" in out.columns:
+        # a flag set upstream (e.g. by the OTLP reader) is kept
+        prior = out["usage_inconsistent"].astype("boolean").fillna(False)
+        inconsistent |= prior.to_numpy(dtype=bool)
+        uncached[inconsistent] = np.nan
 
     if numbers.bad:
         detail = "; ".join(f"{k}: {first_examples(v)}" for k, v in numbers.bad.items())
@@ -594,7 +601,10 @@ def usage_spans(spans: pd.DataFrame) -> pd.DataFrame:
     """
     require_frame(spans)
     require_columns(spans, ["span_id"], "spans")
-    frame = spans if "usage_inconsistent" in spans.columns else normalize_usage(spans)
+    normalised = {"usage_source_convention", "uncached_input_tokens"} <= set(
+        spans.columns
+    )
+    frame = spans if normalised else normalize_usage(spans)
     n = len(frame)
     is_llm = llm_level(frame)
     bearing = _usage_bearing(frame)
