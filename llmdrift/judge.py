@@ -1436,7 +1436,7 @@ class Judge:
             store.close()
         return self._frame(items, done, new)
 
-    def _arrived(self, record, store_written, new, bar, on_result) -> None:
+    def _arrived(self, record, new, bar, on_result) -> None:
         new.append(record)
         bar.update(1)
         if self.emit_events:
@@ -1464,7 +1464,7 @@ class Judge:
         try:
             futures = [pool.submit(work, item) for item in todo]
             for future in as_completed(futures):
-                self._arrived(future.result(), True, new, bar, on_result)
+                self._arrived(future.result(), new, bar, on_result)
         except BaseException:
             # let calls in flight finish (and be stored); drop the queued ones
             pool.shutdown(wait=True, cancel_futures=True)
@@ -1491,7 +1491,7 @@ class Judge:
         tasks = [asyncio.ensure_future(work(item)) for item in todo]
         try:
             for next_done in asyncio.as_completed(tasks):
-                self._arrived(await next_done, True, new, bar, on_result)
+                self._arrived(await next_done, new, bar, on_result)
         except BaseException:
             for task in tasks:
                 task.cancel()
@@ -1871,6 +1871,8 @@ def _records_frame(chosen, rubric: Rubric, prices, batch_discount) -> pd.DataFra
         rows, columns=[c.name for c in schema.SCORES] + list(_SCORE_EXTRAS)
     )
     frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
+    for name in ("value", "inclusion_prob"):
+        frame[name] = frame[name].astype("float64")
     frame["judged_at"] = pd.to_datetime(
         frame["judged_at"], utc=True, format="ISO8601"
     ).astype("datetime64[ns, UTC]")

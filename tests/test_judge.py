@@ -737,3 +737,41 @@ def test_emit_evaluation_events_from_a_frame():
     assert (first.trace_id, first.span_id) == (0xBB, 0xAA)
     assert first.attributes["gen_ai.evaluation.score.label"] == "3/5"
     assert second.span_id == 0  # not hex: emitted without a link
+
+
+def test_empty_input_gives_an_empty_scores_frame(fake_anthropic):
+    spans, contents = frames(0)
+    scores = make_judge(fake_anthropic).score(spans, contents, progress=False)
+    assert scores.empty
+    schema.validate(scores, "scores")
+    assert str(scores.dtypes["value"]) == "float64"
+
+
+def test_sample_judge_and_reweight_end_to_end(fake_anthropic):
+    """Judge a stratified sample, then re-weight to the population mean."""
+    from llmdrift import population_mean, sample_for_judging
+
+    n = 400
+    spans, contents = frames(n, with_prob=False)
+    spans["intent"] = ["easy"] * 300 + ["hard"] * 100
+    contents["output_text"] = [
+        f"answer-{i}-end quality={5 if i < 300 else 1}" for i in range(n)
+    ]
+
+    def by_quality(body):
+        quality = int(body["messages"][0]["content"].split("quality=")[1][0])
+        return Reply.ok(verdict(format_score=quality, tone_score=quality))
+
+    fake_anthropic.responder = by_quality
+    sample = sample_for_judging(spans, {"easy": 0.05, "hard": 0.5}, salt="e2e")
+    scores = make_judge(fake_anthropic).score(sample, contents, progress=False)
+    est = population_mean(scores, dimension="format").iloc[0]
+    # population: 300 answers scored 5 and 100 scored 1, mean 4.0; the Hajek
+    # estimate is close (its weights n_h / pi_h only estimate the stratum
+    # sizes) and its interval holds the truth
+    assert est["ci_low"] <= 4.0 <= est["ci_high"]
+    assert abs(est["mean"] - 4.0) < 0.25
+    assert len(fake_anthropic.message_requests()) == len(sample)
+    # the unweighted sample mean is far off: hard requests are over-sampled
+    raw = scores[scores.dimension == "format"].value.mean()
+    assert abs(raw - 4.0) > 1.0

@@ -279,3 +279,22 @@ def test_async_client_is_traced(fake_anthropic, pipeline):
     (span,) = exporter.get_finished_spans()
     assert span.attributes["gen_ai.response.id"] == message.id
     assert span.attributes["gen_ai.prompt.version"] == "v3"
+
+
+@pytest.mark.xfail(strict=True, reason="stream=True calls are passed through untraced")
+def test_streaming_call_gets_a_span_with_usage(fake_anthropic, pipeline):
+    """A streamed call should get a span with usage once the stream is read.
+
+    Known shortcoming (instrument_anthropic Notes): with stream=True the call
+    is passed through untraced, because usage arrives only at the end of the
+    stream; the fake server does not speak server-sent events either.
+    """
+    provider, exporter = pipeline
+    client = instrument_anthropic(fake_anthropic.client(), tracer_provider=provider)
+    try:
+        for _ in _call(client, stream=True):
+            pass
+    except Exception:
+        pass
+    (span,) = exporter.get_finished_spans()
+    assert "gen_ai.usage.output_tokens" in span.attributes
