@@ -892,16 +892,21 @@ class Incident:
             return text + (" " + mixes if mixes else "")
         d = self.drop
         where = _group_label(d, self.group_keys)
+        steps = ""
+        if int(d.get("n_steps", 1)) > 1:
+            steps = f", in {int(d['n_steps'])} steps from {_fmt_time(d['first_step'])}"
         parts = [
             (
-                f"Quality drop from {_fmt_time(d['time'])} ({self.freq} windows): "
-                f"{d['dimension']} for {where} fell from {_fmt(d['mean_before'])} "
-                f"to {_fmt(d['mean_after'])} (change {d['change']:+.2f}, 95% CI "
+                f"Quality drop detected in the {_freq_word(self.freq)} window "
+                f"starting {_fmt_time(d['time'])}{steps}: {d['dimension']} for "
+                f"{where} fell from {_fmt(d['mean_before'])} to "
+                f"{_fmt(d['mean_after'])} (change {d['change']:+.2f}, 95% CI "
                 f"{d['ci_low']:+.2f} to {d['ci_high']:+.2f}; "
                 f"n={int(d['n_before']):,} scores before, {int(d['n_after']):,} "
                 "after)."
             )
         ]
+        parts.append(self._companions_sentence())
         parts.append(self._infra_sentence())
         cause = self.top_cause
         if cause is not None and cause["score"] > 0:
@@ -952,7 +957,7 @@ class Incident:
             if not moved
             else f"{', '.join(moved).capitalize()} moved as well"
         )
-        rule = "moved = beyond +/-10% and significant at 1%"
+        rule = f"moved = beyond +/-{self.threshold:.0%} and significant"
         return f"{lead} ({rule}): " + "; ".join(bits) + "."
 
     def _cause_sentence(self, cause: dict) -> str:
@@ -977,17 +982,67 @@ class Incident:
             f"{cause['specificity']:.2f})."
         )
 
+    def _companions_sentence(self) -> str:
+        """Other dimensions of the same group that dropped at the same time,
+        and whether other groups dropped in the drop's dimension."""
+        d, step = self.drop, _window_delta(self.freq)
+        same = self.changes
+        for key in self.group_keys:
+            same = same[same[key] == d[key]]
+        same = same[
+            (same["dimension"] != d["dimension"])
+            & ((same["time"] - d["time"]).abs() <= step)
+            & (same["ci_high"] < 0)
+        ]
+        bits = [
+            f"{r['dimension']} {_fmt(r['mean_before'])} -> {_fmt(r['mean_after'])} "
+            f"({r['change']:+.2f}, 95% CI {r['ci_low']:+.2f} to {r['ci_high']:+.2f})"
+            for _, r in same.iterrows()
+        ]
+        text = (
+            ("Also down in that group at the same time: " + "; ".join(bits) + ".")
+            if bits
+            else ""
+        )
+        others = self.groups
+        mine = pd.Series(True, index=others.index)
+        for key in self.group_keys:
+            mine &= others[key] == d[key]
+        others = others[~mine.fillna(False).astype(bool)]
+        others = others[(others["n_before"] > 0) & (others["n_after"] > 0)]
+        if len(others):
+            fell = others[others["ci_high"] < 0]
+            if fell.empty:
+                sentence = (
+                    f"No other group ({len(others)} compared) shows a drop in "
+                    f"{d['dimension']} across that time."
+                )
+            else:
+                names = ", ".join(
+                    _group_label(r, self.group_keys) for _, r in fell.head(4).iterrows()
+                )
+                sentence = (
+                    f"{len(fell)} of the other {len(others)} groups also fell in "
+                    f"{d['dimension']} across that time ({names})."
+                )
+            text = f"{text} {sentence}".strip()
+        return text
+
     def _mix_sentence(self) -> str:
-        mixed = self.overall[self.overall["classification"] == "mix shift"]
+        mixed = self.overall[
+            (self.overall["classification"] == "mix shift")
+            & ((self.overall["within"] + self.overall["mix"]) < 0)
+        ]
         if mixed.empty:
             return ""
-        r = mixed.iloc[0]
+        r = mixed.assign(_t=mixed["within"] + mixed["mix"]).sort_values("_t").iloc[0]
+        side = "all days" if self.window is None else f"{self.window.days} days"
         return (
-            f"The overall {r['dimension']} mean also moved by {r['change']:+.2f} "
-            f"around {_fmt_time(r['time'])}, of which {r['mix']:+.2f} came from "
-            "a shift in the intent mix and "
-            f"{r['within']:+.2f} from within-intent quality: a mix shift, not a "
-            "quality drop."
+            f"The overall {r['dimension']} mean (all intents) moved by "
+            f"{r['within'] + r['mix']:+.2f} around {_fmt_time(r['time'])} "
+            f"({side} either side): {r['mix']:+.2f} from a shift in the intent "
+            f"mix, {r['within']:+.2f} from within-intent quality. That is a mix "
+            "shift, not a quality drop."
         )
 
     def _first_action(self, cause: dict | None) -> str:
@@ -997,6 +1052,18 @@ class Incident:
                 "prompt-hash timeline"
             )
         return str(cause["action"]) + "; read the before/after traces"
+
+
+def _freq_word(freq: str) -> str:
+    words = {
+        "D": "daily",
+        "1D": "daily",
+        "h": "hourly",
+        "1h": "hourly",
+        "W": "weekly",
+        "7D": "7-day",
+    }
+    return words.get(freq, f"{freq}")
 
 
 def _is_top(top: dict | None, kind: str, time) -> bool:
@@ -1165,6 +1232,7 @@ def investigate(
         false_alarm_rate=false_alarm_rate,
         min_size=min_size,
     )
+    changes = _merge_steps(changes, keys, gap=min_size * step)
     changes = _annotate_changes(changes, series, keys, window)
     drop = _pick_drop(changes, dimension=dimension, intent=intent, service=service)
 
@@ -1304,6 +1372,63 @@ def investigate(
 # pieces of investigate
 
 
+def _merge_steps(changes, keys, *, gap: pd.Timedelta) -> pd.DataFrame:
+    """Merge consecutive same-direction steps of one group into one change.
+
+    A change that lands inside a window (a rollout at 14:02) leaves one
+    window half-way between the old and new level; with a minimum segment
+    length the segmentation can only place it in a short transition segment,
+    and reports two steps in the same direction, ``min_size`` windows apart.
+    Those are one change: it keeps the time of the larger step, the level
+    before the first and after the last, ``n_steps`` and ``first_step``
+    (time of the first step). The merged standard error is
+    ``sqrt(se_1**2 + se_2**2)``, an upper bound since the transition
+    segment's own error is counted twice.
+    """
+    out = changes.copy()
+    out["n_steps"] = 1
+    out["first_step"] = out["time"]
+    if len(out) < 2:
+        return out
+    if "se" not in out.columns:
+        out["se"] = (out["ci_high"] - out["ci_low"]) / (2 * 1.959964)
+    group_cols = [*[k for k in keys if k in out.columns], "dimension"]
+    out = out.sort_values([*group_cols, "time"], kind="stable").reset_index(drop=True)
+    merged = []
+    for _, part in out.groupby(group_cols, dropna=False, sort=False):
+        rows = [r.to_dict() for _, r in part.iterrows()]
+        current = rows[0]
+        for row in rows[1:]:
+            same_sign = np.sign(row["change"]) == np.sign(current["change"])
+            if same_sign and row["time"] - current["time"] <= gap:
+                big = row if abs(row["change"]) > abs(current["change"]) else current
+                first_step = current["first_step"]
+                se = math.hypot(current["se"], row["se"])
+                change = row["mean_after"] - current["mean_before"]
+                current = {
+                    **big,
+                    "mean_before": current["mean_before"],
+                    "mean_after": row["mean_after"],
+                    "change": change,
+                    "se": se,
+                    "ci_low": change - 1.959964 * se,
+                    "ci_high": change + 1.959964 * se,
+                    "n_before": current["n_before"],
+                    "n_after": row["n_after"],
+                    "n_steps": current["n_steps"] + 1,
+                    "first_step": first_step,
+                }
+            else:
+                merged.append(current)
+                current = row
+        merged.append(current)
+    result = pd.DataFrame(merged, columns=out.columns)
+    for col in ("time", "first_step"):
+        result[col] = pd.to_datetime(result[col], utc=True)
+    result["n_steps"] = result["n_steps"].astype("int64")
+    return result.reset_index(drop=True)
+
+
 def _annotate_changes(changes, series, keys, window) -> pd.DataFrame:
     """Add se, z and effect size (change / pooled sd around the change)."""
     out = changes.copy()
@@ -1311,8 +1436,9 @@ def _annotate_changes(changes, series, keys, window) -> pd.DataFrame:
         for col in ("se", "z", "effect_size"):
             out[col] = pd.Series(dtype=float)
         return out
-    se = (out["ci_high"] - out["ci_low"]) / (2 * 1.959964)
-    out["se"] = se
+    if "se" not in out.columns:
+        out["se"] = (out["ci_high"] - out["ci_low"]) / (2 * 1.959964)
+    se = out["se"]
     out["z"] = out["change"] / se.where(se > 0)
     sds = []
     for _, row in out.iterrows():
