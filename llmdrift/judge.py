@@ -376,12 +376,78 @@ def _hajek(y: np.ndarray, prob: np.ndarray, level: float) -> dict:
     }
 
 
+def _stratified(group: pd.DataFrame, strata: list[str], sizes, level) -> dict:
+    """Stratified mean with known stratum sizes (see population_mean Notes)."""
+    total, variance, df, n_used = 0.0, 0.0, 0, 0
+    population_size = float(sizes.sum())
+    keyed = group.groupby(strata, dropna=False) if len(group) else {}
+    members = (
+        {(k if isinstance(k, tuple) else (k,)): g for k, g in keyed}
+        if len(group)
+        else {}
+    )
+    for stratum, n_h in sizes.items():
+        stratum = stratum if isinstance(stratum, tuple) else (stratum,)
+        rows = members.get(stratum)
+        if rows is None:
+            rows = group.iloc[0:0]
+        forced = (rows["_p"] >= 1.0).to_numpy()
+        ok = ~rows["_failed"].to_numpy()
+        y = rows["_y"].to_numpy()
+        n_forced = int(forced.sum())
+        rest = float(n_h - n_forced)
+        y_forced, y_random = y[forced & ok], y[~forced & ok]
+        if n_forced and len(y_forced) == 0:
+            # the census part all failed: let the random part stand for it
+            rest, n_forced = float(n_h), 0
+        if n_forced:
+            total += n_forced * float(y_forced.mean())
+        if rest > 0:
+            if len(y_random) == 0:
+                return {
+                    "mean": np.nan,
+                    "se": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "n": int(ok.sum()),
+                    "population_size": population_size,
+                }
+            total += rest * float(y_random.mean())
+            k = len(y_random)
+            if k > 1:
+                fpc = max(1.0 - k / rest, 0.0)
+                variance += rest**2 * fpc * float(y_random.var(ddof=1)) / k
+                df += k - 1
+            elif k == 1 and rest > 1:
+                variance = np.nan  # one score cannot show the spread
+        n_used += int(ok.sum())
+    mean = total / population_size
+    se = math.sqrt(variance) / population_size if not np.isnan(variance) else np.nan
+    if np.isnan(se):
+        low = high = np.nan
+    elif df == 0:
+        low, high = (mean, mean) if se == 0 else (np.nan, np.nan)
+    else:
+        half = stats.t.ppf(0.5 + level / 2.0, df) * se
+        low, high = mean - half, mean + half
+    return {
+        "mean": mean,
+        "se": se,
+        "ci_low": low,
+        "ci_high": high,
+        "n": n_used,
+        "population_size": population_size,
+    }
+
+
 def population_mean(
     scores: pd.DataFrame,
     *,
     spans: pd.DataFrame | None = None,
     dimension: str | Iterable[str] | None = None,
     by: str | Iterable[str] | None = None,
+    population: pd.DataFrame | None = None,
+    strata: str | Iterable[str] = "intent",
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Population mean of sampled scores, re-weighted by inclusion probability.
@@ -400,7 +466,14 @@ def population_mean(
     dimension : str or list of str, optional
         Keep only these dimensions. Every dimension gets its own row.
     by : str or list of str, optional
-        Domains (e.g. ``"intent"``) to estimate separately.
+        Domains (e.g. ``"intent"``) to estimate separately. With
+        ``population``, each ``by`` column must be one of ``strata``.
+    population : pandas.DataFrame, optional
+        The spans the sample was drawn from (``span_id`` and the ``strata``
+        columns; only model calls count, as in :func:`sample_for_judging`).
+        Its known stratum sizes give the stratified estimator (see Notes).
+    strata : str or list of str, default="intent"
+        The sampling strata; used only with ``population``.
     level : float, default=0.95
         Confidence level of the interval.
 
@@ -410,8 +483,9 @@ def population_mean(
         One row per ``dimension`` (and ``by`` group): ``dimension``, *by,
         ``mean`` (float64, the estimate), ``se``, ``ci_low``, ``ci_high``,
         ``n`` (scores used), ``n_failed`` (NaN scores left out),
-        ``population_size`` (estimated number of requests, sum of 1 /
-        inclusion_prob) and ``method`` (``"hajek"``).
+        ``population_size`` (requests in the population: sum of 1 /
+        inclusion_prob for "hajek", the known count for "stratified") and
+        ``method`` (``"hajek"`` or ``"stratified"``).
 
     Raises
     ------
@@ -430,6 +504,20 @@ def population_mean(
     The interval uses Student's t with ``n_random - 1`` degrees of freedom
     (``n_random`` = scores with ``pi < 1``); with fewer than two such scores it
     is NaN, and with none (a census) it has zero width.
+
+    With ``population``, the stratum sizes ``N_h`` are known and the
+    stratified estimator is used instead: in stratum ``h`` the ``F_h``
+    always-included requests are a census with mean ``m_F``, the other
+    ``N_h - F_h`` are represented by the mean ``m_R`` of the ``n_h`` randomly
+    sampled scores, the stratum total is ``F_h m_F + (N_h - F_h) m_R`` and the
+    population mean is the sum of totals over ``N``. Its variance is the
+    stratified one, ``sum_h (N_h - F_h)^2 (1 - n_h / (N_h - F_h)) s_h^2 /
+    n_h / N^2`` (``s_h`` the sample standard deviation; conditional on the
+    realised ``n_h``, a Bernoulli sample is a simple random sample), with
+    ``sum_h (n_h - 1)`` degrees of freedom. It is exact when scores are
+    constant within strata, where the Hajek weights only estimate ``N_h``.
+    A stratum with population but no random score makes the estimate NaN.
+
     Leaving out failed scores assumes they fail independently of the score;
     a judge that refuses mostly bad answers biases the estimate upwards.
 
@@ -454,20 +542,40 @@ def population_mean(
         wanted = [dimension] if isinstance(dimension, str) else list(dimension)
         frame = frame.loc[frame["dimension"].isin(wanted).to_numpy()]
 
-    need_from_spans = [c for c in by_columns if c not in frame.columns]
+    strata_columns = [strata] if isinstance(strata, str) else list(strata)
+    if population is not None:
+        _require(population, "population spans", ["span_id", *strata_columns])
+        outside = [c for c in by_columns if c not in strata_columns]
+        if outside:
+            raise ValueError(
+                f"with population=..., by columns must be strata; {outside} are "
+                f"not in strata={strata_columns}"
+            )
+        if "span_kind" in population.columns:
+            kind = population["span_kind"].astype("string")
+            population = population.loc[kind.eq("llm").fillna(True).to_numpy()]
+    group_columns = list(
+        dict.fromkeys(by_columns + (strata_columns if population is not None else []))
+    )
+    need_from_spans = [c for c in group_columns if c not in frame.columns]
     has_prob = (
         "inclusion_prob" in frame.columns and frame["inclusion_prob"].notna().any()
     )
     if not has_prob:
         need_from_spans.append("inclusion_prob")
+    source = spans
+    if population is not None and (
+        spans is None or any(c not in spans.columns for c in need_from_spans)
+    ):
+        source = population
     if need_from_spans:
-        if spans is None or any(c not in spans.columns for c in need_from_spans):
+        if source is None or any(c not in source.columns for c in need_from_spans):
             raise ValueError(
                 f"population_mean needs column(s) {need_from_spans} in scores or "
                 "in spans=...; pass spans=sample_for_judging(...) output, which "
                 "carries inclusion_prob"
             )
-        lookup = spans[["span_id", *need_from_spans]].drop_duplicates("span_id")
+        lookup = source[["span_id", *need_from_spans]].drop_duplicates("span_id")
         frame = frame.drop(columns=[c for c in need_from_spans if c in frame]).merge(
             lookup, on="span_id", how="left"
         )
@@ -492,10 +600,13 @@ def population_mean(
             LlmdriftWarning,
             stacklevel=2,
         )
-    work = frame[["dimension", *by_columns]].copy()
+    work = frame[["dimension", *group_columns]].copy()
     work["_y"] = value.to_numpy()
     work["_p"] = prob.to_numpy()
     work["_failed"] = failed
+    sizes = None
+    if population is not None:
+        sizes = population.groupby(strata_columns, dropna=False).size()
 
     rows = []
     keys = ["dimension", *by_columns]
@@ -503,7 +614,16 @@ def population_mean(
         ok = ~group["_failed"].to_numpy()
         key = key if isinstance(key, tuple) else (key,)
         row = dict(zip(keys, key, strict=True))
-        if ok.sum() == 0:
+        if sizes is not None:
+            domain = sizes
+            for name, value_ in zip(keys[1:], key[1:], strict=True):
+                level_values = domain.index.get_level_values(name)
+                domain = domain[
+                    (level_values == value_)
+                    | (pd.isna(level_values) & _is_missing(value_))
+                ]
+            row.update(_stratified(group, strata_columns, domain, level))
+        elif ok.sum() == 0:
             row.update(
                 mean=np.nan,
                 se=np.nan,
@@ -517,7 +637,7 @@ def population_mean(
                 _hajek(group["_y"].to_numpy()[ok], group["_p"].to_numpy()[ok], level)
             )
         row["n_failed"] = int((~ok).sum())
-        row["method"] = "hajek"
+        row["method"] = "hajek" if sizes is None else "stratified"
         rows.append(row)
     columns = [
         *keys,

@@ -771,6 +771,10 @@ def test_sample_judge_and_reweight_end_to_end(fake_anthropic):
     # sizes) and its interval holds the truth
     assert est["ci_low"] <= 4.0 <= est["ci_high"]
     assert abs(est["mean"] - 4.0) < 0.25
+    # with the known stratum sizes the stratified estimate is exact here
+    exact = population_mean(scores, dimension="format", population=spans).iloc[0]
+    assert exact["mean"] == pytest.approx(4.0)
+    assert exact["se"] == 0.0
     assert len(fake_anthropic.message_requests()) == len(sample)
     # the unweighted sample mean is far off: hard requests are over-sampled
     raw = scores[scores.dimension == "format"].value.mean()

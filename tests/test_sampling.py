@@ -291,10 +291,55 @@ def test_population_mean_recovers_known_mean_in_94_of_100_draws():
     population_value = pd.Series(truth, index=spans.span_id.to_numpy())
     known_mean = truth.mean()
 
-    covered = 0
+    covered = {"hajek": 0, "stratified": 0}
     for draw in range(100):
         sample = sample_for_judging(spans, RATES, salt=f"draw-{draw}")
-        values = population_value.loc[sample.span_id].to_numpy()
-        est = population_mean(_scores_for(sample, values)).iloc[0]
-        covered += est["ci_low"] <= known_mean <= est["ci_high"]
-    assert covered >= 94
+        scores = _scores_for(sample, population_value.loc[sample.span_id].to_numpy())
+        for est in (
+            population_mean(scores).iloc[0],
+            population_mean(scores, population=spans).iloc[0],
+        ):
+            covered[est["method"]] += est["ci_low"] <= known_mean <= est["ci_high"]
+    assert covered["hajek"] >= 94
+    assert covered["stratified"] >= 94
+
+
+def test_stratified_estimate_by_hand():
+    # stratum a: N=6, one forced (y=1) and 2 random of 5 (y=4, 5);
+    # stratum b: N=4, 2 random (y=2, 3); one more span is a tool call
+    population = pd.DataFrame(
+        {
+            "span_id": [f"s{i}" for i in range(11)],
+            "intent": ["a"] * 6 + ["b"] * 4 + ["b"],
+            "span_kind": ["llm"] * 10 + ["tool"],
+        }
+    )
+    scores = pd.DataFrame(
+        {
+            "span_id": ["s0", "s1", "s2", "s6", "s7"],
+            "time": pd.Timestamp("2024-05-01", tz="UTC"),
+            "dimension": "q",
+            "value": [1.0, 4.0, 5.0, 2.0, 3.0],
+            "scorer": "j",
+            "kind": "judge",
+            "inclusion_prob": [1.0, 0.4, 0.4, 0.5, 0.5],
+        }
+    )
+    out = population_mean(scores, population=population).iloc[0]
+    total = 1 * 1.0 + 5 * 4.5 + 4 * 2.5  # forced + (N_a - F_a) m_a + N_b m_b
+    assert out["mean"] == pytest.approx(total / 10)
+    var = 5**2 * (1 - 2 / 5) * 0.5 / 2 + 4**2 * (1 - 2 / 4) * 0.5 / 2
+    assert out["se"] == pytest.approx(math.sqrt(var) / 10)
+    half = stats.t.ppf(0.975, 2) * math.sqrt(var) / 10
+    assert out["ci_high"] == pytest.approx(total / 10 + half)
+    assert out["population_size"] == 10 and out["method"] == "stratified"
+
+    by = population_mean(scores, population=population, by="intent")
+    assert by["mean"].tolist() == pytest.approx([(1 + 5 * 4.5) / 6, 2.5])
+    with pytest.raises(ValueError, match="by columns must be strata"):
+        population_mean(scores, population=population, by="dimension_x")
+    # a stratum with population but no random score cannot be estimated
+    lone = population_mean(
+        scores[scores.span_id != "s6"].iloc[:3], population=population
+    )
+    assert np.isnan(lone["mean"].item())
