@@ -343,3 +343,27 @@ def test_stratified_estimate_by_hand():
         scores[scores.span_id != "s6"].iloc[:3], population=population
     )
     assert np.isnan(lone["mean"].item())
+
+
+def test_takes_the_cost_sample_plan():
+    from llmdrift import sample_plan
+
+    spans = _population(3_000)
+    spans["start_time"] = pd.Timestamp("2025-01-06", tz="UTC") + pd.to_timedelta(
+        np.arange(len(spans)) * 20, unit="s"
+    )
+    spans.loc[::97, "intent"] = None  # requests of unknown intent are a stratum
+    plan = sample_plan(spans, 0.5, judge=0.001, floor=0.01)
+    sample = sample_for_judging(spans, plan)
+    rates = dict(
+        zip(
+            plan.intent.astype(object).where(plan.intent.notna(), None),
+            plan.rate,
+            strict=True,
+        )
+    )
+    random_rows = sample[sample.sample_reason == "random"]
+    for intent, prob in zip(
+        random_rows.intent, random_rows.inclusion_prob, strict=True
+    ):
+        assert prob == rates[None if pd.isna(intent) else intent]
