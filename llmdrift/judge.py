@@ -1514,6 +1514,16 @@ class Judge:
             A wrong key (or a ``request_options`` argument the SDK does not
             take) fails every call alike, so it stops the run; verdicts
             already stored are kept.
+
+        Examples
+        --------
+        Needs an API key (``ANTHROPIC_API_KEY``), so it is not run here:
+
+        >>> sample = sample_for_judging(spans, {"billing": 0.1, "triage": 0.02})
+        ... # doctest: +SKIP
+        >>> scores = Judge().score(sample, contents, store_path="judge.jsonl")
+        ... # doctest: +SKIP
+        >>> population_mean(scores, population=spans)  # doctest: +SKIP
         """
         items = self._items(spans, contents)
         store = _Store(store_path)
@@ -2181,6 +2191,26 @@ def emit_evaluation_events(
     Events are log records, not span events: the judged span ended long
     before the verdict, and OpenTelemetry spans cannot be changed after they
     end. A row whose ids are not hexadecimal is emitted without a link.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from opentelemetry.sdk._logs import LoggerProvider
+    >>> from opentelemetry.sdk._logs.export import (
+    ...     InMemoryLogRecordExporter, SimpleLogRecordProcessor)
+    >>> exporter = InMemoryLogRecordExporter()
+    >>> provider = LoggerProvider()
+    >>> provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    >>> scores = pd.DataFrame({"span_id": ["00f067aa0ba902b7"],
+    ...     "trace_id": ["4bf92f3577b34da6a3ce929d0e0e4736"],
+    ...     "dimension": ["format"], "value": [4.0]})
+    >>> emit_evaluation_events(scores, logger_provider=provider)
+    1
+    >>> record = exporter.get_finished_logs()[0].log_record
+    >>> record.event_name, record.attributes["gen_ai.evaluation.score.value"]
+    ('gen_ai.evaluation.result', 4.0)
+    >>> f"{record.span_id:016x}"
+    '00f067aa0ba902b7'
     """
     _require(scores, "scores", ["span_id", "dimension", "value"])
     logger = _logger(logger_provider)

@@ -729,6 +729,16 @@ def traced_messages_create(client, /, *, tracer_provider=None, **kwargs):
     Returns
     -------
     anthropic.types.Message
+
+    Examples
+    --------
+    Needs a reachable API, so it is not run here:
+
+    >>> with prompt_context(name="triage", version="3", template=TEMPLATE):
+    ...     message = traced_messages_create(
+    ...         client, model="claude-haiku-4-5", max_tokens=256,
+    ...         messages=[{"role": "user", "content": ticket}],
+    ...     )  # doctest: +SKIP
     """
     call = _ModelCall(_tracer(tracer_provider), client, kwargs)
     try:
