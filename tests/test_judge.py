@@ -308,9 +308,9 @@ def test_retries_exhausted_become_error_rows_and_are_retried_next_run(
 def test_slow_answer_times_out_then_succeeds(fake_anthropic):
     fake_anthropic.responder = good
     spans, contents = frames(2)
-    fake_anthropic.when("answer-0-", Reply.slow(1.0, verdict()))
-    fake_anthropic.when("answer-1-", *[Reply.slow(1.0, verdict())] * 2)
-    scores = make_judge(fake_anthropic, timeout=0.2, max_retries=1).score(
+    fake_anthropic.when("answer-0-", Reply.slow(3.0, verdict()))
+    fake_anthropic.when("answer-1-", *[Reply.slow(3.0, verdict())] * 2)
+    scores = make_judge(fake_anthropic, timeout=0.6, max_retries=1).score(
         spans, contents, progress=False
     )
     fmt = by_span(scores)
