@@ -783,17 +783,25 @@ class Incident:
         return hash_timeline(self._window_spans(), by=by, **options)
 
     def prompt_impact(self, *, window="48h", **options) -> pd.DataFrame:
-        """:func:`llmdrift.change_impact` of every prompt change found."""
+        """:func:`llmdrift.change_impact` of every prompt change found.
+
+        One row per change and dimension with the before/after means, the
+        difference and its interval, the test, and whether the change was
+        announced (by the incident's deployments).
+        """
         from llmdrift.prompts import change_impact
 
         changes = self.prompt_changes.drop(columns="announced", errors="ignore")
-        out = change_impact(
-            changes, self._window_spans(), self.scores, window=window, **options
+        by = [c for c in ("service", "intent") if c in changes.columns]
+        return change_impact(
+            changes,
+            self._window_spans(),
+            self.scores,
+            window=window,
+            deployments=self.deployments,
+            by=by,
+            **options,
         )
-        flags = self.prompt_changes[["time", "to_hash", "announced"]]
-        if {"time", "to_hash"} <= set(out.columns):
-            out = out.merge(flags, on=["time", "to_hash"], how="left")
-        return out
 
     def _window_spans(self) -> pd.DataFrame:
         return _in_range(self.spans, "start_time", self.start, self.end)
@@ -955,7 +963,7 @@ class Incident:
         lead = (
             "Latency, errors and cost did not move"
             if not moved
-            else f"{', '.join(moved).capitalize()} moved as well"
+            else f"{_join(moved)} moved as well"
         )
         rule = f"moved = beyond +/-{self.threshold:.0%} and significant"
         return f"{lead} ({rule}): " + "; ".join(bits) + "."
@@ -992,18 +1000,20 @@ class Incident:
         same = same[
             (same["dimension"] != d["dimension"])
             & ((same["time"] - d["time"]).abs() <= step)
-            & (same["ci_high"] < 0)
-        ]
+            & ((same["ci_high"] < 0) | (same["ci_low"] > 0))
+        ].sort_values("change")
         bits = [
             f"{r['dimension']} {_fmt(r['mean_before'])} -> {_fmt(r['mean_after'])} "
             f"({r['change']:+.2f}, 95% CI {r['ci_low']:+.2f} to {r['ci_high']:+.2f})"
             for _, r in same.iterrows()
         ]
-        text = (
-            ("Also down in that group at the same time: " + "; ".join(bits) + ".")
-            if bits
-            else ""
-        )
+        text = ""
+        if bits:
+            text = (
+                "Other dimensions of that group that changed at the same time: "
+                + "; ".join(bits)
+                + "."
+            )
         others = self.groups
         mine = pd.Series(True, index=others.index)
         for key in self.group_keys:
@@ -1018,11 +1028,12 @@ class Incident:
                     f"{d['dimension']} across that time."
                 )
             else:
-                names = ", ".join(
-                    _group_label(r, self.group_keys) for _, r in fell.head(4).iterrows()
+                names = "; ".join(
+                    " / ".join(str(r[k]) for k in self.group_keys)
+                    for _, r in fell.head(4).iterrows()
                 )
                 sentence = (
-                    f"{len(fell)} of the other {len(others)} groups also fell in "
+                    f"{len(fell)} of {len(others)} other group(s) also fell in "
                     f"{d['dimension']} across that time ({names})."
                 )
             text = f"{text} {sentence}".strip()
@@ -1052,6 +1063,11 @@ class Incident:
                 "prompt-hash timeline"
             )
         return str(cause["action"]) + "; read the before/after traces"
+
+
+def _join(names: list[str]) -> str:
+    text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return text[:1].upper() + text[1:]
 
 
 def _freq_word(freq: str) -> str:
@@ -1234,7 +1250,14 @@ def investigate(
     )
     changes = _merge_steps(changes, keys, gap=min_size * step)
     changes = _annotate_changes(changes, series, keys, window)
-    drop = _pick_drop(changes, dimension=dimension, intent=intent, service=service)
+    measures = _measure_dimensions(scores_w)
+    drop = _pick_drop(
+        changes,
+        dimension=dimension,
+        intent=intent,
+        service=service,
+        exclude=measures if dimension is None else (),
+    )
 
     # change events -------------------------------------------------------------
     prompt_changes = _prompt_changes(spans_w, deployments, tolerance)
@@ -1458,10 +1481,24 @@ def _annotate_changes(changes, series, keys, window) -> pd.DataFrame:
     return out
 
 
-def _pick_drop(changes, *, dimension, intent, service) -> dict | None:
+def _measure_dimensions(scores: pd.DataFrame) -> tuple[str, ...]:
+    """Dimensions whose values leave the score scales (0/1 checks, 1-10
+    rubrics): measures such as an answer length, for which lower is not
+    worse. They are analysed and charted but not picked as the drop."""
+    values = scores[["dimension", "value"]].dropna()
+    if values.empty:
+        return ()
+    ranges = values.groupby("dimension")["value"].agg(["min", "max"])
+    outside = ranges[(ranges["min"] < 0) | (ranges["max"] > 10)]
+    return tuple(str(d) for d in outside.index)
+
+
+def _pick_drop(changes, *, dimension, intent, service, exclude=()) -> dict | None:
     if changes.empty:
         return None
     cand = changes[(changes["change"] < 0) & (changes["ci_high"] < 0)]
+    if exclude:
+        cand = cand[~cand["dimension"].isin(list(exclude))]
     if dimension is not None:
         cand = cand[cand["dimension"] == dimension]
     if intent is not None and "intent" in cand.columns:

@@ -17,6 +17,7 @@ from llmdrift.charts.style import PALETTE, TIME_TITLE, require_altair
 
 __all__ = [
     "causes_table",
+    "figures_table",
     "impact_table",
     "infrastructure_chart",
     "prompt_audit_chart",
@@ -455,6 +456,51 @@ def _service_windows(part: pd.DataFrame) -> pd.DataFrame:
     for m in metrics:
         agg[m] = agg[m] / agg["n_requests"]
     return agg
+
+
+def figures_table(incident):
+    """The headline figures of the affected group, two decimals, styled.
+
+    Quality dimensions (pooled means before and after the change, the change
+    and its 95% interval, counts, drop/rise/no change) and the
+    infrastructure metrics (with "flat"/"moved"), from
+    :meth:`Incident.figures`.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+    """
+    table = incident.figures()
+    if incident.drop is not None:
+        group = ", ".join(str(incident.drop[k]) for k in incident.group_keys)
+        when = pd.Timestamp(incident.drop["time"]).strftime("%Y-%m-%d %H:%M UTC")
+        caption = f"{group}: before vs after {when}"
+    else:
+        caption = "no drop found"
+    shown = table.copy()
+    for col in ("before", "after", "change"):
+        shown[col] = [
+            _figure(v, name) for v, name in zip(shown[col], shown["name"], strict=True)
+        ]
+    styler = shown.style.hide(axis="index").format(
+        {"ci_low": "{:+.2f}", "ci_high": "{:+.2f}", "n_before": "{:,}",
+         "n_after": "{:,}"},
+        na_rep="-",
+    )
+    return styler.set_caption(caption)
+
+
+def _figure(value, name: str) -> str:
+    """Two decimals for scores; units that read for infrastructure metrics."""
+    if value is None or pd.isna(value):
+        return "-"
+    if name == "cost_per_request_usd":
+        return f"{value:.5f}"
+    if name == "error_rate":
+        return f"{value:.4f}"
+    if name.startswith("latency"):
+        return f"{value:,.0f}"
+    return f"{value:.2f}"
 
 
 def causes_table(incident, *, top: int = 10):
