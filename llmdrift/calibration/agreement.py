@@ -245,7 +245,6 @@ def pair_statistics(
             bounds = np.flatnonzero(np.diff(gcode[order])) + 1
             for rows in np.split(order, bounds):
                 per_group[gcode[rows[0]]] = _scipy_correlations(x[rows], y[rows])
-            del g
             for i, name in enumerate(_CORRELATIONS):
                 est[name] = float(_grouped_draws(per_group[:, i], None))
         else:
