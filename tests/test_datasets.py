@@ -242,6 +242,58 @@ def test_demo_scores_layout(demo):
     assert (joined["trace_id_x"] == joined["trace_id_y"]).all()
 
 
+def test_demo_human_labels_calibrate_the_judge(demo):
+    scores = demo.scores
+    human = scores[scores["kind"] == "human"]
+    judge = scores[scores["kind"] == "judge"]
+    # three annotators, each labelling the same 400 judged requests on every
+    # judge dimension
+    assert human["span_id"].nunique() == 400
+    assert set(human["span_id"]) <= set(judge["span_id"])
+    counts = human.groupby(["dimension", "scorer"]).size()
+    assert len(counts) == 9 and (counts == 400).all()
+    assert set(human["value"].unique()) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+    assert human["time"].dt.tz is not None
+
+    consensus = human.groupby(["span_id", "dimension"])["value"].mean()
+    paired = judge.set_index(["span_id", "dimension"])["value"].reindex(consensus.index)
+    gap = (paired - consensus).groupby(level="dimension")
+    # expected judge-minus-people gap from the generator's stated model, exactly:
+    # truth = clip(judge - L + N), L ~ Bernoulli(bias), N = -1/0/+1 with
+    # 0.12/0.76/0.12; each label = clip(truth + S), S = -1/0/+1 with
+    # 0.075/0.85/0.075; clipping to 1..5 makes people a little lower than the
+    # judge near the top of the scale even without bias
+    from llmdrift.datasets.demo import _JUDGE_BIAS
+
+    def expected_label(v, b):
+        total = 0.0
+        for lenient, p_l in ((1, b), (0, 1 - b)):
+            for noise, p_n in ((-1, 0.12), (0, 0.76), (1, 0.12)):
+                t = min(max(v - lenient + noise, 1), 5)
+                for slip, p_s in ((-1, 0.075), (0, 0.85), (1, 0.075)):
+                    total += p_l * p_n * p_s * min(max(t + slip, 1), 5)
+        return total
+
+    for dimension, diffs in gap:
+        values = paired.xs(dimension, level="dimension")
+        b = _JUDGE_BIAS[dimension]
+        labels = [expected_label(v, b) for v in values]
+        expected = values.mean() - float(np.mean(labels))
+        sem = diffs.std() / np.sqrt(len(diffs))
+        assert diffs.mean() == pytest.approx(expected, abs=4 * sem), dimension
+    means = gap.mean()
+    # lenient on relevance: the gap there is well above the other two
+    assert means["relevance"] > max(means["format"], means["coherence"]) + 0.15
+
+    # two annotators agree exactly when neither slips or both slip the same
+    # way: 0.85**2 + 2 * 0.075**2 = 0.734 before clipping (which only adds)
+    wide = human.pivot_table(
+        index=["span_id", "dimension"], columns="scorer", values="value"
+    )
+    exact = (wide["annotator_1"] == wide["annotator_2"]).mean()
+    assert 0.69 < exact < 0.85
+
+
 def test_demo_contents(demo):
     c = demo.contents.merge(demo.spans[["span_id", "intent", "status"]], on="span_id")
     assert c.loc[c["status"] == "error", "output_text"].isna().all()

@@ -4,6 +4,11 @@
 for six kinds of request (intents). For 60 days from 2026-01-05 it serves
 about 5,000 requests a day. An LLM judge scores a 5% sample on format,
 relevance and coherence (1-5); cheap checks score every answered request.
+Three people label 400 of the judged requests on the same three dimensions
+(``kind="human"`` rows, annotator ids ``annotator_1..3`` in ``scorer``), so
+the judge can be calibrated: it agrees well with them on format and
+coherence (0.1-0.15 points above them, from the ceiling of the scale) and
+is lenient on relevance (about 0.4 points above them).
 
 What happens (all times UTC; day 0 is 2026-01-05):
 
@@ -54,6 +59,17 @@ RESPONSE_MODEL = "claude-haiku-4-5-20251001"
 PROVIDER = "anthropic"
 JUDGE_MODEL = "claude-haiku-4-5"
 JUDGE_RATE = 0.05
+# people label a random subset of the judged requests on every judge dimension
+HUMAN_LABELLED = 400
+HUMAN_ANNOTATORS = ("annotator_1", "annotator_2", "annotator_3")
+# chance that the judge scored one point above the truth, per dimension: it is
+# lenient on relevance, nearly unbiased elsewhere
+_JUDGE_BIAS = {"format": 0.03, "relevance": 0.30, "coherence": 0.05}
+# chance that an annotator is one point off the truth
+_ANNOTATOR_SLIP = 0.15
+# numpy sub-streams ([seed, k]) of the generator
+_SIDE_STREAM = 2
+_HUMAN_STREAM = 3
 
 PRICES_PER_MTOK = {
     "input": 1.00,
@@ -592,6 +608,50 @@ def _shares(days: int) -> np.ndarray:
     return shares
 
 
+def _human_labels(
+    rng: np.random.Generator, judge: pd.DataFrame, *, n_judged: int
+) -> pd.DataFrame:
+    """Labels of three annotators on a random subset of the judged requests.
+
+    Each labelled request and dimension has a latent true score: the judge's
+    score moved by the judge's bias for that dimension (``_JUDGE_BIAS``: the
+    probability that the judge scored one point above the truth) and by
+    symmetric one-point noise. Each annotator reports the truth, one point off
+    with probability ``_ANNOTATOR_SLIP`` (either way), within 1..5.
+    """
+    spans = judge["span_id"].iloc[:n_judged].to_numpy()
+    n_label = min(HUMAN_LABELLED, n_judged)
+    picked = np.sort(rng.choice(n_judged, size=n_label, replace=False))
+    frames = []
+    for d, dimension in enumerate(judge["dimension"].unique()):
+        rows = judge.iloc[d * n_judged + picked]
+        assert (rows["span_id"].to_numpy() == spans[picked]).all()
+        judged = rows["value"].to_numpy()
+        lenient = rng.random(n_label) < _JUDGE_BIAS[dimension]
+        noise = rng.choice([-1, 0, 1], size=n_label, p=[0.12, 0.76, 0.12])
+        truth = np.clip(judged - lenient + noise, 1, 5)
+        for annotator in HUMAN_ANNOTATORS:
+            slip = rng.choice(
+                [-1, 0, 1],
+                size=n_label,
+                p=[_ANNOTATOR_SLIP / 2, 1 - _ANNOTATOR_SLIP, _ANNOTATOR_SLIP / 2],
+            )
+            frames.append(
+                rows[["span_id", "trace_id", "time"]]
+                .reset_index(drop=True)
+                .assign(
+                    dimension=dimension,
+                    value=np.clip(truth + slip, 1, 5).astype(float),
+                    scorer=annotator,
+                    kind="human",
+                    scorer_version=None,
+                    inclusion_prob=JUDGE_RATE * n_label / n_judged,
+                    error=None,
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
 def _generate(seed: int, days: int, requests_per_day: int) -> Dataset:
     rng = np.random.default_rng(seed)
     names = np.array([i.name for i in _INTENTS], dtype=object)
@@ -759,10 +819,17 @@ def _generate(seed: int, days: int, requests_per_day: int) -> Dataset:
     json_intent = np.array([i.json for i in _INTENTS])[jk]
     bad_json = json_intent & ~json_ok[judged]
     p_format[bad_json] = _P_FORMAT_JSON_BAD
+    # relevance and coherence come from their own stream, so that they stay
+    # independent of everything the prompt change touches
+    side = np.random.default_rng([seed, _SIDE_STREAM])
     values = {
         "format": _categorical(rng, p_format),
-        "relevance": _categorical(rng, np.array([i.p_relevance for i in _INTENTS])[jk]),
-        "coherence": _categorical(rng, np.array([i.p_coherence for i in _INTENTS])[jk]),
+        "relevance": _categorical(
+            side, np.array([i.p_relevance for i in _INTENTS])[jk]
+        ),
+        "coherence": _categorical(
+            side, np.array([i.p_coherence for i in _INTENTS])[jk]
+        ),
     }
     m = len(judged)
     judge = pd.DataFrame(
@@ -797,7 +864,14 @@ def _generate(seed: int, days: int, requests_per_day: int) -> Dataset:
             spans=spans,
         ),
     ]
-    scores = conform(pd.concat([judge, *heuristic], ignore_index=True), "scores")
+    humans = _human_labels(
+        np.random.default_rng([seed, _HUMAN_STREAM]),
+        judge,
+        n_judged=m,
+    )
+    scores = conform(
+        pd.concat([judge, humans, *heuristic], ignore_index=True), "scores"
+    )
     scores = scores.sort_values(["time", "scorer", "dimension"], kind="stable")
     scores = scores.reset_index(drop=True)
 
@@ -885,7 +959,9 @@ def load_demo(
         ``spans`` (one llm span per request, all schema columns),
         ``contents`` (``span_id, input_text, output_text``; output <NA> for
         errored requests), ``scores`` (judge ``format``/``relevance``/
-        ``coherence`` 1-5 with ``inclusion_prob`` 0.05; heuristic
+        ``coherence`` 1-5 with ``inclusion_prob`` 0.05; human labels of
+        the same dimensions by three annotators on 400 judged requests;
+        heuristic
         ``valid_json`` on the JSON intents, ``length_within`` and
         ``looks_like_refusal`` on every answered request),
         ``deployments`` (one row) and ``truth`` (:class:`DemoTruth`).
