@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import logging
 import math
+import sys as _sys
+import types as _types
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -310,7 +312,8 @@ def model_changes(
     pandas.DataFrame
         One row per change: *by, ``from_model``, ``to_model``, ``time`` (start
         of the first window where the new model is the majority, UTC),
-        ``first_seen`` (first reply of the new model), ``switch_complete``
+        ``first_seen`` (first reply of the new model since the previous
+        model's run began: canaries show here), ``switch_complete``
         (share of the group's replies from the new model after ``time``, up to
         the next change), ``n_after`` (replies in that stretch).
 
@@ -2025,3 +2028,19 @@ def _namespace(data):
         deployments=getattr(data, "deployments", None),
         truth=getattr(data, "truth", None),
     )
+
+
+# --------------------------------------------------------------------------
+# ``llmdrift.investigate`` names both this module and the function. Python
+# binds the package attribute to the module whenever the module is imported
+# first (``from llmdrift.investigate import load_source``), which would hide
+# the lazily exported function; a callable module keeps
+# ``llmdrift.investigate(spans, scores)`` working in either import order.
+
+
+class _CallableModule(_types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        return investigate(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallableModule
