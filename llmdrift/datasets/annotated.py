@@ -89,7 +89,7 @@ class AnnotatedSet:
         that are not scores (ids, groups, published aggregates).
     pairwise : pandas.DataFrame or None
         For pairwise sets, one row per item, judge and presentation order:
-        ``item_id, judge, order, winner, gold`` (see the loader).
+        ``pair_id, judge, order, winner, gold`` (see the loader).
     skipped : pandas.DataFrame
         ``file, record, reason`` of every record that was skipped.
     description : str
@@ -277,7 +277,7 @@ def load_pandalm(path=None) -> AnnotatedSet:
         ``contents``: ``input_text`` (instruction and input), ``output_text``
         (response 1), ``output_text_2`` (response 2). ``items``: ``span_id,
         idx, motivation_app, cmp_key, majority`` (majority vote of the three
-        people). ``pairwise``: ``item_id, judge, order, winner, gold`` with
+        people). ``pairwise``: ``pair_id, judge, order, winner, gold`` with
         order "original" only (PandaLM judged one order) and ``gold`` the
         majority vote.
 
@@ -289,8 +289,22 @@ def load_pandalm(path=None) -> AnnotatedSet:
 
     Examples
     --------
-    >>> data = load_pandalm(folder)  # doctest: +SKIP
-    >>> data.scores.groupby("kind")["scorer"].unique()  # doctest: +SKIP
+    >>> import json, pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> item = {"idx": 0, "cmp_key": "a_b", "instruction": "Add 2 and 2.",
+    ...         "input": "", "response1": "4", "response2": "5",
+    ...         "annotator1": 1, "annotator2": 1, "annotator3": 0}
+    >>> _ = (folder / "testset-v1.json").write_text(json.dumps([item]))
+    >>> _ = (folder / "gpt-3.5-turbo-testset-v1.json").write_text(
+    ...     json.dumps([{"idx": 0, "gpt_result": "garbage"}]))
+    >>> _ = (folder / "pandalm-7b-testset-v1.json").write_text(
+    ...     json.dumps([{"idx": 0, "pandalm_result": 1}]))
+    >>> data = load_pandalm(folder)
+    >>> data.scores[["scorer", "value"]].values.tolist()
+    [['annotator1', 1.0], ['annotator2', 1.0], ['annotator3', 0.0], \
+['gpt-3.5-turbo', nan], ['pandalm-7b', 1.0]]
+    >>> data.items["majority"].tolist()
+    [1]
     """
     paths = resolve_files(path, PANDALM_FILES, subdir=f"pandalm-{PANDALM_COMMIT[:7]}")
     skips = _Skips("load_pandalm")
@@ -388,7 +402,7 @@ def load_pandalm(path=None) -> AnnotatedSet:
             )
             pair_rows.append(
                 {
-                    "item_id": span,
+                    "pair_id": span,
                     "judge": judge,
                     "order": "original",
                     "winner": value,
@@ -415,8 +429,8 @@ def load_pandalm(path=None) -> AnnotatedSet:
 
 
 def _pairwise_frame(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=["item_id", "judge", "order", "winner", "gold"])
-    for col in ("item_id", "judge", "order"):
+    frame = pd.DataFrame(rows, columns=["pair_id", "judge", "order", "winner", "gold"])
+    for col in ("pair_id", "judge", "order"):
         frame[col] = frame[col].astype("string")
     frame["winner"] = frame["winner"].astype(float)
     frame["gold"] = frame["gold"].astype(float)
@@ -486,9 +500,16 @@ def load_topical_chat(path=None) -> AnnotatedSet:
 
     Examples
     --------
-    >>> data = load_topical_chat(folder)  # doctest: +SKIP
-    >>> data.scores["dimension"].nunique()  # doctest: +SKIP
-    6
+    >>> import json, pathlib, tempfile
+    >>> item = {"source": "Hi!\\nDo you like jazz?", "context": "Jazz is ...",
+    ...         "system_id": "Argmax Decoding", "system_output": "I do.",
+    ...         "scores": dict.fromkeys(TOPICAL_CHAT_DIMENSIONS, 2.0),
+    ...         "predict_scores": dict.fromkeys(TOPICAL_CHAT_DIMENSIONS, 0.5)}
+    >>> file = pathlib.Path(tempfile.mkdtemp()) / "topical_chat_result.json"
+    >>> _ = file.write_text(json.dumps([item]))
+    >>> data = load_topical_chat(file)
+    >>> data.scores.groupby("scorer")["value"].first().to_dict()
+    {'human_mean_of_3': 2.0, 'unieval': 0.5}
     """
     paths = resolve_files(
         path, TOPICAL_CHAT_FILES, subdir=f"unieval-{UNIEVAL_COMMIT[:7]}"
@@ -666,7 +687,7 @@ def load_llmbar(path=None) -> AnnotatedSet:
         ``"llmbar-<nnn>"`` by position. ``scale`` ``{"preference": [1, 2]}``,
         ``level`` nominal. ``contents``: ``input_text`` (instruction),
         ``output_text`` (output 1), ``output_text_2`` (output 2).
-        ``pairwise``: ``item_id, judge, order, winner, gold``, one row per
+        ``pairwise``: ``pair_id, judge, order, winner, gold``, one row per
         item, judge and order.
 
     Notes
@@ -678,9 +699,19 @@ def load_llmbar(path=None) -> AnnotatedSet:
 
     Examples
     --------
-    >>> data = load_llmbar(folder)  # doctest: +SKIP
-    >>> sorted(data.scores["scorer"].unique())[:2]  # doctest: +SKIP
-    ['ChatGPT', 'Falcon']
+    >>> import json, pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> item = {"input": "Say hi.", "output_1": "Hi!", "output_2": "Bye.", "label": 1}
+    >>> _ = (folder / "dataset.json").write_text(json.dumps([item]))
+    >>> verdict = [{"swap = False": {"winner": "1"}, "swap = True": {"winner": "2"}}]
+    >>> for judge in LLMBAR_JUDGES:
+    ...     sub = folder / "evaluators" / judge / "Vanilla_NoRules"
+    ...     sub.mkdir(parents=True)
+    ...     _ = (sub / "result.json").write_text(json.dumps([{**item,
+    ...         "results": str(verdict)}]))
+    >>> data = load_llmbar(folder)
+    >>> data.pairwise[data.pairwise["judge"] == "GPT-4"]["winner"].tolist()
+    [1.0, 2.0]
     """
     paths = _llmbar_paths(path)
     skips = _Skips("load_llmbar")
@@ -758,7 +789,7 @@ def load_llmbar(path=None) -> AnnotatedSet:
                 )
                 pair_rows.append(
                     {
-                        "item_id": span,
+                        "pair_id": span,
                         "judge": judge,
                         "order": order,
                         "winner": value,
@@ -862,9 +893,24 @@ def load_judgebench(path=None) -> AnnotatedSet:
 
     Examples
     --------
-    >>> data = load_judgebench(folder)  # doctest: +SKIP
-    >>> data.level["safety"]  # doctest: +SKIP
-    'nominal'
+    >>> import json, pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> recipes = {"annotations": [{"metric": "grammar", "category": "graded",
+    ...                             "worst": 1, "best": 6}],
+    ...            "instances": [{"id": "r1", "instance": "Boil water.",
+    ...                           "annotations": {"grammar": {
+    ...                               "individual_human_scores": [5, 6, 4]}}}]}
+    >>> dices = {"annotations": [{"metric": "safety", "category": "categorical",
+    ...                           "labels_list": ["No", "Yes", "Unsure"]}],
+    ...          "instances": [{"id": 7, "instance": {"user_prompt": "hi",
+    ...                                               "response": "hello"},
+    ...                         "annotations": {"safety": {
+    ...                             "individual_human_scores": ["yes", "No"]}}}]}
+    >>> _ = (folder / "meta_evaluation_recipes.json").write_text(json.dumps(recipes))
+    >>> _ = (folder / "dices_350_crowdsourced.json").write_text(json.dumps(dices))
+    >>> data = load_judgebench(folder)
+    >>> data.scores.groupby("dimension")["value"].apply(list).to_dict()
+    {'grammar': [5.0, 6.0, 4.0], 'safety': [1.0, 0.0]}
     """
     paths = resolve_files(
         path, JUDGEBENCH_FILES, subdir=f"judgebench-{JUDGEBENCH_COMMIT[:7]}"
