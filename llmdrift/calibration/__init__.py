@@ -29,7 +29,9 @@ from llmdrift.calibration.agreement import (
     paired_scores,
 )
 from llmdrift.calibration.ceiling import fleiss_from_counts, human_ceiling
+from llmdrift.calibration.corrected import corrected_mean, ppi_mean, rogan_gladen
 from llmdrift.calibration.pairwise import PAIRWISE_COLUMNS, pairwise_agreement
+from llmdrift.calibration.trust import VERDICTS, labels_needed, trust_report
 
 __all__ = [
     "STATISTICS",
@@ -41,4 +43,10 @@ __all__ = [
     "human_ceiling",
     "fleiss_from_counts",
     "pairwise_agreement",
+    "labels_needed",
+    "trust_report",
+    "VERDICTS",
+    "corrected_mean",
+    "ppi_mean",
+    "rogan_gladen",
 ]

@@ -1,0 +1,432 @@
+"""Mean quality over all judged traffic, corrected by a human-labelled subset.
+
+Prediction-powered inference (Angelopoulos et al., 2023; the power-tuned
+"PPI++" form of Angelopoulos, Duchi and Zrnic, 2023) for means, and the
+Rogan-Gladen correction of a pass rate for the judge's sensitivity and
+specificity. The estimators are written on arrays with leading batch axes
+(:func:`ppi_mean`, :func:`rogan_gladen`) so the coverage simulations in the
+tests run many data sets at once through the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _sps
+
+from llmdrift.calibration._frames import as_list, check_scores, iter_pairs
+
+__all__ = ["corrected_mean", "ppi_mean", "rogan_gladen"]
+
+_METHODS = ("auto", "ppi", "rogan_gladen")
+
+
+def _z(ci: float) -> float:
+    return float(_sps.norm.ppf(0.5 + ci / 2.0))
+
+
+def ppi_mean(
+    f_unlabelled: np.ndarray,
+    f_labelled: np.ndarray,
+    y_labelled: np.ndarray,
+    *,
+    ci: float = 0.95,
+    power_tuning: bool = True,
+) -> dict[str, np.ndarray]:
+    """Prediction-powered mean with a normal interval, on batches of data sets.
+
+    ``theta = mean(y) + lambda * (mean(f_unlabelled) - mean(f_labelled))``
+    with variance ``lambda^2 var(f_u) / N + var(y - lambda f_l) / n``;
+    ``lambda = 1`` is classical PPI, and power tuning uses
+    ``lambda = cov(y, f_l) / ((1 + n / N) var(f))``, which is never worse
+    than the labels alone asymptotically.
+
+    Parameters
+    ----------
+    f_unlabelled : array, shape (..., N)
+        Judge scores on the items without human labels.
+    f_labelled, y_labelled : array, shape (..., n)
+        Judge scores and human values on the labelled items (random sample).
+    ci : float, default=0.95
+    power_tuning : bool, default=True
+
+    Returns
+    -------
+    dict with ``estimate, ci_low, ci_high, se, power_lambda`` arrays.
+
+    Examples
+    --------
+    >>> f_u = np.array([3.0, 4.0, 5.0, 4.0, 3.0, 5.0])
+    >>> out = ppi_mean(f_u, np.array([4.0, 5.0, 3.0]), np.array([3.0, 4.0, 2.0]),
+    ...                power_tuning=False)
+    >>> float(out["estimate"])  # 3 + (4 - 4)
+    3.0
+    """
+    fu = np.asarray(f_unlabelled, dtype=float)
+    fl = np.asarray(f_labelled, dtype=float)
+    y = np.asarray(y_labelled, dtype=float)
+    big_n, n = fu.shape[-1], fl.shape[-1]
+    mean_fu = fu.mean(axis=-1)
+    mean_fl = fl.mean(axis=-1)
+    mean_y = y.mean(axis=-1)
+    var_fu = fu.var(axis=-1, ddof=1) if big_n > 1 else np.zeros_like(mean_fu)
+    if power_tuning:
+        all_f = np.concatenate([fu, fl], axis=-1)
+        var_f = all_f.var(axis=-1, ddof=1)
+        cov = ((y - mean_y[..., None]) * (fl - mean_fl[..., None])).sum(axis=-1) / (
+            n - 1
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lam = np.where(var_f > 0, cov / ((1.0 + n / big_n) * var_f), 0.0)
+    else:
+        lam = np.ones_like(mean_y)
+    resid = y - lam[..., None] * fl
+    est = mean_y + lam * (mean_fu - mean_fl)
+    se = np.sqrt(lam**2 * var_fu / big_n + resid.var(axis=-1, ddof=1) / n)
+    half = _z(ci) * se
+    return {
+        "estimate": est,
+        "ci_low": est - half,
+        "ci_high": est + half,
+        "se": se,
+        "power_lambda": lam,
+    }
+
+
+def rogan_gladen(
+    apparent: np.ndarray,
+    n_judged: np.ndarray,
+    true_pos: np.ndarray,
+    n_pos: np.ndarray,
+    true_neg: np.ndarray,
+    n_neg: np.ndarray,
+    *,
+    ci: float = 0.95,
+) -> dict[str, np.ndarray]:
+    """Pass rate corrected for the judge's sensitivity and specificity.
+
+    ``prevalence = (apparent + Sp - 1) / (Se + Sp - 1)`` (Rogan and Gladen,
+    1978), with a delta-method interval whose variance is
+    ``[a(1-a)/N + p^2 Se(1-Se)/n_pos + (1-p)^2 Sp(1-Sp)/n_neg] / J^2``,
+    ``J = Se + Sp - 1`` (Youden's index). Estimate and interval are clipped to
+    [0, 1]; NaN where ``J <= 0`` (a judge no better than chance carries no
+    information about the pass rate).
+
+    Parameters
+    ----------
+    apparent : array
+        Share of all judged items the judge passed.
+    n_judged : array
+        How many items that share is over.
+    true_pos, n_pos : array
+        Labelled items people passed: how many the judge passed too, and
+        how many there are (sensitivity ``true_pos / n_pos``).
+    true_neg, n_neg : array
+        Labelled items people failed: how many the judge failed too, and
+        how many there are (specificity).
+    ci : float, default=0.95
+
+    Returns
+    -------
+    dict with ``estimate, ci_low, ci_high, se, sensitivity, specificity``.
+
+    Examples
+    --------
+    >>> out = rogan_gladen(0.62, 10_000, 90, 100, 80, 100)
+    >>> round(float(out["estimate"]), 4)  # (0.62 + 0.8 - 1) / (0.9 + 0.8 - 1)
+    0.6
+    """
+    a = np.asarray(apparent, dtype=float)
+    se_ = np.asarray(true_pos, float) / np.asarray(n_pos, float)
+    sp = np.asarray(true_neg, float) / np.asarray(n_neg, float)
+    youden = se_ + sp - 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = (a + sp - 1.0) / youden
+        pc = np.clip(p, 0.0, 1.0)
+        var = (
+            a * (1 - a) / np.asarray(n_judged, float)
+            + pc**2 * se_ * (1 - se_) / np.asarray(n_pos, float)
+            + (1 - pc) ** 2 * sp * (1 - sp) / np.asarray(n_neg, float)
+        ) / youden**2
+    ok = youden > 0
+    se = np.where(ok, np.sqrt(var), np.nan)
+    half = _z(ci) * se
+    return {
+        "estimate": np.where(ok, pc, np.nan),
+        "ci_low": np.where(ok, np.clip(p - half, 0.0, 1.0), np.nan),
+        "ci_high": np.where(ok, np.clip(p + half, 0.0, 1.0), np.nan),
+        "se": se,
+        "sensitivity": se_,
+        "specificity": sp,
+    }
+
+
+def _classical(y: np.ndarray, ci: float) -> tuple[float, float, float]:
+    m = float(np.mean(y))
+    if len(y) < 2:
+        return m, np.nan, np.nan
+    half = _z(ci) * float(np.std(y, ddof=1)) / np.sqrt(len(y))
+    return m, m - half, m + half
+
+
+def corrected_mean(
+    judge_all: pd.DataFrame,
+    paired: pd.DataFrame | None = None,
+    dimension: str | Sequence[str] | None = None,
+    *,
+    judge: str | Sequence[str] | None = None,
+    human: str | Sequence[str] | None = None,
+    method: str = "auto",
+    positive=None,
+    scale: Sequence | dict | None = None,
+    consensus: str = "auto",
+    power_tuning: bool = True,
+    ci: float = 0.95,
+    max_categories: int = 20,
+) -> pd.DataFrame:
+    """Mean quality over all judged traffic, corrected with the human labels.
+
+    Parameters
+    ----------
+    judge_all : pandas.DataFrame
+        Scores rows ``span_id, dimension, value, scorer, kind``: the judge's
+        scores (``kind="judge"``) on all traffic. It may also hold the human
+        rows, in which case ``paired`` can be omitted.
+    paired : pandas.DataFrame, optional
+        Scores rows of the labelled subset: ``kind="human"`` rows (annotator in
+        ``scorer``), and optionally the judge rows of those items (else they
+        are taken from ``judge_all``). The labelled items must be a simple
+        random sample of the judged traffic.
+    dimension, judge, human, scale, consensus, max_categories
+        As for :func:`llmdrift.calibration.agreement`; several annotators of an
+        item are combined by ``consensus`` first.
+    method : {"auto", "ppi", "rogan_gladen"}, default="auto"
+        "ppi": prediction-powered mean of the scale values. "rogan_gladen":
+        pass rate corrected for sensitivity and specificity (two-category
+        scales only). "auto" is "rogan_gladen" for two categories, else "ppi".
+    positive : optional
+        The "pass" category for "rogan_gladen"; default the higher one in scale
+        order (``"pass"`` of ``["fail", "pass"]``, ``1`` of ``[0, 1]``).
+    power_tuning : bool, default=True
+        PPI++ weighting of the judge (False: classical PPI, weight 1).
+    ci : float, default=0.95
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per dimension and judge:
+
+        - ``dimension, judge, method``
+        - ``n_judged`` (int): items with a judge score; ``n_labelled`` (int):
+          of them, items with human labels; ``n_unlabelled`` (int)
+        - ``judge_mean``: the judge's raw mean over all judged items (for a
+          pass/fail, its pass rate)
+        - ``human_mean, human_ci_low, human_ci_high``: the mean of the labels
+          alone, classical interval
+        - ``corrected_mean, ci_low, ci_high``: the corrected estimate and its
+          interval (higher is better when the scale is)
+        - ``power_lambda`` (PPI weight of the judge; NaN for Rogan-Gladen),
+          ``sensitivity, specificity`` (Rogan-Gladen; NaN for PPI)
+        - ``note`` (str)
+
+    Raises
+    ------
+    ValueError
+        Bad method, "rogan_gladen" on a scale without two categories, unknown
+        ``positive``, fewer than 2 labelled items, the input errors of
+        :func:`agreement`.
+
+    Notes
+    -----
+    PPI uses the labelled items for the judge's bias and the unlabelled ones
+    for the judge's mean; the interval is valid whatever the judge's bias, if
+    the labelled items are a simple random sample of the judged traffic. A
+    stratified or targeted labelling sample (e.g. errors always labelled)
+    breaks that assumption and this function does not reweight it.
+    The Rogan-Gladen interval is a delta-method interval; it gets wide as the
+    judge nears chance (Youden's J near 0) and is NaN at or below chance.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> truth = rng.integers(1, 6, 2000).astype(float)
+    >>> judged = np.clip(truth + 1, 1, 5)  # a lenient judge
+    >>> rows = pd.DataFrame({"span_id": range(2000), "dimension": "q",
+    ...                      "value": judged, "scorer": "gpt", "kind": "judge"})
+    >>> labels = pd.DataFrame({"span_id": range(200), "dimension": "q",
+    ...                        "value": truth[:200], "scorer": "ann",
+    ...                        "kind": "human"})
+    >>> out = corrected_mean(rows, labels)
+    >>> round(float(out.loc[0, "judge_mean"]), 2), round(float(truth.mean()), 2)
+    (3.84, 3.05)
+    >>> bool(out.loc[0, "ci_low"] < truth.mean() < out.loc[0, "ci_high"])
+    True
+    """
+    if method not in _METHODS:
+        raise ValueError(
+            f"corrected_mean: method must be one of {_METHODS}, got {method!r}"
+        )
+    if not 0 < ci < 1:
+        raise ValueError(f"corrected_mean: ci must be between 0 and 1, got {ci!r}")
+    check_scores(judge_all, where="corrected_mean (judge_all)")
+    judges_all = judge_all[judge_all["kind"] == "judge"]
+    if judges_all.empty:
+        raise ValueError(
+            "corrected_mean: judge_all has no kind='judge' rows; it should hold the "
+            "judge's scores on all traffic"
+        )
+    if paired is None:
+        humans = judge_all[judge_all["kind"] == "human"]
+        paired_judges = judges_all.iloc[0:0]
+    else:
+        check_scores(paired, where="corrected_mean (paired)")
+        humans = paired[paired["kind"] == "human"]
+        paired_judges = paired[paired["kind"] == "judge"]
+    if humans.empty:
+        raise ValueError(
+            "corrected_mean: no kind='human' rows in "
+            f"{'judge_all' if paired is None else 'paired'}; pass the human labels "
+            "of the labelled subset as paired="
+        )
+    # judge values of labelled items come from `paired` where it has them
+    keys = ["span_id", "dimension", "scorer"]
+    if len(paired_judges):
+        taken = pd.MultiIndex.from_frame(paired_judges[keys])
+        rest = judges_all[~pd.MultiIndex.from_frame(judges_all[keys]).isin(taken)]
+        judges = pd.concat([rest, paired_judges], ignore_index=True)
+    else:
+        judges = judges_all
+    cols = ["span_id", "dimension", "value", "scorer", "kind"]
+    combined = pd.concat([judges[cols], humans[cols]], ignore_index=True)
+    judge_names = as_list(judge, "judge")
+    records = []
+    for pairs in iter_pairs(
+        combined,
+        dimension,
+        judge=judge_names,
+        human=human,
+        scale=scale,
+        consensus=consensus,
+        max_categories=max_categories,
+        where="corrected_mean",
+    ):
+        records.append(_one(pairs, judges, method, positive, power_tuning, ci))
+    return pd.DataFrame.from_records(records)
+
+
+def _one(pairs, judges, method, positive, power_tuning, ci) -> dict:
+    sc = pairs.scale
+    rows = judges[
+        (judges["dimension"] == pairs.dimension)
+        & (judges["scorer"].astype(str) == pairs.judge)
+    ]
+    raw = rows["value"].to_numpy(object)
+    if sc.categorical:
+        codes = sc.codes(raw)
+        f_all = np.where(
+            np.isnan(codes), np.nan, sc.values[np.nan_to_num(codes).astype(int)]
+        )
+    else:
+        f_all = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(
+            float
+        )
+    keep = ~np.isnan(f_all)
+    labelled = pd.Index(pairs.span_id)
+    is_lab = rows["span_id"].isin(labelled).to_numpy()
+    n = len(pairs.span_id)
+    if n < 2:
+        raise ValueError(
+            f"corrected_mean: dimension {pairs.dimension!r}, judge {pairs.judge!r} has "
+            f"{n} labelled item(s) with a judge score; at least 2 are needed"
+        )
+    f_unl = f_all[keep & ~is_lab]
+    y = pairs.human_value.astype(float)
+    fl = pairs.judge_value.astype(float)
+    two = sc.categorical and len(sc.categories) == 2
+    how = ("rogan_gladen" if two else "ppi") if method == "auto" else method
+    if how == "rogan_gladen" and not two:
+        raise ValueError(
+            f"corrected_mean: method='rogan_gladen' needs a pass/fail scale of two "
+            f"categories; dimension {pairs.dimension!r} has "
+            f"{'continuous ratings' if not sc.categorical else list(sc.categories)}"
+        )
+    hm, hlo, hhi = _classical(y, ci)
+    row = {
+        "dimension": pairs.dimension,
+        "judge": pairs.judge,
+        "method": how,
+        "n_judged": int(keep.sum()),
+        "n_labelled": n,
+        "n_unlabelled": len(f_unl),
+        "judge_mean": float(np.mean(f_all[keep])) if keep.any() else np.nan,
+        "human_mean": hm,
+        "human_ci_low": hlo,
+        "human_ci_high": hhi,
+        "corrected_mean": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "power_lambda": np.nan,
+        "sensitivity": np.nan,
+        "specificity": np.nan,
+        "note": "",
+    }
+    notes = [t for t in pairs.notes if t]
+    if how == "ppi":
+        if len(f_unl) == 0:
+            notes.append("every judged item is labelled: the labels' own mean")
+            row.update(corrected_mean=hm, ci_low=hlo, ci_high=hhi)
+        else:
+            out = ppi_mean(f_unl, fl, y, ci=ci, power_tuning=power_tuning)
+            row.update(
+                corrected_mean=float(out["estimate"]),
+                ci_low=float(out["ci_low"]),
+                ci_high=float(out["ci_high"]),
+                power_lambda=float(out["power_lambda"]),
+            )
+    else:
+        cats = list(sc.categories)
+        pos = cats[-1] if positive is None else positive
+        if pos not in cats:
+            raise ValueError(
+                f"corrected_mean: positive={pos!r} is not a category of dimension "
+                f"{pairs.dimension!r} ({cats})"
+            )
+        pos_value = sc.values[cats.index(pos)]
+        judged_pos = f_all[keep] == pos_value
+        hp = y == pos_value
+        jp = fl == pos_value
+        out = rogan_gladen(
+            judged_pos.mean(),
+            judged_pos.size,
+            (hp & jp).sum(),
+            hp.sum(),
+            (~hp & ~jp).sum(),
+            (~hp).sum(),
+            ci=ci,
+        )
+        row.update(
+            corrected_mean=float(out["estimate"]),
+            ci_low=float(out["ci_low"]),
+            ci_high=float(out["ci_high"]),
+            sensitivity=float(out["sensitivity"]),
+            specificity=float(out["specificity"]),
+            judge_mean=float(judged_pos.mean()),
+            human_mean=float(hp.mean()),
+        )
+        _, hlo, hhi = _classical(hp.astype(float), ci)
+        row.update(human_ci_low=hlo, human_ci_high=hhi)
+        if hp.sum() == 0 or (~hp).sum() == 0:
+            notes.append(
+                "the labels hold only one of pass/fail, so sensitivity or "
+                "specificity is unknown; label both kinds"
+            )
+        elif not np.isfinite(out["estimate"]):
+            notes.append(
+                "the judge is no better than chance on the labels (sensitivity + "
+                "specificity <= 1): its verdicts say nothing about the pass rate"
+            )
+    row["note"] = "; ".join(notes)
+    return row

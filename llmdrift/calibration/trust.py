@@ -1,0 +1,525 @@
+"""How many human labels a verdict needs, and the verdict itself."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from llmdrift.calibration import _stats
+from llmdrift.calibration._frames import Pairs, iter_pairs, row_rng
+from llmdrift.calibration.agreement import pair_statistics
+
+__all__ = ["labels_needed", "trust_report", "VERDICTS", "interval_widths"]
+
+VERDICTS = ("ready to scale", "needs more labels", "do not use")
+"""The verdicts of :func:`trust_report`, best first."""
+
+_TABLE_ONLY = frozenset(
+    {
+        "exact_agreement",
+        "within_one",
+        "kappa",
+        "kappa_linear",
+        "kappa_quadratic",
+        "alpha_nominal",
+        "alpha_ordinal",
+        "spearman",
+        "kendall_tau_b",
+    }
+)
+_MOMENT = frozenset({"pearson", "alpha_interval", "mean_bias"})
+_SMALLEST = 10  # fewest labels simulated
+
+
+def _pick_statistic(statistic: str, pairs: Pairs) -> str:
+    sc = pairs.scale
+    if statistic == "auto":
+        if not sc.categorical:
+            return "pearson"
+        if sc.ordered and len(sc.categories) > 2:
+            return "kappa_quadratic"
+        return "kappa"
+    if statistic not in _stats.TABLE_STATISTICS:
+        raise ValueError(
+            f"statistic must be 'auto' or one of {list(_stats.TABLE_STATISTICS)}, "
+            f"got {statistic!r}"
+        )
+    if not sc.categorical and statistic not in _MOMENT:
+        raise ValueError(
+            f"statistic {statistic!r} needs categories, but dimension "
+            f"{pairs.dimension!r} has continuous ratings; use one of "
+            f"{sorted(_MOMENT)} or give scale=[...]"
+        )
+    return statistic
+
+
+def _simulate(pairs: Pairs, statistic: str, sizes, n_sims: int, rng):
+    """(len(sizes), n_sims) draws of the statistic on fresh samples of each size,
+    drawn from the observed judge x human pattern."""
+    sc = pairs.scale
+    out = np.full((len(sizes), n_sims), np.nan)
+    if sc.categorical:
+        k = len(sc.categories)
+        table = np.bincount(pairs.judge_code * k + pairs.human_code, minlength=k * k)
+        p = table / table.sum()
+        for i, n in enumerate(sizes):
+            tables = rng.multinomial(int(n), p, size=n_sims).reshape(n_sims, k, k)
+            out[i] = _stats.table_statistics(tables, sc.values, ordered=sc.ordered)[
+                statistic
+            ]
+        return out
+    x = pairs.judge_value.astype(float)
+    y = pairs.human_value.astype(float)
+    parts = np.column_stack([np.ones_like(x), x, y, x * x, y * y, x * y])
+    for i, n in enumerate(sizes):
+        # multinomial counts of each observed pair = resampling n pairs
+        mult = rng.multinomial(int(n), np.full(len(x), 1.0 / len(x)), size=n_sims)
+        out[i] = _stats.moment_statistics(mult @ parts)[statistic]
+    return out
+
+
+def interval_widths(draws: np.ndarray, ci: float) -> np.ndarray:
+    """Width of the central ``ci`` range of each row of draws (NaN-aware).
+
+    Examples
+    --------
+    >>> d = np.tile(np.linspace(0.0, 1.0, 101), (2, 1))
+    >>> interval_widths(d, 0.9).round(2).tolist()
+    [0.9, 0.9]
+    """
+    low, high = _stats.percentile_interval(np.asarray(draws, float).T, ci)
+    return high - low
+
+
+def _needed(pairs, statistic, target_width, ci, n_sims, max_labels, rng):
+    """Label count for ``target_width``, the width now, and the width curve."""
+    n_obs = len(pairs.span_id)
+    sizes = np.geomspace(_SMALLEST, max(max_labels, _SMALLEST + 1), 20).astype(int)
+    sizes = np.unique(np.append(sizes, max(n_obs, 2)))
+    widths = interval_widths(_simulate(pairs, statistic, sizes, n_sims, rng), ci)
+    curve = pd.DataFrame({"n_labels": sizes, "width": widths})
+    current = float(widths[sizes == max(n_obs, 2)][0])
+    ok = np.isfinite(widths)
+    if ok.sum() < 3:
+        return np.nan, current, curve
+    xs, ws = np.log(sizes[ok]), np.log(np.maximum(widths[ok], 1e-12))
+    # simulation noise can make the curve wiggle: keep it non-increasing
+    ws = np.minimum.accumulate(ws)
+    target = np.log(target_width)
+    below = np.flatnonzero(ws <= target)
+    if below.size == 0:
+        # beyond the largest size: extend the tail, where width ~ n^b
+        b, a = np.polyfit(xs[-5:], ws[-5:], 1)
+        if b >= 0:
+            return np.nan, current, curve
+        return float(np.exp((target - a) / b)), current, curve
+    i = below[0]
+    if i == 0:
+        return float(sizes[ok][0]), current, curve
+    # log-log interpolation between the sizes either side of the target
+    frac = (ws[i - 1] - target) / (ws[i - 1] - ws[i]) if ws[i - 1] > ws[i] else 1.0
+    return float(np.exp(xs[i - 1] + frac * (xs[i] - xs[i - 1]))), current, curve
+
+
+def labels_needed(
+    scores: pd.DataFrame,
+    dimension: str | Sequence[str] | None = None,
+    *,
+    judge: str | Sequence[str] | None = None,
+    human: str | Sequence[str] | None = None,
+    statistic: str = "auto",
+    target_width: float = 0.2,
+    ci: float = 0.95,
+    scale: Sequence | dict | None = None,
+    consensus: str = "auto",
+    n_sims: int = 400,
+    max_labels: int = 20_000,
+    seed: int = 0,
+    max_categories: int = 20,
+) -> pd.DataFrame:
+    """Human labels needed for an agreement interval of a target width.
+
+    Fresh label sets of many sizes are simulated from the judge x human
+    pattern observed so far (multinomial draws of the confusion table, or of
+    the observed pairs for continuous ratings); the spread of the statistic
+    over them gives the interval width at each size, and a fitted
+    ``width ~ n^b`` curve gives the size where the width reaches the target.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Long scores rows ``span_id, dimension, value, scorer, kind`` with judge
+        and human rows (see :func:`llmdrift.calibration.agreement`).
+    dimension, judge, human, scale, consensus, max_categories
+        As for :func:`llmdrift.calibration.agreement`.
+    statistic : str, default="auto"
+        A column of :func:`agreement`; "auto" is ``kappa_quadratic`` for
+        ordered scales of 3+ categories, ``kappa`` for two or unordered
+        categories, ``pearson`` for continuous ratings.
+    target_width : float, default=0.2
+        Wanted width of the ``ci`` interval (e.g. 0.2 is kappa +- 0.1).
+    ci : float, default=0.95
+        Interval coverage.
+    n_sims : int, default=400
+        Simulated label sets per size.
+    max_labels : int, default=20000
+        Largest size simulated; needs beyond it are extrapolated (noted).
+    seed : int, default=0
+        Seed (each row has its own stream).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per dimension, judge and reference: ``dimension, judge, human,
+        statistic, n_labelled`` (int, items labelled now), ``estimate``
+        (the statistic now), ``current_width`` (simulated width at
+        ``n_labelled``), ``target_width``, ``labels_needed`` (Int64, total
+        labelled items for the target, <NA> when undefined),
+        ``additional_labels`` (Int64, ``labels_needed - n_labelled``, at least
+        0), ``note``. ``attrs["curves"]`` holds the simulated widths
+        (``dimension, judge, human, n_labels, width``).
+
+    Raises
+    ------
+    ValueError
+        Bad ``target_width``/``ci``/``statistic``, and the input errors of
+        :func:`agreement`.
+
+    Notes
+    -----
+    The simulation takes the observed pattern as the truth. With few labels
+    that pattern is itself uncertain (a cell never seen is never simulated),
+    so treat the answer from under ~50 labels as a first guess and ask again
+    after labelling more. When the statistic is undefined on the observed
+    labels (e.g. one category only) the count is <NA> with the reason.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> h = rng.integers(0, 2, 200)
+    >>> j = np.where(rng.random(200) < 0.85, h, 1 - h)
+    >>> scores = pd.DataFrame({
+    ...     "span_id": np.tile(np.arange(200), 2), "dimension": "ok",
+    ...     "value": np.concatenate([j, h]), "scorer": ["gpt"] * 200 + ["ann"] * 200,
+    ...     "kind": ["judge"] * 200 + ["human"] * 200})
+    >>> out = labels_needed(scores, target_width=0.1)
+    >>> out.loc[0, "statistic"], bool(out.loc[0, "labels_needed"] > 200)
+    ('kappa', True)
+    """
+    if not 0 < float(target_width):
+        raise ValueError(
+            f"labels_needed: target_width must be > 0, got {target_width!r}"
+        )
+    if not 0 < ci < 1:
+        raise ValueError(f"labels_needed: ci must be between 0 and 1, got {ci!r}")
+    if int(n_sims) < 50:
+        raise ValueError(f"labels_needed: n_sims must be at least 50, got {n_sims!r}")
+    records, curves = [], []
+    for pairs in iter_pairs(
+        scores,
+        dimension,
+        judge=judge,
+        human=human,
+        scale=scale,
+        consensus=consensus,
+        max_categories=max_categories,
+        where="labels_needed",
+    ):
+        try:
+            stat = _pick_statistic(statistic, pairs)
+        except ValueError as err:
+            raise ValueError(f"labels_needed: {err}") from None
+        rng = row_rng(seed, "labels_needed", *pairs.key)
+        row = _labels_row(
+            pairs, stat, float(target_width), ci, int(n_sims), int(max_labels), rng
+        )
+        curve = row.pop("_curve")
+        if curve is not None:
+            curves.append(
+                curve.assign(
+                    dimension=pairs.dimension, judge=pairs.judge, human=pairs.human
+                )
+            )
+        records.append(row)
+    out = pd.DataFrame.from_records(records)
+    for col in ("labels_needed", "additional_labels"):
+        out[col] = out[col].astype("Int64")
+    cols = ["dimension", "judge", "human", "n_labels", "width"]
+    out.attrs["curves"] = (
+        pd.concat(curves, ignore_index=True)[cols] if curves else pd.DataFrame()
+    )
+    return out
+
+
+def _labels_row(pairs, stat, target_width, ci, n_sims, max_labels, rng) -> dict:
+    n_obs = len(pairs.span_id)
+    est, _, _, reasons = pair_statistics(pairs, n_boot=0, rng=rng)
+    row = {
+        "dimension": pairs.dimension,
+        "judge": pairs.judge,
+        "human": pairs.human,
+        "statistic": stat,
+        "n_labelled": n_obs,
+        "estimate": est[stat],
+        "current_width": np.nan,
+        "target_width": target_width,
+        "labels_needed": pd.NA,
+        "additional_labels": pd.NA,
+        "note": "",
+        "_curve": None,
+    }
+    if not np.isfinite(est[stat]) or n_obs < 2:
+        row["note"] = (
+            f"{stat} is undefined on the labels so far "
+            f"({reasons.get(stat, 'too few items')}); label items of other kinds "
+            "first"
+        )
+        return row
+    needed, current, curve = _needed(
+        pairs, stat, target_width, ci, n_sims, max_labels, rng
+    )
+    row["_curve"] = curve
+    row["current_width"] = current
+    if not np.isfinite(needed):
+        row["note"] = (
+            "the simulated interval does not narrow with more labels (the "
+            "statistic is undefined in most simulated sets)"
+        )
+        return row
+    total = int(np.ceil(needed))
+    row["labels_needed"] = total
+    row["additional_labels"] = max(0, total - n_obs)
+    notes = []
+    if total > max_labels:
+        notes.append(f"beyond max_labels={max_labels}: extrapolated from the curve")
+    if n_obs < 50:
+        notes.append(
+            f"based on {n_obs} labels: a first guess, ask again after labelling more"
+        )
+    row["note"] = "; ".join(notes)
+    return row
+
+
+def trust_report(
+    scores: pd.DataFrame,
+    dimension: str | Sequence[str] | None = None,
+    *,
+    judge: str | Sequence[str] | None = None,
+    human: str | Sequence[str] | None = None,
+    statistic: str = "auto",
+    threshold: float = 0.6,
+    min_labels: int = 50,
+    scale: Sequence | dict | None = None,
+    consensus: str = "auto",
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    n_sims: int = 400,
+    max_labels: int = 20_000,
+    seed: int = 0,
+    max_categories: int = 20,
+) -> pd.DataFrame:
+    """A plain verdict per dimension and judge: can this judge be trusted?
+
+    The verdict, with ``[ci_low, ci_high]`` the bootstrap interval of the
+    chosen agreement statistic (see :func:`agreement`):
+
+    - **"ready to scale"**: at least ``min_labels`` labelled items and
+      ``ci_low >= threshold`` (the judge agrees well enough even at the low
+      end of the interval);
+    - **"do not use"**: at least ``min_labels`` labelled items and
+      ``ci_high < threshold`` (even the high end falls short);
+    - **"needs more labels"**: otherwise (the interval straddles the
+      threshold, too few labels, or the statistic is undefined on them).
+      ``labels_needed`` then says how many labelled items would give an
+      interval narrow enough to clear the threshold either way (width
+      ``2 * |estimate - threshold|``, at least 0.02), via
+      :func:`labels_needed`.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Long scores rows ``span_id, dimension, value, scorer, kind`` with judge
+        and human rows.
+    dimension, judge, human, scale, consensus, max_categories
+        As for :func:`agreement`.
+    statistic : str, default="auto"
+        ``kappa_quadratic`` for ordered scales of 3+ categories, ``kappa``
+        for pass/fail or unordered labels, ``pearson`` for continuous
+        ratings; or any statistic column of :func:`agreement`.
+    threshold : float, default=0.6
+        Least acceptable value of the statistic. 0.6 is where Landis and
+        Koch's "substantial" agreement begins for kappa; set it from the
+        human ceiling of the task when that is known.
+    min_labels : int, default=50
+        Fewest labelled items for any verdict but "needs more labels".
+    n_boot, ci, seed
+        Bootstrap of the interval (see :func:`agreement`).
+    n_sims, max_labels
+        Simulation of :func:`labels_needed`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per dimension, judge and reference: ``dimension, judge,
+        human, verdict, reason`` (a sentence with the figures), ``statistic,
+        n_labelled, estimate, ci_low, ci_high, threshold, labels_needed,
+        additional_labels`` (Int64; <NA> unless the verdict is "needs more
+        labels"), ``mean_bias, mean_bias_ci_low, mean_bias_ci_high`` (judge
+        minus human, scale units; NaN for unordered labels), ``human_ceiling``
+        (the annotators' mean pairwise Cohen's kappa, weighted like the
+        statistic when it is a kappa; NaN with fewer than two annotators or
+        for non-kappa statistics).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> h = rng.integers(1, 6, 300)
+    >>> j = np.clip(h + rng.choice([-1, 0, 0, 0, 1], 300), 1, 5)
+    >>> scores = pd.DataFrame({
+    ...     "span_id": np.tile(np.arange(300), 2), "dimension": "helpful",
+    ...     "value": np.concatenate([j, h]), "scorer": ["gpt"] * 300 + ["ann"] * 300,
+    ...     "kind": ["judge"] * 300 + ["human"] * 300})
+    >>> trust_report(scores, n_boot=200).loc[0, ["statistic", "verdict"]].tolist()
+    ['kappa_quadratic', 'ready to scale']
+    """
+    if not 0 < ci < 1:
+        raise ValueError(f"trust_report: ci must be between 0 and 1, got {ci!r}")
+    if int(min_labels) < 2:
+        raise ValueError(f"trust_report: min_labels must be >= 2, got {min_labels!r}")
+    records = []
+    ceilings = _ceilings(scores, dimension, human, scale, max_categories)
+    for pairs in iter_pairs(
+        scores,
+        dimension,
+        judge=judge,
+        human=human,
+        scale=scale,
+        consensus=consensus,
+        max_categories=max_categories,
+        where="trust_report",
+    ):
+        try:
+            stat = _pick_statistic(statistic, pairs)
+        except ValueError as err:
+            raise ValueError(f"trust_report: {err}") from None
+        rng = row_rng(seed, "trust_report", *pairs.key)
+        est, low, high, reasons = pair_statistics(
+            pairs, n_boot=int(n_boot), ci=ci, rng=rng
+        )
+        n = len(pairs.span_id)
+        value, lo, hi = est[stat], low[stat], high[stat]
+        row = {
+            "dimension": pairs.dimension,
+            "judge": pairs.judge,
+            "human": pairs.human,
+            "verdict": "",
+            "reason": "",
+            "statistic": stat,
+            "n_labelled": n,
+            "estimate": value,
+            "ci_low": lo,
+            "ci_high": hi,
+            "threshold": float(threshold),
+            "labels_needed": pd.NA,
+            "additional_labels": pd.NA,
+            "mean_bias": est["mean_bias"],
+            "mean_bias_ci_low": low["mean_bias"],
+            "mean_bias_ci_high": high["mean_bias"],
+            "human_ceiling": _ceiling_for(ceilings, pairs.dimension, stat),
+        }
+        figures = f"{stat} {value:.3f} [{lo:.3f}, {hi:.3f}] on {n} labelled items"
+        if not np.isfinite(value):
+            row["verdict"] = "needs more labels"
+            row["reason"] = (
+                f"{stat} is undefined on the {n} labelled items "
+                f"({reasons.get(stat, 'undefined')}); label more varied items"
+            )
+        elif n >= min_labels and np.isfinite(lo) and lo >= threshold:
+            row["verdict"] = "ready to scale"
+            row["reason"] = f"{figures}: even the low end clears {threshold:g}"
+        elif n >= min_labels and np.isfinite(hi) and hi < threshold:
+            row["verdict"] = "do not use"
+            row["reason"] = f"{figures}: even the high end is below {threshold:g}"
+        else:
+            row["verdict"] = "needs more labels"
+            width = max(2.0 * abs(value - threshold), 0.02)
+            need = _labels_row(
+                pairs,
+                stat,
+                width,
+                ci,
+                int(n_sims),
+                int(max_labels),
+                row_rng(seed, "trust_needed", *pairs.key),
+            )
+            row["labels_needed"] = need["labels_needed"]
+            row["additional_labels"] = need["additional_labels"]
+            why = (
+                f"only {n} labelled items (fewer than min_labels={min_labels})"
+                if n < min_labels
+                else f"the interval straddles {threshold:g}"
+            )
+            more = need["additional_labels"]
+            extra = (
+                "" if pd.isna(more) else f"; about {int(more)} more labels decide it"
+            )
+            row["reason"] = f"{figures}: {why}{extra}"
+        if row["verdict"] != "do not use" and np.isfinite(row["mean_bias_ci_low"]):
+            if row["mean_bias_ci_low"] > 0 or row["mean_bias_ci_high"] < 0:
+                row["reason"] += (
+                    f"; the judge scores {abs(row['mean_bias']):.2f} "
+                    f"{'higher' if row['mean_bias'] > 0 else 'lower'} than people on "
+                    "average: use corrected_mean for quality figures"
+                )
+        records.append(row)
+    out = pd.DataFrame.from_records(records)
+    for col in ("labels_needed", "additional_labels"):
+        out[col] = out[col].astype("Int64")
+    return out
+
+
+def _ceilings(scores, dimension, human, scale, max_categories) -> dict:
+    """{dimension: {weights: mean pairwise kappa}} where 2+ annotators exist."""
+    from llmdrift.calibration.ceiling import human_ceiling
+
+    out = {}
+    humans = scores[scores["kind"] == "human"]
+    if human is not None:
+        names = [human] if isinstance(human, str) else list(human)
+        humans = humans[humans["scorer"].astype(str).isin(map(str, names))]
+    dims = humans.groupby("dimension")["scorer"].nunique()
+    asked = (
+        None
+        if dimension is None
+        else ([dimension] if isinstance(dimension, str) else list(dimension))
+    )
+    for dim, n_ann in dims.items():
+        if n_ann < 2 or (asked is not None and dim not in asked):
+            continue
+        out[dim] = {}
+        for weights in (None, "linear", "quadratic"):
+            try:
+                table = human_ceiling(
+                    humans,
+                    dim,
+                    scale=scale,
+                    weights=weights,
+                    n_boot=0,
+                    max_categories=max_categories,
+                )
+            except ValueError:
+                break  # continuous ratings: no kappa ceiling
+            pick = table[table["comparison"] == "annotator pairs (mean)"]
+            out[dim][weights] = float(pick["value"].iloc[0])
+    return out
+
+
+def _ceiling_for(ceilings: dict, dim, stat: str) -> float:
+    weights = {"kappa": None, "kappa_linear": "linear", "kappa_quadratic": "quadratic"}
+    if stat not in weights:
+        return np.nan
+    return ceilings.get(dim, {}).get(weights[stat], np.nan)
