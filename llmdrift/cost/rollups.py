@@ -5,8 +5,11 @@ totals copied onto agent/tool/chain spans are never summed twice. A *request*
 is a trace (a span without ``trace_id`` is its own request): per-request
 figures sum the counted spans of one trace within one group.
 
-The group-by step lives in one function, :func:`_aggregate`, written with
-plain pandas so that it can later be pushed down to a store with Ibis.
+:func:`cost_by` is one Ibis expression (hierarchy rule, per-request sums,
+per-group figures) that runs where the spans are: in-process DuckDB for a
+pandas frame, the store's engine for a :class:`llmdrift.store.Store` or an
+Ibis table. The per-trace view (:func:`most_expensive_traces`) stays in
+pandas.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from llmdrift.cost._common import (
+    LLM_LEVEL_KINDS,
     TOKEN_COLUMNS,
     as_tuple,
     require_columns,
@@ -22,7 +26,8 @@ from llmdrift.cost._common import (
     utc_times,
     window_start,
 )
-from llmdrift.cost.usage import usage_spans
+from llmdrift.cost.usage import normalize_usage, usage_spans
+from llmdrift.schema import SchemaError
 
 __all__ = ["cost_by", "most_expensive_traces", "cost_movers", "cost_per_quality"]
 
@@ -82,55 +87,236 @@ def _requests(
     return out
 
 
-def _aggregate(requests: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Group per-request rows into the cost_by table (the one group-by step)."""
-    complete = requests["cost_usd"].where(requests["cost_complete"])
-    frame = requests.assign(_complete_cost=complete)
-    grouped = frame.groupby(keys, dropna=False, sort=True)
-    out = grouped.agg(
-        n_requests=("request_id", "size"),
-        n_spans=("n_spans", "sum"),
-        total_cost_usd=("cost_usd", "sum"),
-        n_requests_priced=("_complete_cost", "count"),
-        cost_per_request_usd=("_complete_cost", "mean"),
-        cost_p50_usd=("_complete_cost", "median"),
-        cost_p95_usd=("_complete_cost", lambda s: s.quantile(0.95)),
-        n_without_cost=("n_without_cost", "sum"),
-        n_fallback_spans=("n_fallback_spans", "sum"),
-        n_usage_inconsistent=("n_usage_inconsistent", "sum"),
+# The hierarchy rule of usage_spans, in Ibis: ancestors of flagged spans are
+# found level by level; deeper parent chains than this are cut (a cycle of
+# parent links ends here too).
+_MAX_DEPTH = 64
+_FREQ_UNITS = {"h": "h", "H": "h", "D": "D", "W": "W", "W-SUN": "W", "MS": "M"}
+
+
+def _ancestor_ids(t, flag, backend):
+    """Ids of every span that has a flagged span somewhere below it."""
+    has_parent = t.parent_span_id.notnull()
+    level = t.filter(flag & has_parent).select(id=t.parent_span_id).distinct()
+    levels = []
+    for _ in range(_MAX_DEPTH):
+        if int(backend.to_pyarrow(level.count()).as_py()) == 0:
+            break
+        levels.append(level)
+        level = (
+            t.filter(t.span_id.isin(level.id) & has_parent)
+            .select(id=t.parent_span_id)
+            .distinct()
+        )
+    if not levels:
+        return None
+    return levels[0] if len(levels) == 1 else levels[0].union(*levels[1:])
+
+
+def _counted_spans(t, backend):
+    """The spans counted by the hierarchy rule, with ``usage_fallback`` (Ibis)."""
+    ibis = _ibis()
+    columns = set(t.columns)
+    if "span_kind" in columns:
+        kind = t.span_kind.cast("string").lower()
+        has_model = ibis.literal(False)
+        for name in ("request_model", "response_model"):
+            if name in columns:
+                has_model = has_model | t[name].notnull()
+        is_llm = kind.isin(list(LLM_LEVEL_KINDS)).fill_null(False) | (
+            kind.isnull() & has_model
+        )
+    else:
+        is_llm = ibis.literal(True)
+    bearing = ibis.literal(False)
+    for name in (*TOKEN_COLUMNS, "cost_usd", "reported_cost_usd"):
+        if name in columns:
+            bearing = bearing | t[name].notnull()
+    fallback = ~is_llm & bearing
+    if "parent_span_id" in columns and "span_kind" in columns:
+        for flag in (is_llm, bearing):
+            above = _ancestor_ids(t, flag, backend)
+            if above is not None:
+                fallback = fallback & ~t.span_id.isin(above.id)
+    t = t.mutate(_is_llm=is_llm, usage_fallback=fallback)
+    return t.filter(t._is_llm | t.usage_fallback)
+
+
+def _ibis():
+    import ibis
+
+    return ibis
+
+
+def _span_input(spans, by):
+    """(ibis table, backend, kind) for cost_by from a frame, table or Store."""
+    from llmdrift.store import Store, resolve_table
+
+    if isinstance(spans, pd.DataFrame):
+        require_columns(spans, ["span_id", *by], "spans")
+        normalised = {"usage_source_convention", "uncached_input_tokens"} <= set(
+            spans.columns
+        )
+        frame = spans if normalised else normalize_usage(spans)
+        if "start_time" in frame.columns:
+            utc_times(frame["start_time"], "start_time")
+        wanted = [
+            "trace_id",
+            "span_id",
+            "parent_span_id",
+            "span_kind",
+            "request_model",
+            "response_model",
+            "start_time",
+            "cost_usd",
+            "reported_cost_usd",
+            "usage_inconsistent",
+            *TOKEN_COLUMNS,
+            *by,
+        ]
+        keep = [c for c in dict.fromkeys(wanted) if c in frame.columns]
+        frame = frame[keep]
+        if "start_time" in frame.columns:
+            frame = frame.astype({"start_time": "datetime64[ns, UTC]"})
+        table, backend = resolve_table(frame, "spans")
+        return table, backend
+    if isinstance(spans, Store) or type(spans).__module__.startswith("ibis"):
+        table, backend = resolve_table(spans, "spans")
+        missing = [c for c in ["span_id", *by] if c not in table.columns]
+        if missing:
+            raise SchemaError(
+                f"spans table: missing column(s) {missing}; present: "
+                f"{list(table.columns)[:15]}."
+            )
+        return table, backend
+    require_frame(spans)
+
+
+def _request_table(t, by, freq, backend):
+    """Ibis: one row per (group, [window], request) with summed cost and tokens."""
+    ibis = _ibis()
+    columns = set(t.columns)
+    if "uncached_input_tokens" not in columns and "input_tokens" in columns:
+        # the disjoint bucket, as normalize_usage computes it for OTel rows
+        parts = t.input_tokens
+        for name in ("cache_read_tokens", "cache_write_tokens"):
+            if name in columns:
+                parts = parts - t[name].fill_null(0)
+        t = t.mutate(uncached_input_tokens=ibis.ifelse(parts >= 0, parts, ibis.null()))
+        columns.add("uncached_input_tokens")
+    used = _counted_spans(t, backend)
+    request = (
+        used.trace_id.cast("string").fill_null(used.span_id.cast("string"))
+        if "trace_id" in columns
+        else used.span_id.cast("string")
     )
-    tokens = grouped[list(TOKEN_COLUMNS)].sum(min_count=1)
-    out = pd.concat([out, tokens], axis=1).reset_index()
+    null_float = ibis.null().cast("float64")
+    values = {
+        "request_id": request,
+        "_cost": used.cost_usd.cast("float64") if "cost_usd" in columns else null_float,
+        "_inconsistent": (
+            used.usage_inconsistent.cast("boolean").fill_null(False)
+            if "usage_inconsistent" in columns
+            else ibis.literal(False)
+        ),
+    }
     for name in TOKEN_COLUMNS:
-        out[name] = out[name].round().astype("Int64")
-    return out
+        values[f"_{name}"] = (
+            used[name].cast("float64") if name in columns else null_float
+        )
+    if "start_time" in columns:
+        values["_start"] = used.start_time
+    used = used.mutate(**values)
+    keys = list(by)
+    if "start_time" in columns:
+        # a request belongs to the window of its first counted span
+        first = used._start.min().over(ibis.window(group_by=used.request_id))
+        used = used.mutate(request_start=first)
+    if freq is not None:
+        if "start_time" not in columns:
+            raise ValueError("freq= needs a 'start_time' column in spans")
+        unit = _FREQ_UNITS.get(str(freq))
+        if unit is None:
+            raise NotImplementedError(
+                f"freq={freq!r} is not supported by cost_by; use one of "
+                f"{sorted(_FREQ_UNITS)} (hours, UTC days, weeks from Monday, "
+                "months)."
+            )
+        used = used.mutate(window_start=used.request_start.truncate(unit))
+        keys.append("window_start")
+    aggs = {
+        "cost_usd": used._cost.sum().fill_null(0.0),
+        "n_spans": used.count(),
+        "n_without_cost": used._cost.isnull().cast("int64").sum(),
+        "n_fallback_spans": used.usage_fallback.cast("int64").sum(),
+        "n_usage_inconsistent": used._inconsistent.cast("int64").sum(),
+    }
+    for name in TOKEN_COLUMNS:
+        aggs[name] = used[f"_{name}"].sum()
+    requests = used.group_by([*keys, "request_id"]).aggregate(**aggs)
+    complete = requests.n_without_cost == 0
+    requests = requests.mutate(
+        _complete_cost=ibis.ifelse(complete, requests.cost_usd, null_float)
+    )
+    return requests, keys
+
+
+def _group_table(requests, keys, approx):
+    """Ibis: the per-request rows grouped into the cost_by table."""
+    cost = requests._complete_cost
+    aggs = {
+        "n_requests": requests.count(),
+        "n_spans": requests.n_spans.sum(),
+        "total_cost_usd": requests.cost_usd.sum(),
+        "n_requests_priced": cost.count(),
+        "cost_per_request_usd": cost.mean(),
+        "cost_p50_usd": cost.approx_median() if approx else cost.median(),
+        "cost_p95_usd": cost.approx_quantile(0.95) if approx else cost.quantile(0.95),
+        "n_without_cost": requests.n_without_cost.sum(),
+        "n_fallback_spans": requests.n_fallback_spans.sum(),
+        "n_usage_inconsistent": requests.n_usage_inconsistent.sum(),
+    }
+    for name in TOKEN_COLUMNS:
+        aggs[name] = requests[name].sum()
+    if keys:
+        return requests.group_by(keys).aggregate(**aggs)
+    return requests.aggregate(**aggs)
 
 
 def cost_by(
-    spans: pd.DataFrame,
+    spans,
     *,
     by=("intent",),
     freq: str | None = None,
+    quantiles: str = "auto",
 ) -> pd.DataFrame:
     """Cost and tokens per group (and window), each token counted once.
 
     Parameters
     ----------
-    spans : pandas.DataFrame
+    spans : pandas.DataFrame, ibis Table or Store
         Spans, ideally priced with :func:`llmdrift.cost.price_spans` (else
         ``cost_usd`` is used as given). Needs ``span_id`` and the ``by``
         columns; uses ``trace_id``, ``parent_span_id``, ``span_kind``,
-        ``start_time`` (needed with ``freq``) and the token columns.
+        ``start_time`` (needed with ``freq``) and the token columns. A
+        :class:`llmdrift.store.Store` is read through ``store.table("spans")``
+        and an Ibis table on its own backend: the aggregation runs there and
+        only the result comes back.
     by : str or sequence of str, default=("intent",)
         Group columns (e.g. ``("intent", "request_model")``); () for one row.
-    freq : str, optional
-        Calendar window ("D", "W" = weeks from Monday 00:00 UTC, "MS"); a
-        request falls in the window of its first counted span.
+    freq : {"h", "D", "W", "MS"}, optional
+        Calendar window in UTC ("W" = weeks from Monday 00:00, "MS" = months);
+        a request falls in the window of its first counted span.
+    quantiles : {"auto", "exact", "approx"}, default="auto"
+        How ``cost_p50_usd`` and ``cost_p95_usd`` are computed. "auto" is
+        exact on DuckDB (pandas input, DuckDB and Parquet stores) and the
+        engine's approximate quantile on any other backend, where an exact
+        quantile would gather every value of a group in one place.
 
     Returns
     -------
     pandas.DataFrame
-        One row per group (and ``window_start``, UTC):
+        One row per group (and ``window_start``, UTC), sorted by them:
 
         - ``n_requests`` (int): requests (traces) with a counted span.
         - ``n_spans`` (int): counted spans (see ``usage_spans``).
@@ -155,6 +341,18 @@ def cost_by(
     "request_model"``; in each it is one request with that model's part of
     the cost.
 
+    The whole rollup is one Ibis expression (hierarchy rule, per-request
+    sums, per-group figures), run in-process by DuckDB for a pandas frame
+    and by the store's engine otherwise. The hierarchy rule follows parent
+    links up to 64 levels; a span more than 64 levels below a wrapper does
+    not stop that wrapper from being counted. Approximate quantiles are the
+    engine's own: DuckDB's ``approx_quantile`` (t-digest) and Spark's
+    ``percentile_approx`` (rank error at most 1/10000 of the group size
+    with its default accuracy; it returns one of the values, never an
+    interpolation between two). Windows are cut in the engine's session
+    time zone, which must be UTC (llmdrift's DuckDB connections set it; set
+    ``spark.sql.session.timeZone=UTC`` on Spark).
+
     Examples
     --------
     >>> import pandas as pd
@@ -168,23 +366,67 @@ def cost_by(
     (1100, 160, 1)
     """
     by = as_tuple(by)
-    requests = _requests(spans, by, freq)
-    keys = [*by, *(["window_start"] if freq is not None else [])]
+    if quantiles not in ("auto", "exact", "approx"):
+        raise ValueError(
+            f"quantiles must be 'auto', 'exact' or 'approx', got {quantiles!r}"
+        )
+    table, backend = _span_input(spans, by)
+    approx = quantiles == "approx" or (
+        quantiles == "auto" and getattr(backend, "name", "duckdb") != "duckdb"
+    )
+    requests, keys = _request_table(table, by, freq, backend)
+    out = backend.to_pyarrow(_group_table(requests, keys, approx)).to_pandas()
+
+    # the small result, in pandas: types, order, shares
     if not keys:
-        requests = requests.assign(_all=0)
-        keys = ["_all"]
-    out = _aggregate(requests, keys)
+        out = out[out["n_requests"] > 0]
+    for name in (
+        "n_requests",
+        "n_spans",
+        "n_requests_priced",
+        "n_without_cost",
+        "n_fallback_spans",
+        "n_usage_inconsistent",
+    ):
+        out[name] = out[name].fillna(0).astype("int64")
+    for name in TOKEN_COLUMNS:
+        out[name] = pd.to_numeric(out[name]).round().astype("Int64")
+    if "window_start" in out.columns:
+        out["window_start"] = pd.to_datetime(out["window_start"], utc=True).astype(
+            "datetime64[ns, UTC]"
+        )
+    for name in by:
+        if isinstance(spans, pd.DataFrame) and name in spans.columns:
+            try:
+                out[name] = out[name].astype(spans[name].dtype)
+            except (TypeError, ValueError):
+                pass
+    if keys:
+        out = out.sort_values(keys, kind="stable", na_position="last")
+    out = out.reset_index(drop=True)
     if freq is not None:
         totals = out.groupby("window_start")["total_cost_usd"].transform("sum")
+        share = out["total_cost_usd"] / totals.where(totals > 0)
     else:
-        totals = out["total_cost_usd"].sum()
-    out.insert(
-        out.columns.get_loc("total_cost_usd") + 1,
+        total = out["total_cost_usd"].sum()
+        share = out["total_cost_usd"] / (total if total > 0 else np.nan)
+    out.insert(out.columns.get_loc("total_cost_usd") + 1, "share", share)
+    order = [
+        *keys,
+        "n_requests",
+        "n_spans",
+        "total_cost_usd",
         "share",
-        out["total_cost_usd"]
-        / (totals.where(totals > 0) if freq else (totals or np.nan)),
-    )
-    return out.drop(columns=["_all"], errors="ignore").reset_index(drop=True)
+        "n_requests_priced",
+        "cost_per_request_usd",
+        "cost_p50_usd",
+        "cost_p95_usd",
+        "n_without_cost",
+        "n_fallback_spans",
+        "n_usage_inconsistent",
+        *TOKEN_COLUMNS,
+    ]
+    return out[order]
 
 
 def most_expensive_traces(spans: pd.DataFrame, n: int = 10) -> pd.DataFrame:

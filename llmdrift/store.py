@@ -1,0 +1,634 @@
+"""Where spans, scores and contents live: a DuckDB file, Parquet files or any engine.
+
+:func:`open_store` gives a :class:`Store`. Its ``table(name)`` is an Ibis
+table, so that :func:`llmdrift.quality_series`, :func:`llmdrift.span_series`
+and :func:`llmdrift.cost_by` run their aggregation on the engine holding the
+data and bring back only the small result frame.
+
+Three layouts:
+
+- a DuckDB file (``open_store("traces.duckdb")``), the default: appends are
+  transactions, so a load that dies half way leaves the file as it was;
+- a folder of Parquet files (``open_store("traces/")``): one folder per table,
+  one file per append, and a ``_manifest.json`` replaced atomically that
+  lists the committed files (files not in it are ignored and removed);
+- any Ibis backend from a connection URL (``"clickhouse://..."``,
+  ``"bigquery://project/dataset"``, ``"postgres://..."``) or an Ibis
+  backend object (``ibis.pyspark.connect(session)``), with ``tables=`` to
+  map llmdrift's table names to existing ones.
+
+Appending is idempotent: a span whose ``span_id`` is in the store already is
+skipped (a score whose ``span_id, dimension, scorer, kind`` is), so loading
+the same file twice duplicates nothing. Contents may live in another store
+(``open_store("spans.duckdb", contents="private/contents.duckdb")``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pandas as pd
+
+from llmdrift.schema import SchemaError, conform, validate
+
+__all__ = ["Store", "open_store", "load_from_store", "TABLE_KEYS"]
+
+TABLE_KEYS = {
+    "spans": ("span_id",),
+    "contents": ("span_id",),
+    "scores": ("span_id", "dimension", "scorer", "kind"),
+}
+"""Columns that identify a row of each store table (appends skip known keys)."""
+
+_TIME_COLUMNS = {"spans": "start_time", "scores": "time", "contents": None}
+_DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
+# test hook: "N:marker" pauses the N-th append (1-based) inside its
+# transaction, after the first table is written, having touched ``marker``
+_PAUSE_ENV = "LLMDRIFT_STORE_TEST_PAUSE"
+_APPENDS = [0]
+
+
+def _ibis():
+    import ibis
+
+    return ibis
+
+
+def _is_ibis_table(obj) -> bool:
+    return type(obj).__module__.startswith("ibis") and hasattr(obj, "schema")
+
+
+def _is_backend(obj) -> bool:
+    return type(obj).__module__.startswith("ibis.backends") and hasattr(
+        obj, "list_tables"
+    )
+
+
+def _check_name(name) -> str:
+    if name not in TABLE_KEYS:
+        raise ValueError(
+            f"store table {name!r} is not known; use one of {sorted(TABLE_KEYS)}."
+        )
+    return name
+
+
+def _prepare(frame, name) -> pd.DataFrame:
+    """Validated, conformed copy of one batch, duplicates of its keys dropped."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            f"{name}= must be a pandas DataFrame (from llmdrift.read_otlp, "
+            f"from_table or a scorer), got {type(frame).__name__}."
+        )
+    validate(frame, name)
+    out = conform(frame, name)
+    out = out.drop_duplicates(list(TABLE_KEYS[name]), keep="first")
+    # nested cells (lists, dicts) do not fit a column store
+    for column in out.columns:
+        if out[column].dtype == object and len(out):
+            sample = out[column].dropna().head(50)
+            if any(isinstance(v, (list, dict, tuple)) for v in sample):
+                raise SchemaError(
+                    f"{name} frame: column {column!r} holds lists or dicts, which "
+                    "a store cannot keep; drop it or turn it into text first."
+                )
+    out.attrs = {}
+    return out.reset_index(drop=True)
+
+
+def _arrow(frame):
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    fields = []
+    for field in table.schema:
+        if pa.types.is_large_string(field.type):
+            field = field.with_type(pa.string())
+        elif pa.types.is_timestamp(field.type):
+            # microseconds: the timestamp type every engine and Ibis read
+            field = field.with_type(pa.timestamp("us", tz="UTC"))
+        fields.append(field)
+    # safe=False: a nanosecond remainder is truncated, not an error
+    return table.cast(pa.schema(fields), safe=False)
+
+
+def _pause_hook() -> None:
+    spec = os.environ.get(_PAUSE_ENV)
+    if not spec:
+        return
+    number, _, marker = spec.partition(":")
+    if _APPENDS[0] == int(number):
+        Path(marker).touch()
+        time.sleep(600)
+
+
+class Store:
+    """Spans, scores and contents kept in one place and read as Ibis tables.
+
+    Build one with :func:`open_store`. Tables are ``"spans"``, ``"scores"``
+    and ``"contents"`` (the frames of :mod:`llmdrift.schema`).
+
+    Parameters
+    ----------
+    backend : ibis backend
+        Where the tables live (a DuckDB connection for the file and Parquet
+        layouts).
+    layout : {"duckdb", "parquet", "ibis"}
+    location : str
+        The path or URL, for messages.
+    tables : dict, optional
+        llmdrift table name -> table name in the backend.
+    contents : Store, optional
+        A separate store for ``contents``.
+    folder : pathlib.Path, optional
+        The folder of the Parquet layout.
+    """
+
+    def __init__(
+        self, backend, *, layout, location, tables=None, contents=None, folder=None
+    ):
+        self.backend = backend
+        self.layout = layout
+        self.location = location
+        self.names = {name: name for name in TABLE_KEYS}
+        self.names.update(tables or {})
+        self.contents_store = contents
+        self.folder = folder
+
+    def __repr__(self) -> str:
+        extra = (
+            f", contents={self.contents_store.location!r}"
+            if self.contents_store
+            else ""
+        )
+        return f"Store({self.layout}: {self.location!r}{extra})"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection (and that of a separate contents store)."""
+        if self.contents_store is not None:
+            self.contents_store.close()
+        disconnect = getattr(self.backend, "disconnect", None)
+        if disconnect is not None:
+            disconnect()
+
+    # -- reading ---------------------------------------------------------------
+
+    def _manifest(self) -> dict:
+        path = self.folder / "_manifest.json"
+        if not path.exists():
+            return {name: [] for name in TABLE_KEYS}
+        return json.loads(path.read_text())
+
+    def has_table(self, name) -> bool:
+        """Whether ``name`` holds data (a table exists / files are committed)."""
+        name = _check_name(name)
+        if name == "contents" and self.contents_store is not None:
+            return self.contents_store.has_table(name)
+        if self.layout == "parquet":
+            return bool(self._manifest().get(name))
+        if self.layout == "duckdb":
+            return self.names[name] in _duckdb_tables(self.backend)
+        return self.names[name] in self.backend.list_tables()
+
+    def table(self, name):
+        """The table ``name`` ("spans", "scores" or "contents") as an Ibis table.
+
+        Raises ValueError when the store holds no such table yet.
+        """
+        name = _check_name(name)
+        if name == "contents" and self.contents_store is not None:
+            return self.contents_store.table(name)
+        if not self.has_table(name):
+            raise ValueError(
+                f"store {self.location!r} has no {name!r} table yet; add rows with "
+                f"store.append({name}=frame) or `llmdrift ingest FILES --store ...`."
+            )
+        if self.layout == "parquet":
+            files = [str(self.folder / f) for f in self._manifest()[name]]
+            return self.backend.read_parquet(files, union_by_name=True)
+        return self.backend.table(self.names[name])
+
+    def count(self, table) -> int:
+        """Number of rows of ``table``; 0 when it does not exist yet."""
+        if not self.has_table(table):
+            return 0
+        return int(self.table(table).count().to_pyarrow().as_py())
+
+    # -- writing ---------------------------------------------------------------
+
+    def append(self, spans=None, scores=None, contents=None) -> dict:
+        """Add rows, skipping those whose key is already stored.
+
+        Parameters
+        ----------
+        spans, scores, contents : pandas.DataFrame, optional
+            Frames meeting the :mod:`llmdrift.schema` contracts (spans from
+            :func:`llmdrift.read_otlp` or :func:`llmdrift.from_table`).
+            Keys: ``span_id`` for spans and contents; ``span_id, dimension,
+            scorer, kind`` for scores. Within a batch the first row of a key
+            wins; a key already in the store is skipped (the stored row is
+            kept, never overwritten).
+
+        Returns
+        -------
+        dict
+            table name -> rows added.
+
+        Notes
+        -----
+        On the DuckDB layout the whole call is one transaction; on the Parquet
+        layout the new files become visible together when the manifest is
+        replaced. Either way an interrupted call leaves the store as it was.
+        On other Ibis backends each table is one insert statement, and a call
+        interrupted between two tables leaves the first one loaded; running
+        it again completes it (appends are idempotent). Contents kept in a
+        separate store are written there first, in their own transaction.
+        """
+        batches = {
+            name: _prepare(frame, name)
+            for name, frame in (
+                ("spans", spans),
+                ("scores", scores),
+                ("contents", contents),
+            )
+            if frame is not None
+        }
+        added = {name: 0 for name in batches}
+        if "contents" in batches and self.contents_store is not None:
+            added.update(self.contents_store.append(contents=contents))
+            del batches["contents"]
+        if not batches:
+            return added
+        _APPENDS[0] += 1
+        writer = {
+            "duckdb": self._append_duckdb,
+            "parquet": self._append_parquet,
+            "ibis": self._append_ibis,
+        }[self.layout]
+        added.update(writer(batches))
+        return added
+
+    def _append_duckdb(self, batches: dict) -> dict:
+        raw = self.backend.con
+        added = {}
+        raw.begin()
+        try:
+            for i, (name, frame) in enumerate(batches.items()):
+                target = _quote(self.names[name])
+                raw.register("_llmdrift_batch", _arrow(frame))
+                _run(
+                    raw,
+                    f"CREATE TABLE IF NOT EXISTS {target} AS "
+                    "SELECT * FROM _llmdrift_batch LIMIT 0",
+                )
+                have = {row[0] for row in raw.execute(f"DESCRIBE {target}").fetchall()}
+                for column, kind, *_ in raw.execute(
+                    "DESCRIBE _llmdrift_batch"
+                ).fetchall():
+                    if column not in have:
+                        _run(
+                            raw,
+                            f"ALTER TABLE {target} ADD COLUMN {_quote(column)} {kind}",
+                        )
+                match = " AND ".join(
+                    f"s.{_quote(k)} IS NOT DISTINCT FROM b.{_quote(k)}"
+                    for k in TABLE_KEYS[name]
+                )
+                before = _run(raw, f"SELECT count(*) FROM {target}")[0][0]
+                _run(
+                    raw,
+                    f"INSERT INTO {target} BY NAME SELECT * FROM _llmdrift_batch b "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM {target} s WHERE {match})",
+                )
+                after = _run(raw, f"SELECT count(*) FROM {target}")[0][0]
+                raw.unregister("_llmdrift_batch")
+                added[name] = int(after - before)
+                if i == 0:
+                    _pause_hook()
+            raw.commit()
+        except BaseException:
+            raw.rollback()
+            raise
+        return added
+
+    def _append_parquet(self, batches: dict) -> dict:
+        import pyarrow.parquet as pq
+
+        manifest = self._manifest()
+        # files of an interrupted append are not in the manifest: remove them
+        listed = {f for files in manifest.values() for f in files}
+        for path in self.folder.glob("*/*.parquet*"):
+            if str(path.relative_to(self.folder)) not in listed:
+                path.unlink()
+        added = {}
+        raw = self.backend.con
+        for i, (name, frame) in enumerate(batches.items()):
+            raw.register("_llmdrift_batch", _arrow(frame))
+            files = [str(self.folder / f) for f in manifest.get(name, [])]
+            if files:
+                keys = ", ".join(_quote(k) for k in TABLE_KEYS[name])
+                listing = ", ".join(_sql_string(f) for f in files)
+                new = raw.execute(
+                    f"SELECT * FROM _llmdrift_batch b ANTI JOIN "
+                    f"(SELECT DISTINCT {keys} FROM read_parquet([{listing}], "
+                    f"union_by_name = true)) s USING ({keys})"
+                ).to_arrow_table()
+            else:
+                new = _arrow(frame)
+            raw.unregister("_llmdrift_batch")
+            added[name] = new.num_rows
+            if new.num_rows:
+                relative = f"{name}/part-{uuid.uuid4().hex}.parquet"
+                (self.folder / name).mkdir(parents=True, exist_ok=True)
+                pq.write_table(new, self.folder / relative)
+                manifest.setdefault(name, []).append(relative)
+            if i == 0:
+                _pause_hook()
+        tmp = self.folder / f"_manifest.{uuid.uuid4().hex}.tmp"
+        tmp.write_text(json.dumps(manifest, indent=1))
+        os.replace(tmp, self.folder / "_manifest.json")
+        return added
+
+    def _append_ibis(self, batches: dict) -> dict:
+        ibis = _ibis()
+        added = {}
+        for i, (name, frame) in enumerate(batches.items()):
+            target = self.names[name]
+            batch = ibis.memtable(_arrow(frame))
+            if target not in self.backend.list_tables():
+                self.backend.create_table(target, batch)
+                added[name] = len(frame)
+            else:
+                stored = self.backend.table(target)
+                keys = list(TABLE_KEYS[name])
+                new = batch.anti_join(stored.select(*keys).distinct(), keys)
+                n_new = int(new.count().to_pyarrow().as_py())
+                if n_new:
+                    self.backend.insert(target, new.select(*stored.columns))
+                added[name] = n_new
+            if i == 0:
+                _pause_hook()
+        return added
+
+
+def _run(raw, sql: str) -> list:
+    """Execute one statement on a DuckDB connection and fetch its result."""
+    return raw.execute(sql).fetchall()
+
+
+def _quote(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _sql_string(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _duckdb_compat() -> None:
+    """Let ibis 12's DuckDB backend run on duckdb 2.0.
+
+    ibis 12.0 calls ``fetch_arrow_table`` on a DuckDB connection to list
+    tables and read schemas; duckdb 2.0 renamed it ``to_arrow_table``. The
+    old name is added back as an alias (only when it is missing).
+    """
+    import duckdb
+
+    cls = duckdb.DuckDBPyConnection
+    if not hasattr(cls, "fetch_arrow_table") and hasattr(cls, "to_arrow_table"):
+        cls.fetch_arrow_table = cls.to_arrow_table
+
+
+def _duckdb_tables(backend) -> set:
+    rows = _run(backend.con, "SELECT table_name FROM information_schema.tables")
+    return {row[0] for row in rows}
+
+
+def _duckdb_backend(path=None):
+    _duckdb_compat()
+    backend = _ibis().duckdb.connect(str(path) if path else ":memory:")
+    # results in UTC whatever the machine's zone
+    _run(backend.con, "SET TimeZone = 'UTC'")
+    return backend
+
+
+def open_store(path_or_url, *, contents=None, tables=None) -> Store:
+    """Open (or create) a span store.
+
+    Parameters
+    ----------
+    path_or_url : str, path, ibis backend or Store
+        - a path ending ``.duckdb``, ``.ddb`` or ``.db``: a DuckDB file
+          (created if absent);
+        - any other path (an existing folder or a new one): a folder of
+          Parquet files;
+        - a URL with ``://`` (``"duckdb:///x.duckdb"``, ``"postgres://..."``,
+          ``"clickhouse://..."``, ``"bigquery://project/dataset"``): that Ibis
+          backend, opened with :func:`ibis.connect`;
+        - an Ibis backend object (``ibis.pyspark.connect(session)``);
+        - a :class:`Store`, returned as it is.
+    contents : same kinds, optional
+        A separate store for the ``contents`` table (prompts and answers may
+        hold personal data and are often kept apart).
+    tables : dict, optional
+        Names of existing tables in the backend, e.g. ``{"spans":
+        "otel.llm_spans"}``; by default ``spans``, ``scores``,
+        ``contents``.
+
+    Returns
+    -------
+    Store
+        ``table(name)`` (Ibis), ``append(spans=, scores=, contents=)``,
+        ``count(name)``, ``has_table(name)``, ``close()``.
+
+    Raises
+    ------
+    ValueError
+        For a path that is an existing file of another kind, or an unknown
+        table name in ``tables``.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> spans = pd.DataFrame({"trace_id": ["t1", "t1"], "span_id": ["a", "b"],
+    ...     "start_time": pd.to_datetime(["2026-03-01 10:00", "2026-03-01 11:00"], utc=True),
+    ...     "duration_ms": [120.0, 80.0], "service": "chat", "request_model": "m"})
+    >>> folder = tempfile.mkdtemp()
+    >>> store = open_store(f"{folder}/traces.duckdb")
+    >>> store.append(spans=spans)
+    {'spans': 2}
+    >>> store.append(spans=spans)  # the same rows again: nothing added
+    {'spans': 0}
+    >>> store.count("spans")
+    2
+    >>> store.close()
+    """
+    if isinstance(path_or_url, Store):
+        store = path_or_url
+    elif _is_backend(path_or_url):
+        layout = "duckdb" if path_or_url.name == "duckdb" else "ibis"
+        if layout == "duckdb":
+            _duckdb_compat()
+        store = Store(path_or_url, layout=layout, location=repr(path_or_url))
+    elif isinstance(path_or_url, str) and "://" in path_or_url:
+        backend = _ibis().connect(path_or_url)
+        layout = "duckdb" if backend.name == "duckdb" else "ibis"
+        if layout == "duckdb":
+            _duckdb_compat()
+            _run(backend.con, "SET TimeZone = 'UTC'")
+        store = Store(backend, layout=layout, location=path_or_url)
+    elif isinstance(path_or_url, (str, os.PathLike)):
+        path = Path(path_or_url)
+        if path.suffix.lower() in _DUCKDB_SUFFIXES:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            store = Store(_duckdb_backend(path), layout="duckdb", location=str(path))
+        elif path.exists() and not path.is_dir():
+            raise ValueError(
+                f"{path} is a file but not a DuckDB file (.duckdb, .ddb, .db); give "
+                "a .duckdb path, a folder for Parquet files, or a connection URL."
+            )
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+            store = Store(
+                _duckdb_backend(), layout="parquet", location=str(path), folder=path
+            )
+    else:
+        raise TypeError(
+            "open_store needs a path, a connection URL, an Ibis backend or a Store; "
+            f"got {type(path_or_url).__name__}."
+        )
+    if tables:
+        unknown = set(tables) - set(TABLE_KEYS)
+        if unknown:
+            raise ValueError(
+                f"tables= names unknown store tables {sorted(unknown)}; use "
+                f"{sorted(TABLE_KEYS)}."
+            )
+        store.names.update(tables)
+    if contents is not None:
+        store.contents_store = open_store(contents)
+    return store
+
+
+def resolve_table(obj, name, *, columns=None):
+    """An Ibis table and the backend to run it on, from a Store, a table or a frame.
+
+    ``obj`` may be a :class:`Store` (its table ``name``), an Ibis table (run
+    on its own backend) or a pandas frame (only ``columns`` of it, when
+    given, as an in-memory table through Arrow, nanosecond UTC times kept,
+    run on a private in-process DuckDB whose session zone is UTC). Returns
+    ``(table, backend)``.
+    """
+    if isinstance(obj, Store):
+        table = obj.table(name)
+        return table, obj.table(name).get_backend()
+    if _is_ibis_table(obj):
+        try:
+            backend = obj.get_backend()
+        except Exception:  # an unbound memtable
+            backend = _local_backend()
+        return obj, backend
+    import pyarrow as pa
+
+    frame = obj if columns is None else obj[list(columns)]
+    table = _ibis().memtable(pa.Table.from_pandas(frame, preserve_index=False))
+    return table, _local_backend()
+
+
+_LOCAL = []
+
+
+def _local_backend():
+    """A process-wide in-memory DuckDB (UTC session) for pandas input."""
+    if not _LOCAL:
+        _LOCAL.append(_duckdb_backend())
+    return _LOCAL[0]
+
+
+def execute(expr, backend) -> pd.DataFrame:
+    """Run ``expr`` on ``backend``; the result as pandas, through Arrow."""
+    return backend.to_pyarrow(expr).to_pandas()
+
+
+def load_from_store(
+    store, *, tables=("spans", "scores"), start=None, end=None, columns=None
+) -> dict:
+    """Read store tables into pandas frames, limited to a time range.
+
+    For analysis commands that need whole frames (alerts, reports); the
+    aggregations (:func:`llmdrift.quality_series`, :func:`llmdrift.cost_by`)
+    take the store itself and bring back only their small result.
+
+    Parameters
+    ----------
+    store : Store, path or URL
+        Anything :func:`open_store` accepts.
+    tables : sequence of str, default=("spans", "scores")
+        Tables to read; one missing from the store comes back empty (typed).
+    start, end : tz-aware timestamps, optional
+        Keep rows with ``start <= time < end`` (``start_time`` for spans,
+        ``time`` for scores; contents are not filtered).
+    columns : dict, optional
+        table name -> columns to read (default all).
+
+    Returns
+    -------
+    dict
+        table name -> pandas.DataFrame (RangeIndex, UTC times).
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> spans = pd.DataFrame({"trace_id": ["t1"], "span_id": ["a"],
+    ...     "start_time": pd.to_datetime(["2026-03-01 10:00"], utc=True),
+    ...     "duration_ms": [120.0], "service": "chat", "request_model": "m"})
+    >>> store = open_store(tempfile.mkdtemp() + "/s.duckdb")
+    >>> _ = store.append(spans=spans)
+    >>> frames = load_from_store(store)
+    >>> len(frames["spans"]), len(frames["scores"])
+    (1, 0)
+    """
+    from llmdrift.schema import empty
+
+    store = open_store(store)
+    out = {}
+    for name in tables:
+        name = _check_name(name)
+        if not store.has_table(name):
+            out[name] = empty(name)
+            continue
+        t = store.table(name)
+        time_column = _TIME_COLUMNS[name]
+        for bound, keep in ((start, "start"), (end, "end")):
+            if bound is None:
+                continue
+            bound = pd.Timestamp(bound)
+            if bound.tzinfo is None:
+                raise ValueError(
+                    f"{keep} must be tz-aware, got {bound!r}; e.g. "
+                    f"pd.Timestamp({str(bound)!r}, tz='UTC')."
+                )
+            value = bound.tz_convert("UTC").to_pydatetime()
+            if time_column is not None:
+                column = t[time_column]
+                t = t.filter(column >= value if keep == "start" else column < value)
+        if columns and name in columns:
+            t = t.select(*columns[name])
+        frame = execute(t, store.backend)
+        if not (columns and name in columns):
+            frame = conform(frame, name)
+        for column in frame.columns:
+            if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
+                frame[column] = (
+                    frame[column].dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+                )
+        out[name] = frame
+    return out
