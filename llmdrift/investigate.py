@@ -605,6 +605,16 @@ class Incident:
         "affected group") and its whole service (``scope`` = "service").
     infrastructure_series : pandas.DataFrame
         :func:`llmdrift.series.span_series` per window for the same groups.
+    service_series : pandas.DataFrame or None
+        :func:`llmdrift.series.span_series` per window and service (exact
+        quantiles over the whole service, not a mix of group quantiles).
+    alerts : pandas.DataFrame or None
+        The alerts of :func:`llmdrift.evaluate_alerts` over the same spans
+        and scores with its default rules (one row per alert: ``rule``,
+        ``time``, ``group``, ``dimension``, ``observed``, ``baseline``,
+        ``change``, ``evidence``, ``first_action``); None when they were not
+        asked for or could not be computed (the reason is logged as a
+        warning).
     causes : pandas.DataFrame
         Candidate causes, best first: ``rank``, ``kind`` (one of
         :data:`CAUSE_KINDS`), ``description``, ``time``, ``service``,
@@ -639,11 +649,23 @@ class Incident:
     end: pd.Timestamp | None
     mix: dict = field(default_factory=dict)
     threshold: float = 0.10
+    service_series: pd.DataFrame | None = None
+    alerts: pd.DataFrame | None = None
     spans: pd.DataFrame | None = field(default=None, repr=False)
     scores: pd.DataFrame | None = field(default=None, repr=False)
     contents: pd.DataFrame | None = field(default=None, repr=False)
 
     # -- derived tables ------------------------------------------------------
+
+    def to_html(self, path, *, include_contents: bool = False):
+        """Write the shareable incident report (one self-contained HTML file).
+
+        Delegates to :func:`llmdrift.report.incident_report`; trace contents
+        are redacted unless ``include_contents`` is true.
+        """
+        from llmdrift.report import incident_report
+
+        return incident_report(self, path, include_contents=include_contents)
 
     @property
     def top_cause(self) -> dict | None:
@@ -1124,6 +1146,7 @@ def investigate(
     tolerance="2h",
     n_traces: int = 3,
     seed: int = 0,
+    alerts: bool = True,
 ) -> Incident:
     """Investigate a quality incident: when, where, how much, and why.
 
@@ -1171,6 +1194,11 @@ def investigate(
         Traces to sample on each side.
     seed : int, default=0
         Seed for breaking ties when sampling typical traces.
+    alerts : bool, default=True
+        Also evaluate the default alert rules (:func:`llmdrift.evaluate_alerts`)
+        over the same range, for ``Incident.alerts`` and the quality chart.
+        An error there is logged and leaves ``alerts`` None; the
+        investigation itself does not depend on it.
 
     Returns
     -------
@@ -1291,7 +1319,14 @@ def investigate(
         min_size=min_size,
     )
 
+    alert_rows = _evaluate_alerts(spans_w, scores_w, deployments) if alerts else None
+    service_series = None
+    if "service" in spans.columns:
+        service_series = span_series(spans_w, freq=freq, by=["service"])
+
     empty_incident = dict(
+        alerts=alert_rows,
+        service_series=service_series,
         overall=overall,
         series=series,
         prompt_changes=prompt_changes,
@@ -1396,6 +1431,25 @@ def investigate(
 
 # --------------------------------------------------------------------------
 # pieces of investigate
+
+
+def _evaluate_alerts(spans, scores, deployments) -> pd.DataFrame | None:
+    """The default alert rules over the range, or None (with a warning)."""
+    try:
+        from llmdrift.alerts import evaluate_alerts
+    except ImportError:
+        logger.warning("llmdrift.alerts is not available; Incident.alerts is None")
+        return None
+    try:
+        out = evaluate_alerts(spans, scores, deployments)
+    except Exception as err:  # noqa: BLE001 - alerts must not stop an incident
+        logger.warning(
+            "evaluate_alerts failed (%s: %s); Incident.alerts is None",
+            type(err).__name__,
+            err,
+        )
+        return None
+    return out.reset_index(drop=True)
 
 
 def _merge_steps(changes, keys, *, gap: pd.Timedelta) -> pd.DataFrame:

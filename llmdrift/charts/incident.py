@@ -326,12 +326,19 @@ def infrastructure_chart(incident, *, scope: str = "affected group", height=120)
         else (["service"] if "service" in incident.group_keys else [])
     )
     part = data
+    service_series = getattr(incident, "service_series", None)
+    exact_service = service_series is not None and len(service_series) > 0
+    if scope == "service" and exact_service:
+        # exact windows over the whole service (quantiles of all its requests)
+        part = service_series
     for key in keys:
         if key in part.columns:
             part = part[part[key] == incident.drop[key]]
-    if scope == "service" and [k for k in incident.group_keys if k != "service"]:
-        # whole service: request-weighted mean of the group windows
-        part = _service_windows(part)
+    if scope == "service" and not exact_service:
+        if [k for k in incident.group_keys if k != "service"]:
+            # no service windows: request-weighted mean of the group windows
+            # (p50/p95 are then only approximate)
+            part = _service_windows(part)
     tests = incident.infrastructure[incident.infrastructure["scope"] == scope]
     time = incident.drop["time"]
     (b0, _), (_, a1) = incident.periods()
@@ -383,7 +390,7 @@ def infrastructure_chart(incident, *, scope: str = "affected group", height=120)
             )
             layers.append(
                 alt.Chart(levels)
-                .mark_rule(color=PALETTE[7], strokeDash=[3, 2], strokeWidth=1.5)
+                .mark_rule(color="#555555", strokeDash=[4, 2], strokeWidth=1.5)
                 .encode(
                     x=alt.X("start:T", scale=alt.Scale(type="utc")),
                     x2="end:T",
@@ -415,7 +422,7 @@ def infrastructure_chart(incident, *, scope: str = "affected group", height=120)
         )
         rule = (
             alt.Chart(pd.DataFrame({"time": [time]}))
-            .mark_rule(color=_EVENT_COLOURS["prompt change"], strokeWidth=2)
+            .mark_rule(color=_EVENT_COLOURS["detected change"], strokeWidth=2)
             .encode(x=alt.X("time:T", scale=alt.Scale(type="utc")))
         )
         panels.append(
@@ -432,8 +439,8 @@ def infrastructure_chart(incident, *, scope: str = "affected group", height=120)
             title=alt.Title(
                 f"Infrastructure for {label}",
                 subtitle=[
-                    "vermillion line: detected quality change; dashed: mean before "
-                    "and after; grey band: +/-"
+                    "black line: detected quality change; dashed: level before "
+                    "and after (the tested figure); grey band: +/-"
                     f"{threshold:.0%} of the before level",
                     "flat = after level inside the band; moved = outside it and "
                     "significant at 1%; unclear = outside it, not significant",
@@ -483,8 +490,12 @@ def figures_table(incident):
             _figure(v, name) for v, name in zip(shown[col], shown["name"], strict=True)
         ]
     styler = shown.style.hide(axis="index").format(
-        {"ci_low": "{:+.2f}", "ci_high": "{:+.2f}", "n_before": "{:,}",
-         "n_after": "{:,}"},
+        {
+            "ci_low": "{:+.2f}",
+            "ci_high": "{:+.2f}",
+            "n_before": "{:,}",
+            "n_after": "{:,}",
+        },
         na_rep="-",
     )
     return styler.set_caption(caption)
@@ -652,6 +663,14 @@ def prompt_audit_chart(
     if pd.isna(lo):
         lo, hi = timeline["start"].min(), timeline["end"].max()
     x_scale = alt.Scale(type="utc", domain=[lo.isoformat(), hi.isoformat()])
+    # one axis for every layer, or the merged axis loses the overlap rule
+    x_axis = alt.Axis(
+        format="%b %d",
+        labelAngle=0,
+        labelOverlap="greedy",
+        labelSeparation=8,
+        tickCount=8,
+    )
     # one y range for every panel, so a real drop stands out from the noise
     y_scale = alt.Scale(zero=False)
     if series["mean"].notna().any():
@@ -686,7 +705,7 @@ def prompt_audit_chart(
                     "start:T",
                     scale=x_scale,
                     title=TIME_TITLE if last else None,
-                    axis=alt.Axis(format="%b %d", labelAngle=0, labelOverlap="greedy"),
+                    axis=x_axis,
                 ),
                 x2="end:T",
                 color=alt.Color("shade:N", scale=None),
@@ -708,7 +727,9 @@ def prompt_audit_chart(
                 color="#555555",
             )
             .encode(
-                x=alt.X("start:T", scale=x_scale), y=alt.value(height), text="short:N"
+                x=alt.X("start:T", scale=x_scale, axis=x_axis),
+                y=alt.value(height),
+                text="short:N",
             )
         )
         layers = [bands, hash_text]
@@ -717,7 +738,7 @@ def prompt_audit_chart(
                 alt.Chart(own)
                 .mark_line(color=PALETTE[0], point=True)
                 .encode(
-                    x=alt.X("window_start:T", scale=x_scale),
+                    x=alt.X("window_start:T", scale=x_scale, axis=x_axis),
                     y=alt.Y(
                         "mean:Q",
                         title=dimension,
@@ -742,7 +763,7 @@ def prompt_audit_chart(
                 alt.Chart(marks)
                 .mark_rule(strokeWidth=2)
                 .encode(
-                    x=alt.X("time:T", scale=x_scale),
+                    x=alt.X("time:T", scale=x_scale, axis=x_axis),
                     color=alt.Color(
                         "kind:N",
                         title="prompt-hash change",
@@ -793,6 +814,7 @@ def prompt_audit_chart(
         title=alt.Title(
             f"Prompt-hash timeline per intent, over {dimension}{where}",
             subtitle="background bands: one per prompt-hash regime (hash at the "
-            "bottom left); vermillion line: unannounced hash change",
+            "bottom left); vermillion line: unannounced hash change"
+            + ("" if len(changes) else " (none in this range)"),
         )
     )
