@@ -63,7 +63,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llmdrift.schema import LlmdriftWarning, validate
+from llmdrift.schema import LlmdriftWarning, SchemaError, validate
 
 __all__ = [
     "Check",
@@ -877,7 +877,9 @@ def _times(contents: pd.DataFrame, spans: pd.DataFrame | None):
         if not isinstance(spans["start_time"].dtype, pd.DatetimeTZDtype):
             raise ValueError(
                 "run_checks: spans column 'start_time' must be tz-aware UTC "
-                f"datetimes, got {spans['start_time'].dtype}"
+                f"datetimes, got {spans['start_time'].dtype}; fix with "
+                "spans['start_time'] = spans['start_time'].dt.tz_localize('UTC') "
+                "if naive UTC times, or pd.to_datetime(..., utc=True) for text"
             )
         index = pd.Index(spans["span_id"].astype(object).to_numpy())
         unique = ~index.duplicated()
@@ -925,6 +927,14 @@ def _times(contents: pd.DataFrame, spans: pd.DataFrame | None):
         "span_id for start_time and trace_id) or add a UTC 'time' column to "
         "contents"
     )
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _tile_strings(values, k: int) -> pd.arrays.ArrowStringArray:
@@ -979,8 +989,13 @@ def run_checks(
 
     Raises
     ------
+    SchemaError
+        If ``contents`` misses a column, has a missing or repeated
+        ``span_id``, or an ``output_text`` that is not text (e.g. bytes that
+        are not UTF-8); the message names the column, the row and the fix.
     ValueError
-        If no time source is available, or two checks share a name.
+        If no time source is available, a time column is not tz-aware UTC,
+        or two checks share a name.
     RuntimeError
         If a check itself fails; the message names the check.
 
@@ -997,11 +1012,42 @@ def run_checks(
     ([1.0, nan], [<NA>, 'missing output_text'])
     """
     validate(contents, "contents")
+    no_id = contents["span_id"].isna().to_numpy()
+    if no_id.any():
+        raise SchemaError(
+            f"run_checks: contents column 'span_id' has {int(no_id.sum())} missing "
+            f"value(s) (first at row {contents.index[no_id.argmax()]!r}); a score "
+            "must name its span. Drop them first, e.g. "
+            "contents.dropna(subset=['span_id'])."
+        )
+    duplicated = contents["span_id"].duplicated()
+    if duplicated.any():
+        first = contents.loc[duplicated, "span_id"].iloc[0]
+        raise SchemaError(
+            f"run_checks: contents column 'span_id' must be unique (one answer per "
+            f"span), but {first!r} appears more than once "
+            f"({int(duplicated.sum())} repeats); keep one row per span, e.g. "
+            "contents.drop_duplicates('span_id')."
+        )
     checklist = _normalise_checks(checks)
     time, trace, keep = _times(contents, spans)
 
     span_id = contents["span_id"].astype("string")
-    texts = _as_text(contents["output_text"])
+    try:
+        texts = _as_text(contents["output_text"])
+    except UnicodeDecodeError:
+        raw = contents["output_text"]
+        row = next(
+            i
+            for i, v in raw.items()
+            if isinstance(v, bytes | bytearray) and not _is_utf8(v)
+        )
+        raise SchemaError(
+            f"run_checks: contents column 'output_text' must hold text, but row "
+            f"{row!r} holds bytes that are not UTF-8 ({raw[row]!r:.40}). Decode "
+            "the column first, e.g. contents['output_text'].str.decode('utf-8', "
+            "errors='replace')."
+        ) from None
     if not keep.all():
         span_id, texts = span_id[keep], texts[keep]
         time, trace = time[keep], trace[keep]

@@ -219,9 +219,12 @@ def _always_mask(spans: pd.DataFrame, always: Iterable[str]) -> pd.DataFrame:
         elif rule in spans.columns:
             column = spans[rule]
             if not (pd.api.types.is_bool_dtype(column) or column.isna().all()):
+                example = column.dropna().iloc[0]
                 raise TypeError(
                     f"always-include column {rule!r} must be boolean, got dtype "
-                    f"{column.dtype}"
+                    f"{column.dtype} (e.g. {example!r}); convert it first, e.g. "
+                    f"spans[{rule!r}] = spans[{rule!r}].map({{'yes': True, 'no': "
+                    "False}).astype('boolean'), or leave it out of always="
                 )
             mask = column.astype("boolean")
         elif rule == "flagged":
@@ -305,7 +308,13 @@ def sample_for_judging(
     >>> small.loc[small.span_id == f"{0:016x}", "inclusion_prob"].item()
     1.0
     """
-    _require(spans, "spans", ["span_id"] + ([] if by is None else [by]))
+    _require(spans, "spans", ["span_id"])
+    if by is not None and by not in spans.columns:
+        raise schema.SchemaError(
+            f"spans frame: missing stratum column {by!r} (by={by!r}); present: "
+            f"{list(spans.columns)[:12]}. Add it, choose another column with "
+            "by=..., or pass by=None to sample every span at one rate."
+        )
     if spans["span_id"].duplicated().any():
         dup = spans.loc[spans["span_id"].duplicated(), "span_id"].iloc[0]
         raise schema.SchemaError(

@@ -441,3 +441,47 @@ def test_run_checks_progress_bar_gives_the_same_rows():
     quiet = run_checks(frame)
     shown = run_checks(frame, progress=True)
     pd.testing.assert_frame_equal(quiet, shown)
+
+
+# ---------------------------------------------------------------------------
+# bad input: each names the column, the row and the fix; the input is untouched
+
+
+def test_run_checks_bad_contents_name_column_row_and_fix():
+    from llmdrift.schema import SchemaError
+
+    good = contents_of('{"a": 1}', "plain")
+    before = good.copy(deep=True)
+    with pytest.raises(SchemaError, match="'span_id' must be unique.*'s0'"):
+        run_checks(good.assign(span_id=["s0", "s0"]))
+    with pytest.raises(SchemaError, match="'span_id' has 1 missing.*row 1.*dropna"):
+        run_checks(good.assign(span_id=["s0", None]))
+    raw = good.assign(output_text=pd.Series(["ok", b"caf\xe9"], dtype=object))
+    with pytest.raises(SchemaError, match="'output_text'.*row 1.*not UTF-8.*decode"):
+        run_checks(raw)
+    with pytest.raises(SchemaError, match="'output_text' should be string"):
+        run_checks(good.assign(output_text=[1, 2]))
+    with pytest.raises(SchemaError, match="missing column 'output_text'"):
+        run_checks(good.drop(columns="output_text"))
+    with pytest.raises(ValueError, match="'time'.*tz-aware.*pd.to_datetime"):
+        run_checks(good.assign(time=good["time"].dt.tz_localize(None)))
+    spans = pd.DataFrame(
+        {"span_id": ["s0", "s1"], "trace_id": "t", "start_time": [T0, T0]}
+    )
+    naive = spans.assign(start_time=spans["start_time"].dt.tz_localize(None))
+    with pytest.raises(ValueError, match="'start_time'.*tz_localize\\('UTC'\\)"):
+        run_checks(good.drop(columns="time"), spans=naive)
+    pd.testing.assert_frame_equal(good, before)
+
+
+def test_run_checks_empty_and_missing_values():
+    empty = run_checks(contents_of())
+    assert len(empty) == 0
+    validate(empty, "scores")
+    # None and NaN answers give NaN scores with the reason, not errors
+    frame = contents_of("x", "y").assign(
+        output_text=pd.Series([None, np.nan], dtype=object)
+    )
+    out = run_checks(frame, [C.valid_json()])
+    assert out["value"].isna().all()
+    assert out["error"].tolist() == ["missing output_text"] * 2

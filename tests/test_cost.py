@@ -428,6 +428,40 @@ def test_bad_inputs_raise_clear_errors():
         price_spans(br_frame().drop(columns="start_time"), BR_PRICES)
 
 
+def test_price_spans_bad_input_pass():
+    """Missing model, repeated ids, bad override times, NaN/None/text values."""
+    frame = br_frame().iloc[:4].assign(span_id=[f"s{i}" for i in range(4)])
+    before = frame.copy(deep=True)
+    specific = BR_PRICES.assign(model=["model-*", "model-*"])
+    no_model = frame.drop(columns=["request_model", "gen_ai.request.model"])
+    with pytest.raises(SchemaError, match="no model column.*request_model="):
+        price_spans(no_model, specific)
+    # a catch-all override row can still price rows without a model
+    assert price_spans(no_model, BR_PRICES)["cost_usd"].notna().any()
+    with pytest.warns(LlmdriftWarning, match="1 row\\(s\\) repeat a span_id.*'s0'"):
+        price_spans(pd.concat([frame, frame.iloc[:1]]), BR_PRICES)
+    with pytest.raises(SchemaError, match="'valid_from'.*'next week'"):
+        price_spans(
+            frame, BR_PRICES.assign(valid_from=["2025-01-01T00:00Z", "next week"])
+        )
+    with pytest.raises(ValueError, match="genai_prices=False needs a prices="):
+        price_spans(frame, genai_prices=False)
+    with pytest.raises(TypeError, match="pandas DataFrame of spans"):
+        price_spans(frame.to_dict("records"))
+    # None model, NaN tokens and text that is not a number: <NA> cost, never 0
+    odd = frame.iloc[:2].assign(
+        request_model=[None, "model-a"],
+        provider=["nobody", "nobody"],
+        input_tokens=[np.nan, "n/a"],
+    )
+    with pytest.warns(LlmdriftWarning, match="not numbers"):
+        priced = price_spans(odd, BR_PRICES)
+    assert priced["cost_usd"].isna().all()
+    pd.testing.assert_frame_equal(frame, before)
+    empty = price_spans(frame.iloc[:0], BR_PRICES)
+    assert len(empty) == 0 and str(empty["cost_usd"].dtype) == "Float64"
+
+
 def test_model_prices_from_genai_prices():
     p = model_prices("claude-haiku-4-5", provider="anthropic", at="2025-11-01T00:00Z")
     assert (p["input"], p["cache_read"], p["cache_write"], p["output"]) == (

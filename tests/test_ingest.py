@@ -811,3 +811,88 @@ def test_from_table_end_time_gives_duration():
     spans = from_table(table, mapping | {"end_time": "end"})
     assert spans["duration_ms"].tolist() == pytest.approx([1250.000123, 500.0])
     assert np.issubdtype(spans["duration_ms"].dtype, np.floating)
+
+
+# --- bad input: damaged files and tables ----------------------------------------------
+
+
+def test_truncated_gzip_is_reported_and_the_lines_before_it_load(tmp_path):
+    requests = [_many_requests(2, offset=2 * k) for k in range(40)]
+    write_otlp_json(tmp_path / "full.jsonl.gz", requests)
+    full = read_otlp(tmp_path / "full.jsonl.gz")
+    data = (tmp_path / "full.jsonl.gz").read_bytes()
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(data[: len(data) * 2 // 3])  # an interrupted copy
+    with pytest.warns(schema.LlmdriftWarning, match="truncated gzip"):
+        spans = read_otlp(cut)
+    report = spans.attrs["ingest_report"]
+    assert report["skipped_reasons"] == {"truncated gzip": 1}
+    assert report["examples"][0]["file"] == str(cut)
+    assert report["examples"][0]["line"] == report["lines_read"] + 1
+    # what loaded is exactly the first complete lines of the full file
+    assert 0 < len(spans) < len(full) and len(spans) == 2 * report["lines_read"]
+    assert spans["span_id"].tolist() == full["span_id"].tolist()[: len(spans)]
+    # other files of the same read are unaffected
+    plain = write_lines(tmp_path / "more.jsonl", [_many_requests(3, offset=100)])
+    with pytest.warns(schema.LlmdriftWarning, match="truncated gzip"):
+        both = read_otlp([cut, plain])
+    assert len(both) == len(spans) + 3
+    with pytest.warns(schema.LlmdriftWarning, match="truncated gzip"):
+        contents = read_otlp_contents(cut)
+    assert contents.attrs["ingest_report"]["skipped_reasons"] == {"truncated gzip": 1}
+
+
+def test_corrupt_gzip_is_reported_as_unreadable(tmp_path):
+    bad = tmp_path / "bad.jsonl.gz"
+    bad.write_bytes(b"\x1f\x8b" + b"not a deflate stream" * 5)
+    with pytest.warns(schema.LlmdriftWarning, match="unreadable file"):
+        spans = read_otlp(bad)
+    assert len(spans) == 0
+    schema.validate(spans, "spans")
+    example = spans.attrs["ingest_report"]["examples"][0]
+    assert example["file"] == str(bad) and "BadGzipFile" in example["reason"]
+
+
+def test_lines_that_are_not_utf8_are_reported_and_skipped(tmp_path):
+    good = json.dumps(_many_requests(2)).encode()
+    latin1 = json.dumps(_many_requests(1, offset=50)).replace("support-bot", "caf\xe9")
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(good + b"\n" + latin1.encode("latin-1") + b"\n" + good + b"\n")
+    with pytest.warns(schema.LlmdriftWarning, match="1 line\\(s\\) skipped"):
+        spans = read_otlp(path)
+    report = spans.attrs["ingest_report"]
+    assert report["skipped_reasons"] == {"not UTF-8": 1}
+    assert report["examples"][0]["line"] == 2
+    assert "re-encode the file as UTF-8" in report["examples"][0]["reason"]
+    assert len(spans) == 2  # the good line twice: its duplicate spans dropped
+    # the same text written as UTF-8 loads
+    path.write_bytes(latin1.encode("utf-8") + b"\n")
+    assert read_otlp(path)["service"].tolist() == ["caf\xe9"]
+
+
+def test_from_table_bad_values_name_column_row_and_fix():
+    table = _table().drop(columns="out")
+    mapping = {k: v for k, v in MAPPING.items() if k != "output_tokens"}
+    before = table.copy(deep=True)
+    with pytest.raises(schema.SchemaError, match="'model'.*row 1.*not UTF-8.*decode"):
+        from_table(table.assign(model=["model-a", b"caf\xe9"]), mapping)
+    with pytest.raises(schema.SchemaError, match="'latency'.*'fast' at row 0"):
+        from_table(table.assign(latency=["fast", 3.0]), mapping)
+    with pytest.raises(schema.SchemaError, match="'id'.*1 missing.*row 1.*dropna"):
+        from_table(table.assign(id=["s1", None]), mapping)
+    with pytest.raises(schema.SchemaError, match="'ts'.*1 missing.*row 0"):
+        from_table(table.assign(ts=[None, "2024-06-10T06:13:20Z"]), mapping)
+    with pytest.raises(schema.SchemaError, match="'span_id' must be unique.*'s1'"):
+        from_table(table.assign(id=["s1", "s1"]), mapping)
+    with pytest.raises(TypeError, match="pandas DataFrame"):
+        from_table(table.to_dict(), mapping)
+    pd.testing.assert_frame_equal(table, before)
+    # bytes that are UTF-8 are text; NaN in optional columns stays missing
+    spans = from_table(
+        table.assign(model=[b"model-a", "model-b"], intent=[np.nan, None]), mapping
+    )
+    assert spans["request_model"].tolist() == ["model-a", "model-b"]
+    assert spans["intent"].isna().all() and str(spans["intent"].dtype) == "string"
+    empty = from_table(table.iloc[:0], mapping)
+    assert len(empty) == 0
+    schema.validate(empty, "spans")

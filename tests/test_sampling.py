@@ -367,3 +367,28 @@ def test_takes_the_cost_sample_plan():
         random_rows.intent, random_rows.inclusion_prob, strict=True
     ):
         assert prob == rates[None if pd.isna(intent) else intent]
+
+
+def test_sampling_bad_input_names_the_column_and_the_fix():
+    spans = pd.DataFrame(
+        {"span_id": [f"{i:016x}" for i in range(6)], "intent": ["a", "b"] * 3}
+    )
+    before = spans.copy(deep=True)
+    with pytest.raises(ValueError, match="stratum column 'intent'.*by=None"):
+        sample_for_judging(spans.drop(columns="intent"), 0.5)
+    flagged = spans.assign(flagged=["yes", "no"] * 3)
+    with pytest.raises(TypeError, match="'flagged' must be boolean.*'yes'.*astype"):
+        sample_for_judging(flagged, 0.5)
+    with pytest.raises(ValueError, match="must be unique.*drop_duplicates"):
+        sample_for_judging(spans.assign(span_id=["x"] * 6), 0.5)
+    with pytest.raises(ValueError, match="must not be missing"):
+        sample_for_judging(spans.assign(span_id=[None] + list(spans.span_id[1:])), 0.5)
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\], got nan"):
+        sample_for_judging(spans, float("nan"))
+    pd.testing.assert_frame_equal(spans, before)
+    # an empty frame gives an empty sample with the added columns typed
+    empty = sample_for_judging(spans.iloc[:0], 0.5)
+    assert len(empty) == 0 and str(empty["inclusion_prob"].dtype) == "float64"
+    # a missing intent is a stratum of its own (rate from the key None)
+    some = sample_for_judging(spans.assign(intent=[None] * 6), {None: 1.0})
+    assert len(some) == 6

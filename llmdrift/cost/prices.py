@@ -265,7 +265,20 @@ def _override_table(prices) -> pd.DataFrame | None:
                     "price override frame: column 'valid_from' holds naive times; "
                     "localise them, e.g. pd.to_datetime(col).dt.tz_localize('UTC')"
                 )
-            parsed = pd.to_datetime(valid, format="ISO8601")
+            try:
+                parsed = pd.to_datetime(valid, format="ISO8601")
+            except (ValueError, TypeError):
+                bad = [
+                    v
+                    for v in valid.dropna()
+                    if pd.isna(pd.to_datetime(v, format="ISO8601", errors="coerce"))
+                ]
+                raise SchemaError(
+                    "price override frame: column 'valid_from' must hold ISO 8601 "
+                    f"times with a zone, but has {bad[:1] or list(valid[:1])!r}; "
+                    "write them as '2024-06-01T00:00:00Z' or give tz-aware "
+                    "timestamps"
+                ) from None
             if (
                 not isinstance(parsed.dtype, pd.DatetimeTZDtype)
                 and parsed.notna().any()
@@ -389,6 +402,38 @@ def _groups(codes: np.ndarray):
         yield sorted_codes[s], order[s:e]
 
 
+def _check_priceable(out: pd.DataFrame, table, genai_prices: bool) -> None:
+    """Fail early on frames no price can reach; warn on repeated span ids."""
+    if not len(out):
+        return
+    has_model = any(c in out.columns for c in ("request_model", "response_model"))
+    catch_all = table is not None and any(
+        fnmatch.fnmatchcase("", pattern) for pattern in table["model"]
+    )
+    if not has_model and not catch_all:
+        raise SchemaError(
+            "price_spans: the spans have no model column (request_model, "
+            "response_model, gen_ai.request.model, llm.model_name or model), so no "
+            "price can be looked up. Add the model, e.g. spans.assign("
+            "request_model='claude-haiku-4-5'), or give an override row with "
+            "model='*'."
+        )
+    if not genai_prices and table is None:
+        raise ValueError(
+            "price_spans: genai_prices=False needs a prices= override table; "
+            "without either no span can be priced"
+        )
+    if "span_id" in out.columns:
+        repeated = out["span_id"].duplicated() & out["span_id"].notna()
+        if repeated.any():
+            warn(
+                f"price_spans: {int(repeated.sum())} row(s) repeat a span_id "
+                f"(first: {out.loc[repeated, 'span_id'].iloc[0]!r}); each row is "
+                "priced, so a rollup would count those spans twice. Drop repeats "
+                "with spans.drop_duplicates('span_id')"
+            )
+
+
 def price_spans(
     spans: pd.DataFrame,
     prices: pd.DataFrame | None = None,
@@ -485,6 +530,7 @@ def price_spans(
     reported = _reported(out)
     t_ns = _times_ns(out)
     table = _override_table(prices)
+    _check_priceable(out, table, genai_prices)
     snapshot = _snapshot() if genai_prices else None
 
     p_codes, p_vals = _codes(out.get("provider"), n)

@@ -17,6 +17,7 @@ import base64
 import glob
 import gzip
 import os
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -209,7 +210,15 @@ def _loads(data: bytes):
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as error:
-        raise Malformed("invalid JSON", str(error)[:120]) from None
+        text = str(error)
+        if "UTF-8" in text:
+            # OTLP/JSON is UTF-8; a latin-1 or binary line cannot be read
+            raise Malformed(
+                "not UTF-8",
+                "the line holds bytes that are not UTF-8; re-encode the file "
+                "as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+            ) from None
+        raise Malformed("invalid JSON", text[:120]) from None
 
 
 def _requests(doc) -> list:
@@ -221,7 +230,35 @@ def _requests(doc) -> list:
 def _documents(
     path: Path, report: LoadReport, on_bytes
 ) -> Iterator[tuple[int, object]]:
-    """Yield ``(line_number, parsed JSON)``; bad lines are reported, skipped."""
+    """Yield ``(line_number, parsed JSON)``; bad lines are reported, skipped.
+
+    A file that cannot be read to its end (a gzip stream cut short, bytes
+    that are not gzip after a gzip header, an I/O error) is reported once,
+    with the line where reading stopped; the lines before it are kept.
+    """
+    position = [0]
+    try:
+        yield from _documents_of(path, report, on_bytes, position)
+    except (EOFError, OSError, zlib.error) as error:
+        if isinstance(error, EOFError):
+            reason = "truncated gzip"
+            detail = (
+                "the compressed stream ends early (an interrupted copy or "
+                "write?); the lines before it loaded"
+            )
+        else:
+            reason = "unreadable file"
+            detail = f"{type(error).__name__}: {error}; the lines before it loaded"
+        report.skip(
+            {"file": str(path), "line": position[0] + 1},
+            Malformed(reason, detail),
+            line=True,
+        )
+
+
+def _documents_of(
+    path: Path, report: LoadReport, on_bytes, position: list[int]
+) -> Iterator[tuple[int, object]]:
     raw, stream = _open(path)
     name = str(path)
     with raw, stream:
@@ -230,6 +267,7 @@ def _documents(
         lineno = 0
         for line in lines:
             lineno += 1
+            position[0] = lineno
             if line.strip():
                 head.append((lineno, line))
                 if len(head) == 2:
@@ -268,6 +306,7 @@ def _documents(
             yield number, doc
         for line in lines:
             lineno += 1
+            position[0] = lineno
             if not line.strip():
                 continue
             report.lines_read += 1

@@ -76,7 +76,10 @@ def _utc_times(series: pd.Series, name: str, source: str, time_unit) -> pd.Serie
             return out.where(values.notna().to_numpy())
         return pd.to_datetime(series, unit=time_unit, utc=True).astype(schema.UTC_DTYPE)
     values = series.dropna()
-    if len(values) and all(isinstance(v, str) for v in values):
+    if not len(values):
+        # nothing to read (an empty table, or no value given): all missing
+        return pd.Series(pd.NaT, index=series.index, dtype=schema.UTC_DTYPE)
+    if all(isinstance(v, str) for v in values):
         naive = ~values.str.strip().str.contains(_OFFSET)
         if naive.any():
             raise schema.SchemaError(
@@ -153,6 +156,64 @@ def _statuses(series: pd.Series, source: str) -> pd.Series:
             )
         lookup[value] = status
     return series.map(lookup).astype("string")
+
+
+def _numbers(series: pd.Series, name: str, source: str) -> pd.Series:
+    """A float column; text that is not a number is an error naming the value."""
+    try:
+        return pd.to_numeric(series).astype("float64")
+    except (ValueError, TypeError):
+        values = pd.to_numeric(series, errors="coerce")
+        bad = series[values.isna() & series.notna()]
+        raise schema.SchemaError(
+            f"from_table: {_where(name, source)} must hold numbers, but has "
+            f"{len(bad)} value(s) that are not, e.g. {bad.iloc[0]!r} at row "
+            f"{bad.index[0]!r}. Convert it first, e.g. pd.to_numeric(df[{source!r}], "
+            "errors='coerce') to make them missing."
+        ) from None
+
+
+def _text(series: pd.Series, name: str, source: str) -> pd.Series:
+    """A string column; bytes that are not UTF-8 are an error naming the value."""
+    try:
+        return series.astype("string")
+    except (UnicodeDecodeError, TypeError, ValueError):
+        index, value = next(
+            (
+                (i, v)
+                for i, v in series.items()
+                if isinstance(v, bytes | bytearray) and not _is_utf8(v)
+            ),
+            (series.index[0], series.iloc[0]),
+        )
+        raise schema.SchemaError(
+            f"from_table: {_where(name, source)} must hold text, but row "
+            f"{index!r} holds {value!r:.60}, bytes that are not UTF-8. Decode them "
+            f"first, e.g. df[{source!r}].str.decode('latin-1') or "
+            ".str.decode('utf-8', errors='replace')."
+        ) from None
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _no_missing(out: pd.DataFrame, df: pd.DataFrame, sources, names) -> None:
+    """Every span needs an id and a start time: name the first row without."""
+    for name in names:
+        missing = out[name].isna().to_numpy()
+        if missing.any():
+            source = sources.get(name, name)
+            first = df.index[int(np.flatnonzero(missing)[0])]
+            raise schema.SchemaError(
+                f"from_table: {_where(name, source)} has {int(missing.sum())} "
+                f"missing value(s) (first at row {first!r}); every span needs "
+                f"one. Drop those rows first, e.g. df.dropna(subset=[{source!r}])."
+            )
 
 
 def from_table(
@@ -299,7 +360,9 @@ def from_table(
             out["duration_ms"] = pd.to_numeric(out["duration_ns"]) / 1e6
         else:
             out["duration_ms"] = np.nan
-    out["duration_ms"] = pd.to_numeric(out["duration_ms"]).astype("float64")
+    out["duration_ms"] = _numbers(
+        out["duration_ms"], "duration_ms", sources.get("duration_ms", "duration_ms")
+    )
     unreadable = {}
     for name in _TOKENS:
         if name in out.columns:
@@ -331,8 +394,11 @@ def from_table(
         out["reported_cost_usd"] = out["cost_usd"]
     elif "reported_cost_usd" in out.columns and "cost_usd" not in out.columns:
         out["cost_usd"] = out["reported_cost_usd"]
-    for name in ("trace_id", "span_id", "parent_span_id"):
-        if name in out.columns:
-            out[name] = out[name].astype("string")
+    for column in schema.SPANS:
+        if column.dtype == "string" and column.name in out.columns:
+            out[column.name] = _text(
+                out[column.name], column.name, sources.get(column.name, column.name)
+            )
+    _no_missing(out, df, sources, ("span_id", "start_time"))
     out["usage_inconsistent"] = usage_inconsistent(out)
     return schema.conform(out, "spans")
