@@ -190,8 +190,12 @@ SPANS = (
         required=False,
     ),
     Column("status", "string", "'ok', 'error' or 'unset'.", required=False),
-    Column("error_type", "string", "Error class or code when status is 'error'.", False),
-    Column("finish_reason", "string", "Why generation stopped (stop, length, ...).", False),
+    Column(
+        "error_type", "string", "Error class or code when status is 'error'.", False
+    ),
+    Column(
+        "finish_reason", "string", "Why generation stopped (stop, length, ...).", False
+    ),
     Column(
         "flagged",
         "boolean",
@@ -242,7 +246,7 @@ SCORES = (
 
 DEPLOYMENTS = (
     Column("time", UTC_DTYPE, "When the deployment took effect, UTC."),
-    Column("service", "string", "Service deployed."),
+    Column("service", "string", "The service that was deployed."),
     Column("version", "string", "Version or commit deployed.", required=False),
     Column("note", "string", "What the deployment intended to change.", False),
 )
@@ -303,8 +307,12 @@ def describe(kind: str) -> pd.DataFrame:
     """
     return pd.DataFrame(
         [
-            {"column": c.name, "dtype": c.dtype, "required": c.required,
-             "meaning": c.meaning}
+            {
+                "column": c.name,
+                "dtype": c.dtype,
+                "required": c.required,
+                "meaning": c.meaning,
+            }
             for c in _columns(kind)
         ]
     )
@@ -318,9 +326,7 @@ def empty(kind: str) -> pd.DataFrame:
     >>> empty("scores").dtypes["time"]
     datetime64[ns, UTC]
     """
-    return pd.DataFrame(
-        {c.name: pd.Series(dtype=c.dtype) for c in _columns(kind)}
-    )
+    return pd.DataFrame({c.name: pd.Series(dtype=c.dtype) for c in _columns(kind)})
 
 
 def _is_utc(dtype) -> bool:
@@ -363,9 +369,12 @@ def _check_dtype(df: pd.DataFrame, kind: str, col: Column) -> None:
     elif col.dtype == "boolean":
         ok = pd.api.types.is_bool_dtype(dtype) or series.isna().all()
     elif col.dtype == "string":
-        ok = pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(
-            dtype
-        ) or isinstance(dtype, pd.CategoricalDtype) or series.isna().all()
+        ok = (
+            pd.api.types.is_string_dtype(dtype)
+            or pd.api.types.is_object_dtype(dtype)
+            or isinstance(dtype, pd.CategoricalDtype)
+            or series.isna().all()
+        )
     if not ok:
         raise SchemaError(
             f"{kind} frame: column {col.name!r} should be {col.dtype} "
@@ -464,9 +473,9 @@ def conform(df: pd.DataFrame, kind: str) -> pd.DataFrame:
     out = df.copy()
     for col in _columns(kind):
         if col.name not in out.columns:
-            out[col.name] = pd.Series(pd.NA, index=out.index, dtype=col.dtype) if (
-                col.dtype != UTC_DTYPE
-            ) else pd.Series(pd.NaT, index=out.index, dtype=col.dtype)
+            # the missing value of each dtype: NaT, NaN for numpy floats, <NA>
+            missing = {UTC_DTYPE: pd.NaT, "float64": np.nan}.get(col.dtype, pd.NA)
+            out[col.name] = pd.Series(missing, index=out.index, dtype=col.dtype)
         elif col.dtype != UTC_DTYPE and str(out[col.name].dtype) != col.dtype:
             if col.dtype == "string":
                 out[col.name] = out[col.name].astype("string")
