@@ -16,6 +16,7 @@ import pandas as pd
 from llmdrift.charts.style import PALETTE, TIME_TITLE, require_altair
 
 __all__ = [
+    "alerts_table",
     "causes_table",
     "figures_table",
     "impact_table",
@@ -153,32 +154,127 @@ def _marker_layers(alt, events: pd.DataFrame, *, span=None, x_field="time"):
     return [rules, *labels]
 
 
-def _alert_events(alerts, focus: dict) -> pd.DataFrame:
-    """Alerts as markers (the frame of ``llmdrift.evaluate_alerts``)."""
-    # ALERTS: the alerts module (llmdrift.alerts, issue 7) returns one row per
-    # alert with at least ``time`` and ``rule``; rows for other dimensions or
-    # groups are dropped when the frame says which they concern.
-    cols = ["time", "kind", "label", "announced", "primary"]
-    if alerts is None or len(alerts) == 0:
-        return pd.DataFrame(columns=cols)
-    part = alerts
-    if "dimension" in part.columns and focus.get("dimension") is not None:
-        part = part[
-            part["dimension"].isna() | (part["dimension"] == focus["dimension"])
-        ]
+def _alert_concerns(alerts: pd.DataFrame, focus: dict, known: dict) -> pd.Series:
+    """Rows of an alerts frame that concern the focused dimension and group.
+
+    An alert concerns the focus when its ``dimension`` is missing or equal,
+    and its group (``service``/``intent`` columns, or the ``group`` text of
+    :func:`llmdrift.evaluate_alerts`) either names the focused value or names
+    no value of that column at all (a service-wide or all-traffic alert).
+    ``known`` maps ``service``/``intent`` to the values the incident holds.
+    """
+    keep = pd.Series(True, index=alerts.index)
+    if "dimension" in alerts.columns and focus.get("dimension") is not None:
+        dim = alerts["dimension"].astype("string")
+        keep &= dim.isna() | (dim == str(focus["dimension"]))
     for key in ("service", "intent"):
-        if key in part.columns and focus.get(key) is not None:
-            part = part[part[key].isna() | (part[key] == focus[key])]
-    rule = part["rule"].astype(str) if "rule" in part.columns else "alert"
-    return pd.DataFrame(
-        {
-            "time": pd.to_datetime(part["time"], utc=True),
-            "kind": "alert",
-            "label": "alert: " + rule,
-            "announced": pd.array([pd.NA] * len(part), dtype="boolean"),
-            "primary": False,
-        }
-    )[cols]
+        if key in alerts.columns and focus.get(key) is not None:
+            col = alerts[key].astype("string")
+            keep &= col.isna() | (col == str(focus[key]))
+    if "group" in alerts.columns:
+        tokens = (
+            alerts["group"]
+            .astype("string")
+            .fillna("")
+            .str.split(r"[\s,=/:;|()\[\]{}'\"]+", regex=True)
+            .apply(lambda t: set(t) if isinstance(t, list) else set())
+        )
+        for key in ("service", "intent"):
+            value = focus.get(key)
+            values = {str(v) for v in known.get(key, ())}
+            if value is None or not values:
+                continue
+            ok = [(str(value) in t) or not (t & values) for t in tokens]
+            keep &= pd.Series(ok, index=alerts.index)
+    return keep.fillna(False).astype(bool)
+
+
+def _alert_events(
+    alerts, focus: dict, known: dict | None = None, *, gap: str = "1D"
+) -> pd.DataFrame:
+    """Alerts as markers: one per episode of each rule.
+
+    A rule that fires on consecutive windows (a 7-day rolling drop fires
+    every day of the drop) is one episode: it is marked once, at its first
+    alert, labelled with how many alerts it holds.
+    """
+    cols = ["time", "kind", "label", "announced", "primary"]
+    if alerts is None or len(alerts) == 0 or "time" not in alerts.columns:
+        return pd.DataFrame(columns=cols)
+    part = alerts[_alert_concerns(alerts, focus, known or {})]
+    if part.empty:
+        return pd.DataFrame(columns=cols)
+    part = part.assign(
+        _time=pd.to_datetime(part["time"], utc=True),
+        _rule=part["rule"].astype(str) if "rule" in part.columns else "alert",
+    ).sort_values(["_rule", "_time"], kind="stable")
+    rows = []
+    for rule, rule_rows in part.groupby("_rule", sort=True):
+        times = rule_rows["_time"].reset_index(drop=True)
+        episode = (times.diff() > pd.Timedelta(gap)).cumsum()
+        for _, ep in times.groupby(episode):
+            count = f" (x{len(ep)})" if len(ep) > 1 else ""
+            rows.append(
+                dict(
+                    time=ep.iloc[0],
+                    kind="alert",
+                    label=f"alert: {rule}{count}",
+                    announced=pd.NA,
+                    primary=False,
+                )
+            )
+    out = pd.DataFrame(rows, columns=cols)
+    out["announced"] = out["announced"].astype("boolean")
+    out["primary"] = out["primary"].astype(bool)
+    return out
+
+
+def alerts_table(incident, *, alerts: pd.DataFrame | None = None, top: int = 20):
+    """The alerts that fired over the incident's traffic, as a styled table.
+
+    Reads ``incident.alerts`` (or ``alerts``), the frame of
+    :func:`llmdrift.evaluate_alerts`: ``rule``, ``time``, ``group``,
+    ``dimension``, ``observed``, ``baseline``, ``change``, ``evidence``,
+    ``first_action``. The first ``top`` rows by time are shown, with the
+    count of the rest in the caption.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace
+    >>> alerts = pd.DataFrame({"rule": ["quality drop"],
+    ...     "time": [pd.Timestamp("2026-02-24", tz="UTC")], "group": ["intent a"],
+    ...     "dimension": ["format"], "observed": [3.5], "baseline": [4.4],
+    ...     "change": [-0.2], "evidence": ["..."], "first_action": ["pull traces"]})
+    >>> html = alerts_table(SimpleNamespace(alerts=alerts)).to_html()
+    >>> "quality drop" in html and "2026-02-24 00:00 UTC" in html
+    True
+    """
+    frame = alerts if alerts is not None else getattr(incident, "alerts", None)
+    if frame is None:
+        empty = pd.DataFrame({"alerts": []})
+        return empty.style.hide(axis="index").set_caption(
+            "Alerts were not evaluated (llmdrift.alerts unavailable or failed)"
+        )
+    shown = frame.sort_values("time", kind="stable") if "time" in frame else frame
+    rest = max(len(shown) - top, 0)
+    shown = shown.head(top).copy()
+    if "time" in shown.columns:
+        shown["time"] = pd.to_datetime(shown["time"], utc=True).dt.strftime(
+            "%Y-%m-%d %H:%M UTC"
+        )
+        shown = shown.rename(columns={"time": "time (UTC)"})
+    styler = shown.style.hide(axis="index").format(precision=3, na_rep="-")
+    caption = f"{len(frame)} alert(s) fired under the default rules"
+    if rest:
+        caption += f"; the first {top} by time are shown"
+    if not len(frame):
+        caption = "No alert fired under the default rules"
+    return styler.set_caption(caption)
 
 
 def quality_chart(
@@ -209,7 +305,9 @@ def quality_chart(
         Time range to show (tz-aware).
     alerts : pandas.DataFrame, optional
         Alerts from ``llmdrift.evaluate_alerts`` (``time``, ``rule`` and,
-        when known, ``dimension``/``service``/``intent``) to mark as well.
+        when known, ``dimension`` and ``group``) to mark as well; default:
+        ``incident.alerts``. Those of this dimension and group are marked,
+        one marker per run of consecutive alerts of a rule.
     height : int, default=260
 
     Returns
@@ -232,7 +330,7 @@ def quality_chart(
     ...         "primary": [True]}))
     >>> spec = quality_chart(fake).to_dict()
     >>> len(spec["layer"]), spec["layer"][0]["encoding"]["x"]["title"]
-    (4, 'time (UTC)')
+    (5, 'time (UTC)')
     """
     alt = require_altair()
     focus = incident.focus(dimension=dimension, intent=intent, service=service)
@@ -242,7 +340,14 @@ def quality_chart(
         intent=focus.get("intent"),
         dimension=focus["dimension"],
     )
-    alert_rows = _alert_events(alerts, focus)
+    if alerts is None:
+        alerts = getattr(incident, "alerts", None)
+    known = {
+        k: incident.series[k].dropna().unique()
+        for k in ("service", "intent")
+        if k in incident.series.columns
+    }
+    alert_rows = _alert_events(alerts, focus, known)
     if not alert_rows.empty:
         events = pd.concat([events, alert_rows], ignore_index=True)
     if not data.empty and not events.empty:

@@ -114,7 +114,8 @@ class IncidentExplorer:
     incident : Incident
         From :func:`llmdrift.investigate`.
     alerts : pandas.DataFrame, optional
-        Alerts to mark on the chart (``llmdrift.evaluate_alerts``).
+        Alerts to mark on the chart (``llmdrift.evaluate_alerts``); default:
+        the incident's own ``alerts``.
 
     Attributes
     ----------
