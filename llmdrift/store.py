@@ -337,7 +337,7 @@ class Store:
             if files:
                 keys = ", ".join(_quote(k) for k in TABLE_KEYS[name])
                 listing = ", ".join(_sql_string(f) for f in files)
-                new = raw.execute(
+                new = raw.sql(
                     f"SELECT * FROM _llmdrift_batch b ANTI JOIN "
                     f"(SELECT DISTINCT {keys} FROM read_parquet([{listing}], "
                     f"union_by_name = true)) s USING ({keys})"

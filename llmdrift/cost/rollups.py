@@ -192,18 +192,50 @@ def _span_input(spans, by):
     require_frame(spans)
 
 
+def _otel_buckets(t):
+    """Ibis: canonical token buckets of spans in the OTel meaning.
+
+    The rule :func:`normalize_usage` applies to an OTel row: with the input
+    known, a missing cache figure is 0 and the uncached input is the rest
+    (<NA> when negative or flagged inconsistent); with the output known, a
+    missing reasoning figure is 0.
+    """
+    ibis = _ibis()
+    columns = set(t.columns)
+    if "input_tokens" not in columns:
+        return t
+    known = t.input_tokens.notnull()
+    zero = ibis.literal(0).cast("int64")
+    values = {}
+    for name in ("cache_read_tokens", "cache_write_tokens"):
+        given = t[name] if name in columns else ibis.null().cast("int64")
+        values[name] = ibis.ifelse(known & given.isnull(), zero, given)
+    rest = t.input_tokens - values["cache_read_tokens"] - values["cache_write_tokens"]
+    bad = rest < 0
+    if "usage_inconsistent" in columns:
+        bad = bad | t.usage_inconsistent.cast("boolean").fill_null(False)
+    values["uncached_input_tokens"] = ibis.ifelse(
+        bad.fill_null(False), ibis.null().cast("int64"), rest
+    )
+    if "output_tokens" in columns:
+        given = (
+            t.reasoning_tokens
+            if "reasoning_tokens" in columns
+            else ibis.null().cast("int64")
+        )
+        values["reasoning_tokens"] = ibis.ifelse(
+            t.output_tokens.notnull() & given.isnull(), zero, given
+        )
+    return t.mutate(**values)
+
+
 def _request_table(t, by, freq, backend):
     """Ibis: one row per (group, [window], request) with summed cost and tokens."""
     ibis = _ibis()
     columns = set(t.columns)
-    if "uncached_input_tokens" not in columns and "input_tokens" in columns:
-        # the disjoint bucket, as normalize_usage computes it for OTel rows
-        parts = t.input_tokens
-        for name in ("cache_read_tokens", "cache_write_tokens"):
-            if name in columns:
-                parts = parts - t[name].fill_null(0)
-        t = t.mutate(uncached_input_tokens=ibis.ifelse(parts >= 0, parts, ibis.null()))
-        columns.add("uncached_input_tokens")
+    if "usage_source_convention" not in columns:
+        t = _otel_buckets(t)
+        columns = set(t.columns)
     used = _counted_spans(t, backend)
     request = (
         used.trace_id.cast("string").fill_null(used.span_id.cast("string"))

@@ -1,0 +1,238 @@
+"""The span store: idempotent, atomic appends; aggregation pushed down to it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from llmdrift import cost_by
+from llmdrift.schema import SchemaError
+from llmdrift.store import load_from_store, open_store
+
+T0 = pd.Timestamp("2026-03-02", tz="UTC")
+LAYOUTS = ["duckdb", "parquet"]
+
+
+def make_spans(n=60, seed=0, prefix="s"):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "trace_id": [f"t{prefix}{i // 2}" for i in range(n)],
+            "span_id": [f"{prefix}{i}" for i in range(n)],
+            "start_time": T0 + pd.to_timedelta(rng.uniform(0, 6 * 86400, n), "s"),
+            "duration_ms": rng.uniform(100, 900, n),
+            "service": "chat",
+            "request_model": "m",
+            "intent": rng.choice(["refund", "summary", "triage"], n),
+            "input_tokens": pd.array(rng.integers(100, 1000, n), dtype="Int64"),
+            "output_tokens": pd.array(rng.integers(10, 100, n), dtype="Int64"),
+            "cost_usd": pd.array(rng.uniform(0.001, 0.01, n), dtype="Float64"),
+        }
+    )
+
+
+def make_scores(spans, seed=1):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "span_id": spans["span_id"],
+            "time": spans["start_time"],
+            "dimension": "format",
+            "value": rng.integers(1, 6, len(spans)).astype(float),
+            "scorer": "judge-v1",
+            "kind": "judge",
+        }
+    )
+
+
+def store_path(tmp_path, layout):
+    return tmp_path / ("s.duckdb" if layout == "duckdb" else "parquet_store")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_reappend_changes_no_count(tmp_path, layout):
+    spans = make_spans()
+    scores = make_scores(spans)
+    store = open_store(store_path(tmp_path, layout))
+    first = store.append(spans=spans, scores=scores, contents=None)
+    assert first == {"spans": 60, "scores": 60}
+    again = store.append(spans=spans, scores=scores)
+    assert again == {"spans": 0, "scores": 0}
+    # an overlapping batch adds only the new keys
+    more = pd.concat([spans.iloc[:10], make_spans(5, seed=3, prefix="n")])
+    assert store.append(spans=more) == {"spans": 5}
+    second_scorer = make_scores(spans).assign(scorer="judge-v2")
+    assert store.append(scores=second_scorer) == {"scores": 60}
+    assert store.count("spans") == 65
+    assert store.count("scores") == 120
+    assert store.count("contents") == 0
+    store.close()
+    # reopened from disk: the same counts
+    reopened = open_store(store_path(tmp_path, layout))
+    assert reopened.count("spans") == 65
+    reopened.close()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_stored_rows_read_back_equal(tmp_path, layout):
+    spans = make_spans()
+    store = open_store(store_path(tmp_path, layout))
+    store.append(spans=spans)
+    back = load_from_store(store, tables=("spans",))["spans"]
+    back = back.sort_values("span_id").reset_index(drop=True)
+    want = spans.sort_values("span_id").reset_index(drop=True)
+    assert back["span_id"].tolist() == want["span_id"].tolist()
+    # the store keeps times to the microsecond
+    assert (back["start_time"] == want["start_time"].dt.floor("us")).all()
+    assert back["input_tokens"].tolist() == want["input_tokens"].tolist()
+    assert str(back["input_tokens"].dtype) == "Int64"
+    np.testing.assert_allclose(back["cost_usd"].astype(float), want["cost_usd"])
+    start = T0 + pd.Timedelta(days=2)
+    later = load_from_store(store, tables=("spans",), start=start)["spans"]
+    assert len(later) == int((spans["start_time"] >= start).sum())
+    store.close()
+
+
+def test_contents_live_in_a_separate_store(tmp_path):
+    spans = make_spans(6)
+    texts = pd.DataFrame(
+        {"span_id": spans["span_id"], "input_text": "q", "output_text": "a"}
+    )
+    store = open_store(tmp_path / "spans.duckdb", contents=tmp_path / "texts.duckdb")
+    assert store.append(spans=spans, contents=texts) == {"contents": 6, "spans": 6}
+    assert store.count("contents") == 6
+    store.close()
+    # the spans file holds no texts; the contents file holds them
+    spans_only = open_store(tmp_path / "spans.duckdb")
+    assert not spans_only.has_table("contents")
+    spans_only.close()
+    texts_only = open_store(tmp_path / "texts.duckdb")
+    assert texts_only.count("contents") == 6
+    assert not texts_only.has_table("spans")
+    texts_only.close()
+
+
+def test_bad_input_names_the_problem(tmp_path):
+    store = open_store(tmp_path / "s.duckdb")
+    naive = make_spans(3)
+    naive["start_time"] = naive["start_time"].dt.tz_localize(None)
+    with pytest.raises(SchemaError, match="start_time.*naive"):
+        store.append(spans=naive)
+    with pytest.raises(SchemaError, match="output_text"):
+        store.append(contents=pd.DataFrame({"span_id": ["a"]}))
+    with pytest.raises(TypeError, match="spans= must be a pandas DataFrame"):
+        store.append(spans=[1, 2])
+    with pytest.raises(ValueError, match="no 'spans' table yet"):
+        store.table("spans")
+    with pytest.raises(ValueError, match="not known"):
+        store.table("traces")
+    assert store.count("spans") == 0  # nothing half-written by the failures
+    store.close()
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ValueError, match="not a DuckDB file"):
+        open_store(tmp_path / "notes.txt")
+
+
+def test_append_does_not_touch_the_callers_frame(tmp_path):
+    spans = make_spans(8)
+    before = spans.copy()
+    store = open_store(tmp_path / "s.duckdb")
+    store.append(spans=spans)
+    pd.testing.assert_frame_equal(spans, before)
+    store.close()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_cost_by_on_a_store_equals_the_pandas_path(tmp_path, layout):
+    spans = make_spans(200)
+    store = open_store(store_path(tmp_path, layout))
+    store.append(spans=spans)
+    for freq in (None, "D"):
+        want = cost_by(spans, by="intent", freq=freq)
+        got = cost_by(store, by="intent", freq=freq)
+        pd.testing.assert_frame_equal(
+            got.drop(columns="intent"), want.drop(columns="intent"), check_dtype=False
+        )
+        assert got["intent"].tolist() == want["intent"].tolist()
+    # independent check of one figure: per-trace costs summed with numpy
+    got = cost_by(store, by=())
+    per_trace = spans.groupby("trace_id")["cost_usd"].sum().to_numpy(float)
+    assert got["cost_p95_usd"].iloc[0] == pytest.approx(np.percentile(per_trace, 95))
+    store.close()
+
+
+def test_ibis_backend_object_is_a_store(tmp_path):
+    import ibis
+
+    backend = ibis.duckdb.connect(str(tmp_path / "x.duckdb"))
+    store = open_store(backend)
+    assert store.layout == "duckdb"
+    store.append(spans=make_spans(4))
+    assert store.count("spans") == 4
+    # an existing table under another name, mapped with tables=
+    named = open_store(backend, tables={"spans": "spans"})
+    assert named.count("spans") == 4
+    store.close()
+
+
+CHILD = r"""
+import sys
+import pandas as pd
+sys.path.insert(0, {tests!r})
+from test_store import make_spans, make_scores
+from llmdrift.store import open_store
+store = open_store({path!r})
+for k in range(3):
+    spans = make_spans(50, seed=k, prefix=f"b{{k}}_")
+    store.append(spans=spans, scores=make_scores(spans))
+store.close()
+"""
+
+
+def _snapshot(path):
+    frames = load_from_store(path, tables=("spans", "scores"))
+    return {
+        name: frame.sort_values(list(frame.columns[:2])).reset_index(drop=True)
+        for name, frame in frames.items()
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_killed_load_then_rerun_equals_one_clean_run(tmp_path, layout):
+    """SIGKILL inside the 2nd append's transaction, then run the load again."""
+    path = str(store_path(tmp_path, layout))
+    clean = str(store_path(tmp_path / "clean", layout))
+    script = CHILD.format(tests=str(Path(__file__).parent), path=path)
+    marker = tmp_path / "paused"
+    env = dict(os.environ, LLMDRIFT_STORE_TEST_PAUSE=f"2:{marker}")
+    child = subprocess.Popen([sys.executable, "-c", script], env=env)
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert child.poll() is None, "the load ended before the pause"
+        assert time.monotonic() < deadline, "the load never reached the pause"
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+
+    # the killed append left nothing: only the first batch is there
+    store = open_store(path)
+    assert store.count("spans") == 50
+    assert store.count("scores") == 50
+    store.close()
+
+    subprocess.run([sys.executable, "-c", script], check=True)
+    clean_script = CHILD.format(tests=str(Path(__file__).parent), path=clean)
+    subprocess.run([sys.executable, "-c", clean_script], check=True)
+    got, want = _snapshot(path), _snapshot(clean)
+    for name in ("spans", "scores"):
+        assert len(got[name]) == 150
+        pd.testing.assert_frame_equal(got[name], want[name])
