@@ -1,0 +1,1171 @@
+"""The alert rule table, evaluated over a history of spans and scores.
+
+:func:`default_rules` returns DESIGN.md's rule table as an editable
+DataFrame (one row per rule; change a window, threshold or baseline by
+editing the cell), and :func:`evaluate_alerts` runs every enabled rule over
+the whole history and returns one row per alert.
+
+The rules, stated plainly:
+
+``quality_drop``
+    Per intent and score dimension (scores of ``kind``, judge by default),
+    daily means weighted by how many scores each day holds, watched by a
+    one-sided CUSUM (:func:`llmdrift.changepoint.cusum`) tuned to detect a
+    drop of ``threshold`` (5%) of the baseline mean, with its alarm
+    threshold set from ``arl0``, the mean number of days between false
+    alarms on one series. Intents are also combined with a fixed mix (their
+    shares over the whole history), so a drop spread thinly over all intents
+    is seen, while a shift of the intent mix moves neither the per-intent
+    series nor the fixed-mix one and never fires this rule. After an alarm
+    the monitor re-learns its baseline from the days that follow, so one
+    drop gives one alert.
+``prompt_hash_change``
+    A switch of prompt-template hash per service and intent
+    (:func:`llmdrift.prompts.hash_changes`) that no deployment of the
+    service explains (:func:`llmdrift.prompts.unannounced_changes`).
+``retrieval_drop``
+    Spans of ``span_kind == "retrieval"`` (or any span with a
+    ``retrieval_score``), tracked apart from the generation scores: the
+    3-day pooled mean retrieval score 10% or more below the mean of the
+    ``baseline`` days before it, and significantly so (one-sided z test at
+    ``alpha``, with the day-to-day spread of the baseline in the variance).
+``hallucination_spike``
+    The daily share of ``flagged`` model calls above ``threshold`` (2) times
+    its baseline rate, with at least ``min_count`` flagged calls and an exact
+    binomial test (:func:`scipy.stats.binomtest`) of
+    ``rate <= threshold * baseline`` rejected at ``alpha``.
+``cost_per_quality``
+    Spend per request divided by the mean score, per intent and week
+    (:func:`llmdrift.cost.cost_per_quality`), up ``threshold`` (30%) or more
+    on the week before, in weeks with at least ``min_count`` scores.
+
+Examples
+--------
+>>> rules = default_rules()
+>>> rules["rule"].tolist()
+['quality_drop', 'prompt_hash_change', 'retrieval_drop', 'hallucination_spike', 'cost_per_quality']
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from llmdrift.schema import LlmdriftWarning, SchemaError, validate
+
+__all__ = [
+    "default_rules",
+    "evaluate_alerts",
+    "quality_drop_alerts",
+    "drop_monitor",
+    "ALERT_COLUMNS",
+    "RULE_COLUMNS",
+]
+
+ALERT_COLUMNS = (
+    "rule",
+    "time",
+    "group",
+    "dimension",
+    "observed",
+    "baseline",
+    "change",
+    "change_pct",
+    "started",
+    "evidence",
+    "first_action",
+)
+"""Columns of :func:`evaluate_alerts`' result, in order."""
+
+RULE_COLUMNS = (
+    "rule",
+    "enabled",
+    "signal",
+    "fires_when",
+    "window",
+    "baseline",
+    "threshold",
+    "min_count",
+    "alpha",
+    "arl0",
+    "by",
+    "dimension",
+    "kind",
+    "first_action",
+)
+"""Columns of :func:`default_rules`' table, in order."""
+
+_RULES = (
+    "quality_drop",
+    "prompt_hash_change",
+    "retrieval_drop",
+    "hallucination_spike",
+    "cost_per_quality",
+)
+_UTC = "datetime64[ns, UTC]"
+
+
+def default_rules() -> pd.DataFrame:
+    """The default alert rule table of DESIGN.md, as an editable frame.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per rule, columns :data:`RULE_COLUMNS`:
+
+        - ``rule`` (str): ``quality_drop``, ``prompt_hash_change``,
+          ``retrieval_drop``, ``hallucination_spike``, ``cost_per_quality``.
+        - ``enabled`` (bool): set False to skip the rule.
+        - ``signal``, ``fires_when`` (str): the rule in words.
+        - ``window`` (str): the window the rule looks at (``"7D"``: the
+          7-day pooled mean reported for a quality drop; ``"2h"``: the
+          tolerance between a hash change and a deployment; ``"3D"``,
+          ``"1D"``, ``"W"``).
+        - ``baseline`` (str): days the baseline is learnt from (``"28D"``).
+        - ``threshold`` (float): 0.05 (drop of 5% of the baseline mean),
+          NaN, 0.10, 2.0 (times the baseline rate), 0.30 (up 30%).
+        - ``min_count`` (int): fewest scores/calls/flags needed.
+        - ``alpha`` (float): significance level of the rule's test (NaN for
+          the CUSUM rule, which uses ``arl0``).
+        - ``arl0`` (float): days between false alarms on one quality series.
+        - ``by`` (str): comma-separated group columns.
+        - ``dimension`` (str or None): score dimension(s), comma-separated;
+          None for all.
+        - ``kind`` (str or None): score kind used (``"judge"``).
+        - ``first_action`` (str): what the on-call engineer does first.
+
+    Examples
+    --------
+    >>> rules = default_rules()
+    >>> rules.loc[rules["rule"] == "quality_drop", "threshold"] = 0.10
+    >>> float(rules.set_index("rule").loc["quality_drop", "threshold"])
+    0.1
+    """
+    rows = [
+        dict(
+            rule="quality_drop",
+            enabled=True,
+            signal="quality drop",
+            fires_when="a dimension falls 5% or more below its baseline "
+            "(CUSUM within intents, days weighted by scores)",
+            window="7D",
+            baseline="28D",
+            threshold=0.05,
+            min_count=30,
+            alpha=np.nan,
+            arl0=5000.0,
+            by="intent",
+            dimension=None,
+            kind="judge",
+            first_action="pull traces from the drop; check the prompt-hash timeline",
+        ),
+        dict(
+            rule="prompt_hash_change",
+            enabled=True,
+            signal="prompt hash change",
+            fires_when="a hash changes outside any deployment",
+            window="2h",
+            baseline=None,
+            threshold=np.nan,
+            min_count=1,
+            alpha=np.nan,
+            arl0=np.nan,
+            by="service,intent",
+            dimension=None,
+            kind=None,
+            first_action="confirm intent; watch quality 48 h",
+        ),
+        dict(
+            rule="retrieval_drop",
+            enabled=True,
+            signal="retrieval drop (RAG)",
+            fires_when="retrieval score 10% or more below baseline",
+            window="3D",
+            baseline="28D",
+            threshold=0.10,
+            min_count=30,
+            alpha=0.001,
+            arl0=np.nan,
+            by="service",
+            dimension=None,
+            kind=None,
+            first_action="check index freshness and retrieval config",
+        ),
+        dict(
+            rule="hallucination_spike",
+            enabled=True,
+            signal="hallucination spike",
+            fires_when="flagged rate above 2x its baseline (exact binomial test)",
+            window="1D",
+            baseline="28D",
+            threshold=2.0,
+            min_count=5,
+            alpha=0.001,
+            arl0=np.nan,
+            by="service",
+            dimension=None,
+            kind=None,
+            first_action="escalate; roll back the latest prompt or model change",
+        ),
+        dict(
+            rule="cost_per_quality",
+            enabled=True,
+            signal="cost per quality",
+            fires_when="spend per quality point up 30% or more",
+            window="W",
+            baseline="1W",
+            threshold=0.30,
+            min_count=30,
+            alpha=np.nan,
+            arl0=np.nan,
+            by="intent",
+            dimension=None,
+            kind="judge",
+            first_action="review model choice and context size",
+        ),
+    ]
+    out = pd.DataFrame(rows, columns=list(RULE_COLUMNS))
+    return out.astype({"threshold": "float64", "alpha": "float64", "arl0": "float64"})
+
+
+# ---------------------------------------------------------------------------
+# helpers
+
+
+def _split(value) -> list[str]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+def _days(value, name: str, rule: str) -> int:
+    try:
+        td = pd.Timedelta(
+            str(value).replace("W", "7D") if str(value) == "1W" else value
+        )
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"rule {rule!r}: {name} {value!r} is not a duration; use e.g. '7D'."
+        ) from None
+    days = td / pd.Timedelta("1D")
+    if days < 1 or days != int(days):
+        raise ValueError(
+            f"rule {rule!r}: {name} {value!r} must be a whole number of days >= 1."
+        )
+    return int(days)
+
+
+def _day_after(stamp, tz, days):
+    """Local midnight ``days`` calendar days after the local day of ``stamp``."""
+    local = pd.Timestamp(stamp).tz_convert(tz).tz_localize(None).normalize()
+    return _utc_day(local + pd.Timedelta(days=days), tz)
+
+
+def _label(keys, values) -> str:
+    return ", ".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
+
+
+def _alert(rule, **fields) -> dict:
+    row = dict.fromkeys(ALERT_COLUMNS)
+    row.update(rule=rule["rule"], first_action=rule["first_action"], **fields)
+    return row
+
+
+def _check_spans(spans) -> None:
+    """The span columns every rule needs: ``span_id`` and UTC ``start_time``."""
+    if not isinstance(spans, pd.DataFrame):
+        raise TypeError(
+            f"spans must be a pandas DataFrame, got {type(spans).__name__}."
+        )
+    for column in ("span_id", "start_time"):
+        if column not in spans.columns:
+            raise SchemaError(
+                f"spans frame: missing column {column!r}; present: "
+                f"{list(spans.columns)[:12]}; build spans with llmdrift.read_otlp"
+                "(paths) or llmdrift.from_table(df, columns={...})."
+            )
+    dtype = spans["start_time"].dtype
+    if not (isinstance(dtype, pd.DatetimeTZDtype) and str(dtype.tz) == "UTC"):
+        raise SchemaError(
+            f"spans frame: column 'start_time' must hold tz-aware UTC times, got "
+            f"{dtype}; if the naive values are UTC, fix with spans['start_time'] = "
+            "spans['start_time'].dt.tz_localize('UTC')."
+        )
+
+
+def _check_rules(rules: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(rules, pd.DataFrame):
+        raise TypeError(
+            f"rules must be a DataFrame like default_rules(), got {type(rules).__name__}."
+        )
+    missing = [c for c in ("rule", "enabled", "first_action") if c not in rules]
+    if missing:
+        raise ValueError(
+            f"rules frame: missing column(s) {missing}; start from default_rules() "
+            "and edit its cells."
+        )
+    unknown = sorted(set(rules["rule"]) - set(_RULES))
+    if unknown:
+        raise ValueError(
+            f"rules frame: unknown rule(s) {unknown}; known rules: {list(_RULES)}."
+        )
+    defaults = default_rules().set_index("rule")
+    out = []
+    for _, row in rules.iterrows():
+        full = defaults.loc[row["rule"]].to_dict()
+        full.update({k: v for k, v in row.items() if k in RULE_COLUMNS})
+        full["rule"] = row["rule"]
+        out.append(full)
+    return pd.DataFrame(out, columns=list(RULE_COLUMNS))
+
+
+# ---------------------------------------------------------------------------
+# quality drop
+
+
+def _pooled_sd(n, std) -> float:
+    ok = (n > 1) & np.isfinite(std)
+    dof = float(np.sum(n[ok] - 1))
+    if dof <= 0:
+        return float("nan")
+    return math.sqrt(float(np.sum((n[ok] - 1) * std[ok] ** 2)) / dof)
+
+
+def _baseline_fit(n, mean, std, day, shift, min_count):
+    """Level, variance per score and CUSUM allowance of one group's baseline.
+
+    ``n, mean, std, day`` hold the baseline windows. Returns None when the
+    baseline has fewer than ``min_count`` scores or no spread.
+    """
+    has = n > 0
+    total = float(n.sum())
+    if total < max(min_count, 2) or not has.any():
+        return None
+    level = float(np.sum(n[has] * mean[has]) / total)
+    s = _pooled_sd(n, std)
+    if not (np.isfinite(s) and s > 0):
+        return None
+    # day-to-day spread beyond sampling noise (dispersion factor >= 1)
+    frame = pd.DataFrame({"day": day[has], "n": n[has], "nx": n[has] * mean[has]})
+    daily = frame.groupby("day").sum()
+    days = len(daily)
+    phi = 1.0
+    if days > 2:
+        dm = daily["nx"] / daily["n"]
+        phi = float(np.sum(daily["n"] * (dm - level) ** 2)) / ((days - 1) * s * s)
+        phi = max(phi, 1.0)
+    var = phi * s * s
+    delta = shift * abs(level)
+    k = delta * math.sqrt(float(np.median(daily["n"]))) / (2 * math.sqrt(var))
+    return dict(level=level, var=var, delta=delta, k=k, sd=s, phi=phi, n=total)
+
+
+def drop_monitor(
+    n,
+    mean,
+    std,
+    day,
+    *,
+    shift=0.05,
+    baseline=28,
+    arl0=5000.0,
+    min_count=30,
+):
+    """Alarms of a re-baselining weighted CUSUM for a relative drop of the level.
+
+    Watches one or several groups (e.g. intents) at once: each group is
+    compared with its own baseline, and the evidence for a drop of
+    ``shift`` times each group's level is summed over the groups, so the
+    result does not move when only the mix of groups changes.
+
+    Parameters
+    ----------
+    n : array-like of int, shape (groups, windows) or (windows,)
+        Scores per window (0 for an empty window).
+    mean, std : array-like of float, same shape
+        Window mean and sample standard deviation (NaN where undefined).
+    day : array-like of int, shape (windows,)
+        Calendar day number of each window (e.g. days since the first
+        window); windows may be hours or days.
+    shift : float, default=0.05
+        Drop to detect, as a share of each group's baseline level.
+    baseline : int, default=28
+        Days the levels and spreads are learnt from, at the start and again
+        after each alarm.
+    arl0 : float, default=5000
+        Target mean number of days between false alarms for a daily-window
+        series (Siegmund's approximation); see Notes.
+    min_count : int, default=30
+        Fewest baseline scores for a group to be watched.
+
+    Returns
+    -------
+    list of dict
+        One per alarm: ``index`` (window of the alarm), ``start`` (first
+        window of the run that led to it, the CUSUM estimate of when the
+        drop began), ``baseline_start`` and ``baseline_end`` (windows),
+        ``groups`` (indices of the groups watched), ``level`` (baseline
+        level per watched group), ``statistic`` and ``threshold``.
+
+    Notes
+    -----
+    For group ``g`` with baseline level ``mu_g``, variance per score
+    ``sigma_g**2`` and drop ``d_g = shift * |mu_g|``, window ``i`` adds the
+    log-likelihood ratio of "dropped by ``d_g``" against "at baseline"::
+
+        l_i = sum_g d_g n_gi / sigma_g**2 * (mu_g - x_gi - d_g / 2)
+
+    and the CUSUM ``S_i = max(0, S_{i-1} + l_i)`` alarms when ``S_i > H``.
+    Each window counts in proportion to its scores, so a day of 12 scores
+    says less than a day of 1,200. ``sigma_g**2`` is the pooled
+    within-window variance times a dispersion factor (>= 1) measured from the
+    spread of the baseline's daily means, so day-to-day variation beyond
+    sampling noise does not cause alarms. With ``k_g = d_g sqrt(N_g) / (2
+    sigma_g)`` (``N_g`` the median daily count), ``k = sqrt(sum k_g**2)`` is
+    the allowance of the equivalent standardised daily CUSUM and
+    ``H = 2 k h`` with ``h = cusum_threshold(arl0, k=k)``. On windows
+    shorter than a day (hours) the statistic resets at zero more often and
+    is checked more often, so false alarms come somewhat more often than
+    ``arl0`` says; the detection benchmark measures the actual rate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> n = np.full(50, 100)
+    >>> level = np.r_[np.full(40, 4.0), np.full(10, 3.7)]
+    >>> mean = rng.normal(level, 1 / np.sqrt(n))
+    >>> [a["index"] for a in drop_monitor(n, mean, np.ones(50), np.arange(50))]
+    [41]
+    """
+    from llmdrift.changepoint import cusum_threshold
+
+    counts = np.atleast_2d(np.asarray(n, dtype=np.float64))
+    x = np.atleast_2d(np.asarray(mean, dtype=np.float64))
+    sd = np.atleast_2d(np.asarray(std, dtype=np.float64))
+    days = np.asarray(day)
+    if not (counts.shape == x.shape == sd.shape) or counts.shape[1] != len(days):
+        raise ValueError(
+            f"n, mean and std must have one shape and day one entry per window; "
+            f"got {counts.shape}, {x.shape}, {sd.shape} and {days.shape}."
+        )
+    if not shift > 0:
+        raise ValueError(f"shift must be > 0, got {shift!r}.")
+    counts = np.where(np.isfinite(counts), counts, 0.0)
+    x = np.where(counts > 0, x, 0.0)
+    alarms = []
+    first_day = days.min() if len(days) else 0
+    while True:
+        b0 = int(np.searchsorted(days, first_day, side="left"))
+        b1 = int(np.searchsorted(days, first_day + baseline, side="left"))
+        if b1 >= len(days):
+            break
+        fits = {}
+        for g in range(len(counts)):
+            fit = _baseline_fit(
+                counts[g, b0:b1],
+                x[g, b0:b1],
+                sd[g, b0:b1],
+                days[b0:b1],
+                shift,
+                min_count,
+            )
+            if fit is not None:
+                fits[g] = fit
+        if not fits:
+            break
+        gs = list(fits)
+        level = np.array([fits[g]["level"] for g in gs])
+        var = np.array([fits[g]["var"] for g in gs])
+        d = np.array([fits[g]["delta"] for g in gs])
+        k = math.sqrt(sum(fits[g]["k"] ** 2 for g in gs))
+        h = cusum_threshold(arl0, k=k)
+        big_h = 2 * k * h
+        llr = np.sum(
+            (d / var)[:, None]
+            * counts[gs, b1:]
+            * (level[:, None] - x[gs, b1:] - d[:, None] / 2),
+            axis=0,
+        )
+        s, run_start, hit = 0.0, b1, None
+        for j, step in enumerate(llr):
+            s = s + step
+            if s <= 0:
+                s, run_start = 0.0, b1 + j + 1
+            elif s > big_h:
+                hit = b1 + j
+                break
+        if hit is None:
+            break
+        alarms.append(
+            dict(
+                index=hit,
+                start=min(run_start, hit),
+                baseline_start=b0,
+                baseline_end=b1,
+                groups=gs,
+                level=level,
+                var=var,
+                statistic=float(s),
+                threshold=float(big_h),
+            )
+        )
+        if hit + 1 >= len(days):
+            break
+        first_day = days[hit + 1]
+    return alarms
+
+
+def quality_drop_alerts(
+    series,
+    *,
+    group="intent",
+    threshold=0.05,
+    baseline="28D",
+    window="7D",
+    arl0=5000.0,
+    min_count=30,
+    combined=True,
+    tz=None,
+) -> pd.DataFrame:
+    """Quality-drop alarms on a quality series, within groups and combined.
+
+    Parameters
+    ----------
+    series : pandas.DataFrame
+        Series frame (``window_start``, group columns, ``dimension, n, mean,
+        std``) from :func:`llmdrift.quality_series`, with windows of a day or
+        shorter (hourly windows let an alarm fire within the day). Not
+        modified.
+    group : str or None, default="intent"
+        The column whose groups are watched one by one and together; None
+        watches each series as it is. Other non-value columns split the
+        series further.
+    threshold : float, default=0.05
+        Drop to detect, as a share of the baseline level.
+    baseline : str, default="28D"
+        Days the baseline is learnt from.
+    window : str, default="7D"
+        Days pooled for the ``observed`` mean that an alert reports.
+    arl0, min_count
+        As in :func:`drop_monitor`.
+    combined : bool, default=True
+        Also watch all groups together (their evidence summed; reported as
+        group ``"<group>=all"``, observed and baseline at the baseline mix).
+    tz : str, optional
+        Time zone of the calendar days; ``series.attrs["tz"]`` or UTC.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per alarm: ``rule`` ("quality_drop"), ``time`` (end of the
+        window that tripped it), ``group``, ``dimension``, ``observed`` (the
+        ``window``-day mean), ``baseline``, ``change``, ``change_pct``,
+        ``started`` (estimated start of the drop), ``evidence``; sorted by
+        time.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> days = pd.date_range("2026-01-01", periods=40, freq="D", tz="UTC")
+    >>> level = np.where(np.arange(40) < 35, 4.0, 3.6)
+    >>> s = pd.DataFrame({"window_start": days, "intent": "a", "dimension": "format",
+    ...     "n": 80, "mean": rng.normal(level, 0.1), "std": 0.9, "sem": 0.1})
+    >>> a = quality_drop_alerts(s)
+    >>> a["group"].tolist(), str(a["time"].iloc[0].date())
+    (['intent=a'], '2026-02-07')
+    """
+    validate(series, "series")
+    tz = tz or series.attrs.get("tz", "UTC")
+    base = _days(baseline, "baseline", "quality_drop")
+    span = _days(window, "window", "quality_drop")
+    if group is not None and group not in series.columns:
+        raise ValueError(
+            f"group column {group!r} is not in the series; present: "
+            f"{list(series.columns)}; pass group=None to watch each series."
+        )
+    known = {"window_start", "window_end", "dimension", "n", "mean", "std", "sem"}
+    known |= {"p50", "p95", "n_windows"}
+    others = [c for c in series.columns if c not in known and c != group]
+    frame = series[series["window_start"].notna()]
+    rows = []
+    for name, part in frame.groupby(others + ["dimension"], sort=True, dropna=False):
+        name = name if isinstance(name, tuple) else (name,)
+        label = dict(zip(others + ["dimension"], name, strict=True))
+        if group is not None:
+            wide = {
+                c: part.pivot_table(
+                    index=group,
+                    columns="window_start",
+                    values=c,
+                    dropna=False,
+                    aggfunc="first",
+                    observed=True,
+                )
+                for c in ("n", "mean", "std")
+            }
+            wide["n"] = wide["n"].fillna(0)
+            names = list(wide["n"].index)
+            times = pd.DatetimeIndex(wide["n"].columns).tz_convert("UTC")
+        else:
+            part = part.sort_values("window_start")
+            wide = {c: part[[c]].T for c in ("n", "mean", "std")}
+            names = [None]
+            times = pd.DatetimeIndex(part["window_start"]).tz_convert("UTC")
+        n = wide["n"].to_numpy(np.float64)
+        mean = wide["mean"].reindex(columns=wide["n"].columns).to_numpy(np.float64)
+        std = wide["std"].reindex(columns=wide["n"].columns).to_numpy(np.float64)
+        local = times.tz_convert(tz).tz_localize(None).normalize()
+        day = np.asarray((local - local.min()) // pd.Timedelta("1D"), dtype=np.int64)
+        monitors = [([g], names[g]) for g in range(len(names))]
+        if combined and group is not None and len(names) > 1:
+            monitors.append((list(range(len(names))), "all"))
+        for members, who in monitors:
+            found = drop_monitor(
+                n[members],
+                mean[members],
+                std[members],
+                day,
+                shift=threshold,
+                baseline=base,
+                arl0=arl0,
+                min_count=min_count,
+            )
+            for alarm in found:
+                rows.append(
+                    _quality_row(
+                        alarm,
+                        members,
+                        who,
+                        n,
+                        mean,
+                        times,
+                        day,
+                        tz,
+                        label,
+                        group,
+                        threshold,
+                        arl0,
+                        base,
+                        span,
+                    )
+                )
+    out = pd.DataFrame(rows, columns=["rule"] + list(ALERT_COLUMNS[1:-1]))
+    for column in ("time", "started"):
+        out[column] = pd.to_datetime(out[column], utc=True).astype(_UTC)
+    return out.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def _quality_row(
+    alarm,
+    members,
+    who,
+    n,
+    mean,
+    times,
+    day,
+    tz,
+    label,
+    group,
+    threshold,
+    arl0,
+    base,
+    span,
+):
+    j = alarm["index"]
+    # groups the monitor watched (those with enough baseline)
+    gs = [members[i] for i in alarm["groups"]]
+    b0, b1 = alarm["baseline_start"], alarm["baseline_end"]
+    base_n = n[gs, b0:b1].sum(axis=1)
+    shares = base_n / base_n.sum()
+    step = times[1:] - times[:-1] if len(times) > 1 else pd.TimedeltaIndex(["1D"])
+    if step.min() < pd.Timedelta("23h"):
+        end = times[j] + step.min()
+    else:
+        end = _day_after(times[j], tz, 1)
+    level, var = alarm["level"], alarm["var"]
+
+    def pooled(mask):
+        cn = n[gs][:, mask]
+        csum = np.sum(np.where(cn > 0, cn * mean[gs][:, mask], 0.0), axis=1)
+        count = cn.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return csum / count, count
+
+    # the level since the estimated start (the new level), at the baseline mix
+    since = np.zeros(len(day), dtype=bool)
+    since[alarm["start"] : j + 1] = True
+    group_new, count_new = pooled(since)
+    ok = np.isfinite(group_new)
+    p = shares[ok] / shares[ok].sum()
+    observed = float(np.sum(p * group_new[ok]))
+    target = float(np.sum(p * level[ok]))
+    change = observed - target
+    se = math.sqrt(
+        float(np.sum(p**2 * var[ok] / count_new[ok]))
+        + float(np.sum(p**2 * var[ok] / base_n[ok]))
+    )
+    # the rule's rolling window, for comparison with the simple rule
+    recent = (day > day[j] - span) & (day <= day[j])
+    recent[j + 1 :] = False
+    group_recent, count_recent = pooled(recent)
+    okr = np.isfinite(group_recent)
+    rolling = float(np.sum(shares[okr] * group_recent[okr]) / np.sum(shares[okr]))
+    started = times[alarm["start"]]
+    where = f"{group}={who}" if group is not None else "all"
+    if group is not None and who == "all":
+        mix = f", at the baseline mix of {len(gs)} {group}s"
+    else:
+        mix = ""
+    evidence = (
+        f"mean {observed:.3f} over {int(count_new.sum())} scores since "
+        f"{started:%Y-%m-%d %H:%M} vs baseline {target:.3f} over "
+        f"{int(base_n.sum())} scores in {base} days from {times[b0]:%Y-%m-%d}{mix}; "
+        f"change {change:+.3f} (95% CI {change - 1.96 * se:+.3f} to "
+        f"{change + 1.96 * se:+.3f}); CUSUM {alarm['statistic']:.1f} > "
+        f"{alarm['threshold']:.1f} (log-likelihood ratio for a {threshold:.0%} drop,"
+        f" ARL0 {arl0:g} days); {span}-day mean {rolling:.3f}"
+    )
+    return dict(
+        rule="quality_drop",
+        time=end,
+        group=where,
+        dimension=str(label["dimension"]),
+        observed=observed,
+        baseline=target,
+        change=change,
+        change_pct=change / abs(target) if target else np.nan,
+        started=started,
+        evidence=evidence,
+        **{k: v for k, v in label.items() if k != "dimension"},
+    )
+
+
+def _quality_drop(spans, scores, rule, tz):
+    from llmdrift.series import quality_series
+
+    by = _split(rule["by"])
+    dims = _split(rule["dimension"]) or None
+    kind = _split(rule["kind"]) or None
+    sc = scores
+    if kind is not None:
+        sc = sc[sc["kind"].isin(kind)]
+    if dims is not None:
+        sc = sc[sc["dimension"].isin(dims)]
+    if sc.empty:
+        return [], "no scores of this kind/dimension"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LlmdriftWarning)
+        series = quality_series(spans, sc, freq="h", by=by, tz=tz)
+    found = quality_drop_alerts(
+        series,
+        group=by[-1] if by else None,
+        threshold=float(rule["threshold"]),
+        baseline=rule["baseline"],
+        window=rule["window"],
+        arl0=float(rule["arl0"]),
+        min_count=int(rule["min_count"]),
+        tz=tz,
+    )
+    rows = []
+    for _, row in found.iterrows():
+        prefix = _label(by[:-1], [row[c] for c in by[:-1]]) if len(by) > 1 else ""
+        group = f"{prefix}, {row['group']}" if prefix else row["group"]
+        rows.append(
+            _alert(
+                rule,
+                **{c: row[c] for c in ALERT_COLUMNS[1:-1] if c != "group"},
+                group=group,
+            )
+        )
+    return rows, "ran"
+
+
+# ---------------------------------------------------------------------------
+# prompt hash change
+
+
+def _prompt_hash_change(spans, deployments, rule):
+    from llmdrift.prompts import hash_changes, unannounced_changes
+
+    if "prompt_hash" not in spans.columns or spans["prompt_hash"].isna().all():
+        return [], "no prompt_hash in spans"
+    by = _split(rule["by"]) or ["service"]
+    missing = [c for c in by if c not in spans.columns]
+    if missing:
+        raise SchemaError(
+            f"rule 'prompt_hash_change': spans lack group column(s) {missing}; "
+            "set the rule's 'by' to columns spans have (e.g. 'service')."
+        )
+    changes = hash_changes(spans, by=by)
+    if changes.empty:
+        return [], "ran"
+    if deployments is None or len(deployments) == 0:
+        loose = changes.assign(
+            nearest_deployment=pd.NaT, nearest_deployment_gap=pd.NaT, gap=pd.NaT
+        )
+    elif "service" not in by:
+        raise SchemaError(
+            "rule 'prompt_hash_change': matching deployments needs 'service' in "
+            "the rule's 'by'."
+        )
+    else:
+        loose = unannounced_changes(changes, deployments, tolerance=rule["window"])
+    alerts = []
+    for _, ch in loose.iterrows():
+        nearest = ch["nearest_deployment"]
+        where = (
+            f"nearest deployment {pd.Timestamp(nearest):%Y-%m-%d %H:%M} UTC"
+            if pd.notna(nearest)
+            else "no deployment recorded for this service"
+        )
+        evidence = (
+            f"hash {ch['from_hash']} -> {ch['to_hash']} (version "
+            f"{ch['from_version']} -> {ch['to_version']}), first seen "
+            f"{ch['first_seen']:%Y-%m-%d %H:%M}, majority from "
+            f"{ch['time']:%Y-%m-%d %H:%M} UTC, {ch['switch_complete']:.0%} "
+            f"switched within 24 h; {where}"
+        )
+        alerts.append(
+            _alert(
+                rule,
+                time=ch["time"],
+                group=_label(by, [ch[c] for c in by]),
+                dimension="prompt_hash",
+                observed=float(ch["switch_complete"]),
+                baseline=np.nan,
+                change=np.nan,
+                change_pct=np.nan,
+                started=ch["first_seen"],
+                evidence=evidence,
+            )
+        )
+    return alerts, "ran"
+
+
+# ---------------------------------------------------------------------------
+# daily counts from spans
+
+
+def _daily(spans, value, by, tz):
+    """Per group x local day: n, sum and sum of squares of ``value``."""
+    frame = pd.DataFrame({c: spans[c] for c in by})
+    frame["_v"] = value
+    local = spans["start_time"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+    frame["_day"] = local
+    frame = frame[frame["_v"].notna()]
+    frame["_v2"] = frame["_v"] ** 2
+    agg = frame.groupby(by + ["_day"], dropna=False).agg(
+        n=("_v", "size"), s1=("_v", "sum"), s2=("_v2", "sum")
+    )
+    return agg.reset_index()
+
+
+def _complete_days(part):
+    days = pd.date_range(part["_day"].min(), part["_day"].max(), freq="D")
+    full = part.set_index("_day")[["n", "s1", "s2"]].reindex(days, fill_value=0)
+    return full
+
+
+def _utc_day(day, tz):
+    return (
+        pd.Timestamp(day)
+        .tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+        .tz_convert("UTC")
+    )
+
+
+# ---------------------------------------------------------------------------
+# retrieval drop
+
+
+def _retrieval_drop(spans, rule, tz):
+    if "retrieval_score" not in spans.columns:
+        return [], "no retrieval_score column"
+    score = pd.to_numeric(spans["retrieval_score"], errors="coerce").astype("float64")
+    mask = score.notna()
+    if "span_kind" in spans.columns:
+        kind = spans["span_kind"].astype("string")
+        mask &= kind.isna() | (kind == "retrieval") | score.notna()
+    if not mask.any():
+        return [], "no retrieval scores"
+    by = [c for c in _split(rule["by"]) if c in spans.columns]
+    window = _days(rule["window"], "window", rule["rule"])
+    base = _days(rule["baseline"], "baseline", rule["rule"])
+    drop, alpha = float(rule["threshold"]), float(rule["alpha"])
+    min_count = int(rule["min_count"])
+    daily = _daily(spans[mask], score[mask], by, tz)
+    alerts = []
+    for name, part in daily.groupby(by, dropna=False) if by else [((), daily)]:
+        name = name if isinstance(name, tuple) else (name,)
+        full = _complete_days(part)
+        n, s1, s2 = (full[c].to_numpy(np.float64) for c in ("n", "s1", "s2"))
+        day_mean = np.where(n > 0, s1 / np.where(n > 0, n, 1), np.nan)
+        firing = False
+        for end in range(base + window, len(full) + 1):
+            w = slice(end - window, end)
+            b = slice(end - window - base, end - window)
+            nw, nb = n[w].sum(), n[b].sum()
+            if nw < min_count or nb < min_count:
+                continue
+            mw, mb = s1[w].sum() / nw, s1[b].sum() / nb
+            var_b = max((s2[b].sum() - nb * mb * mb) / max(nb - 1, 1), 0.0)
+            # day-to-day spread of the baseline beyond sampling noise
+            ok = n[b] > 0
+            dm = day_mean[b][ok]
+            extra = 0.0
+            if ok.sum() > 2:
+                extra = max(
+                    float(np.var(dm, ddof=1)) - var_b * float(np.mean(1 / n[b][ok])),
+                    0.0,
+                )
+            se = math.sqrt(var_b / nw + var_b / nb + extra / window + extra / ok.sum())
+            rel = (mw - mb) / abs(mb) if mb else np.nan
+            p = float(stats.norm.cdf((mw - mb) / se)) if se > 0 else float(mw < mb)
+            now = bool(rel <= -drop and p < alpha)
+            if now and not firing:
+                t_end = _utc_day(full.index[end - 1], tz) + pd.Timedelta("1D")
+                alerts.append(
+                    _alert(
+                        rule,
+                        time=t_end,
+                        group=_label(by, name) if by else "all",
+                        dimension="retrieval_score",
+                        observed=mw,
+                        baseline=mb,
+                        change=mw - mb,
+                        change_pct=rel,
+                        started=_utc_day(full.index[end - window], tz),
+                        evidence=(
+                            f"{window}-day mean retrieval score {mw:.3f} over "
+                            f"{int(nw)} retrievals vs {mb:.3f} over {int(nb)} in the "
+                            f"{base} days before ({rel:+.1%}); one-sided z test "
+                            f"p={p:.2g} < {alpha:g}"
+                        ),
+                    )
+                )
+            firing = now
+    return alerts, "ran"
+
+
+# ---------------------------------------------------------------------------
+# hallucination spike
+
+
+def _hallucination_spike(spans, rule, tz):
+    if "flagged" not in spans.columns or spans["flagged"].isna().all():
+        return [], "no flagged column"
+    calls = spans
+    if "span_kind" in spans.columns:
+        kind = spans["span_kind"].astype("string")
+        calls = spans[(kind.isna() | (kind == "llm")).to_numpy(bool)]
+    flagged = calls["flagged"].astype("boolean").astype("Float64").astype("float64")
+    by = [c for c in _split(rule["by"]) if c in calls.columns]
+    base = _days(rule["baseline"], "baseline", rule["rule"])
+    ratio, alpha = float(rule["threshold"]), float(rule["alpha"])
+    min_count = int(rule["min_count"])
+    daily = _daily(calls, flagged, by, tz)
+    alerts = []
+    for name, part in daily.groupby(by, dropna=False) if by else [((), daily)]:
+        name = name if isinstance(name, tuple) else (name,)
+        full = _complete_days(part)
+        n = full["n"].to_numpy(np.int64)
+        k = full["s1"].to_numpy(np.float64).round().astype(np.int64)
+        for d in range(base, len(full)):
+            nb, kb = int(n[d - base : d].sum()), int(k[d - base : d].sum())
+            if n[d] == 0 or nb == 0 or k[d] < min_count:
+                continue
+            # no flag in the baseline: half a flag, so the rate is not 0
+            rate_b = max(kb, 0.5) / nb
+            rate = k[d] / n[d]
+            null = min(ratio * rate_b, 1.0)
+            if rate <= null:
+                continue
+            p = float(stats.binomtest(int(k[d]), int(n[d]), null, "greater").pvalue)
+            if p >= alpha:
+                continue
+            day = _utc_day(full.index[d], tz)
+            alerts.append(
+                _alert(
+                    rule,
+                    time=day + pd.Timedelta("1D"),
+                    group=_label(by, name) if by else "all",
+                    dimension="flagged",
+                    observed=rate,
+                    baseline=rate_b,
+                    change=rate - rate_b,
+                    change_pct=(rate - rate_b) / rate_b,
+                    started=day,
+                    evidence=(
+                        f"{k[d]} of {n[d]} calls flagged ({rate:.2%}) vs {kb} of "
+                        f"{nb} ({rate_b:.2%}) in the {base} days before; exact "
+                        f"binomial test of rate <= {ratio:g}x baseline: p={p:.2g}"
+                    ),
+                )
+            )
+    return alerts, "ran"
+
+
+# ---------------------------------------------------------------------------
+# cost per quality
+
+
+def _cost_per_quality(spans, scores, rule):
+    from llmdrift.cost import cost_per_quality
+
+    if "cost_usd" not in spans.columns or spans["cost_usd"].isna().all():
+        return [], "no cost_usd in spans"
+    kind = _split(rule["kind"])
+    sc = scores[scores["kind"].isin(kind)] if kind else scores
+    dims = _split(rule["dimension"]) or sorted(sc["dimension"].dropna().unique())
+    by = _split(rule["by"])
+    threshold, min_count = float(rule["threshold"]), int(rule["min_count"])
+    alerts = []
+    for dim in dims:
+        part = sc[sc["dimension"] == dim]
+        if part.empty:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LlmdriftWarning)
+            table = cost_per_quality(
+                spans, part, by=by, freq="W", dimension=dim, alert_change=threshold
+            )
+        table = table.sort_values(by + ["window_start"])
+        prev_n = (
+            table.groupby(by, dropna=False)["n_scores"].shift(1)
+            if by
+            else (table["n_scores"].shift(1))
+        )
+        hit = table["alert"] & (table["n_scores"] >= min_count) & (prev_n >= min_count)
+        for i, row in table[hit].iterrows():
+            start = row["window_start"]
+            cur, prev = (
+                row["cost_per_quality_usd"],
+                row["previous_cost_per_quality_usd"],
+            )
+            alerts.append(
+                _alert(
+                    rule,
+                    time=start + pd.Timedelta("7D"),
+                    group=_label(by, [row[c] for c in by]) if by else "all",
+                    dimension=dim,
+                    observed=cur,
+                    baseline=prev,
+                    change=cur - prev,
+                    change_pct=row["change_pct"],
+                    started=start,
+                    evidence=(
+                        f"week of {start:%Y-%m-%d}: ${row['cost_per_request_usd']:.5f} "
+                        f"per request / mean {dim} {row['quality']:.3f} "
+                        f"({int(row['n_scores'])} scores) = ${cur:.6f} per point vs "
+                        f"${prev:.6f} the week before ({row['change_pct']:+.0%}; "
+                        f"{int(prev_n[i])} scores)"
+                    ),
+                )
+            )
+    return alerts, "ran"
+
+
+# ---------------------------------------------------------------------------
+# public
+
+
+def evaluate_alerts(
+    spans, scores, deployments=None, rules=None, *, tz="UTC"
+) -> pd.DataFrame:
+    """Evaluate the alert rules over a history; one row per alert.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        Spans frame: ``span_id``, ``start_time`` and the columns the rules
+        read (``intent``, ``service``, ``prompt_hash``, ``prompt_version``,
+        ``flagged``, ``retrieval_score``, ``span_kind``, ``cost_usd``); a
+        rule whose columns are absent is skipped and says so in
+        ``.attrs["status"]``. Not modified.
+    scores : pandas.DataFrame
+        Scores frame (``span_id, time, dimension, value, scorer, kind``).
+        Not modified.
+    deployments : pandas.DataFrame, optional
+        Deployments (``time, service``); without it every prompt-hash change
+        is unannounced.
+    rules : pandas.DataFrame, optional
+        A rule table like :func:`default_rules` (edited or a subset of its
+        rows); :func:`default_rules` when omitted.
+    tz : str, default="UTC"
+        Time zone whose calendar days make the daily windows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per alert, sorted by ``time``, columns :data:`ALERT_COLUMNS`:
+
+        - ``rule`` (str), ``time`` (datetime64[ns, UTC]: when the alert
+          could have fired, the end of the window that tripped it)
+        - ``group`` (str, e.g. ``"intent=classify_ticket"``), ``dimension``
+        - ``observed``, ``baseline``, ``change`` (observed - baseline),
+          ``change_pct`` (change / baseline): float, NaN where not
+          applicable (a hash change has no level)
+        - ``started`` (datetime64[ns, UTC]): estimated start of the change
+        - ``evidence`` (str): the test and figures the alert rests on
+        - ``first_action`` (str): from the rule table
+
+        ``.attrs["status"]`` is a frame ``rule, status, n_alerts``.
+
+    Raises
+    ------
+    SchemaError
+        If spans or scores miss a needed column or have naive times.
+    ValueError
+        For a malformed rule table.
+
+    Examples
+    --------
+    >>> from llmdrift.datasets.demo import load_demo
+    >>> demo = load_demo(days=40, requests_per_day=400)
+    >>> alerts = evaluate_alerts(demo.spans, demo.scores, demo.deployments)
+    >>> list(alerts.columns)[:4], len(alerts)
+    (['rule', 'time', 'group', 'dimension'], 0)
+    """
+    table = _check_rules(default_rules() if rules is None else rules)
+    _check_spans(spans)
+    validate(scores, "scores")
+    if deployments is not None:
+        validate(deployments, "deployments")
+    rows, status = [], []
+    for _, rule in table.iterrows():
+        if not bool(rule["enabled"]):
+            status.append(dict(rule=rule["rule"], status="disabled", n_alerts=0))
+            continue
+        name = rule["rule"]
+        if name == "quality_drop":
+            found, state = _quality_drop(spans, scores, rule, tz)
+        elif name == "prompt_hash_change":
+            found, state = _prompt_hash_change(spans, deployments, rule)
+        elif name == "retrieval_drop":
+            found, state = _retrieval_drop(spans, rule, tz)
+        elif name == "hallucination_spike":
+            found, state = _hallucination_spike(spans, rule, tz)
+        else:
+            found, state = _cost_per_quality(spans, scores, rule)
+        rows.extend(found)
+        status.append(dict(rule=name, status=state, n_alerts=len(found)))
+    out = pd.DataFrame(rows, columns=list(ALERT_COLUMNS))
+    for column in ("time", "started"):
+        out[column] = pd.to_datetime(out[column], utc=True).astype(_UTC)
+    for column in ("observed", "baseline", "change", "change_pct"):
+        out[column] = out[column].astype("float64")
+    for column in ("rule", "group", "dimension", "evidence", "first_action"):
+        out[column] = out[column].astype("string")
+    out = out.sort_values(["time", "rule", "group"], kind="stable").reset_index(
+        drop=True
+    )
+    out.attrs["status"] = pd.DataFrame(status, columns=["rule", "status", "n_alerts"])
+    return out

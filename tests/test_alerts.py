@@ -1,0 +1,358 @@
+"""Alert rules: the demo story, each rule on a small synthetic history, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from llmdrift.alerts import (
+    ALERT_COLUMNS,
+    default_rules,
+    drop_monitor,
+    evaluate_alerts,
+    quality_drop_alerts,
+)
+from llmdrift.changepoint import cusum, cusum_threshold
+from llmdrift.schema import SchemaError
+
+DAY = pd.Timedelta("1D")
+T0 = pd.Timestamp("2026-01-05", tz="UTC")
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from llmdrift.datasets.demo import load_demo
+
+    return load_demo()
+
+
+@pytest.fixture(scope="module")
+def demo_alerts(demo):
+    return evaluate_alerts(demo.spans, demo.scores, demo.deployments)
+
+
+# ---------------------------------------------------------------------------
+# the demo story
+
+
+def test_demo_format_drop_fires_within_a_day(demo, demo_alerts):
+    truth = demo.truth
+    drops = demo_alerts[demo_alerts["rule"] == "quality_drop"]
+    mine = drops[
+        (drops["group"] == f"intent={truth.intent}")
+        & (drops["dimension"] == truth.dimension)
+    ]
+    assert len(mine) == 1
+    row = mine.iloc[0]
+    assert truth.change_time < row["time"] <= truth.change_time + DAY
+    # the estimated start is within a few hours of the true change
+    assert abs(row["started"] - truth.change_time) < pd.Timedelta("6h")
+    # reported size: the generator's drop is 4.43 -> 3.60 (-0.83); measured
+    # from the estimated start up to the alarm, a few hours of it, it is
+    # diluted by the rollout, but clearly a drop of more than 5%
+    expected = truth.format_mean_after - truth.format_mean_before
+    assert abs(row["baseline"] - truth.format_mean_before) < 0.1
+    assert expected < row["change"] < 0.05 * expected
+    low, high = [float(v) for v in _ci(row["evidence"])]
+    assert low < row["change"] < high < 0
+
+
+def _ci(evidence):
+    part = evidence.split("95% CI ")[1].split(")")[0]
+    return part.split(" to ")
+
+
+def test_demo_unannounced_hash_change_fires(demo, demo_alerts):
+    truth = demo.truth
+    hashes = demo_alerts[demo_alerts["rule"] == "prompt_hash_change"]
+    assert len(hashes) == 1
+    row = hashes.iloc[0]
+    assert row["group"] == f"service={truth.service}, intent={truth.intent}"
+    assert truth.change_time <= row["time"] <= truth.rollout_end
+    assert truth.old_hash in row["evidence"] and truth.new_hash in row["evidence"]
+
+
+def test_demo_nothing_fires_for_deployment_or_mix_shift(demo, demo_alerts):
+    truth = demo.truth
+    # every alert is about the changed intent (or all intents), after the change
+    assert (demo_alerts["time"] > truth.change_time).all()
+    groups = set(demo_alerts["group"])
+    assert not any(truth.mix_shift_intent in g for g in groups)
+    assert set(demo_alerts["rule"]) == {"quality_drop", "prompt_hash_change"}
+    # the overall (pooled) format mean does sag from the mix shift alone:
+    # the per-intent and fixed-mix monitors did not take it for a drop
+    sc = demo.scores[(demo.scores["dimension"] == "format")]
+    sc = sc[sc["kind"] == "judge"]
+    intent = sc["span_id"].map(demo.spans.set_index("span_id")["intent"])
+    before = sc[sc["time"] < truth.deployment_time]
+    late = sc[(sc["time"] >= truth.deployment_time) & (sc["time"] < truth.change_time)]
+    assert late["value"].mean() < before["value"].mean()
+    assert intent.notna().all()
+
+
+def test_demo_status_and_columns(demo_alerts):
+    assert list(demo_alerts.columns) == list(ALERT_COLUMNS)
+    status = demo_alerts.attrs["status"].set_index("rule")
+    assert status.loc["retrieval_drop", "status"] == "no retrieval scores"
+    assert status["n_alerts"].sum() == len(demo_alerts)
+    assert str(demo_alerts["time"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_rules_are_editable(demo):
+    rules = default_rules()
+    rules.loc[rules["rule"] == "prompt_hash_change", "enabled"] = False
+    rules = rules[rules["rule"].isin(["prompt_hash_change", "hallucination_spike"])]
+    out = evaluate_alerts(demo.spans, demo.scores, demo.deployments, rules=rules)
+    assert len(out) == 0
+    status = out.attrs["status"].set_index("rule")["status"]
+    assert status["prompt_hash_change"] == "disabled"
+
+
+def test_inputs_not_mutated(demo):
+    spans = demo.spans.head(2000)
+    scores = demo.scores[demo.scores["span_id"].isin(spans["span_id"])]
+    before_spans, before_scores = spans.copy(), scores.copy()
+    evaluate_alerts(spans, scores, demo.deployments)
+    pd.testing.assert_frame_equal(spans, before_spans)
+    pd.testing.assert_frame_equal(scores, before_scores)
+
+
+# ---------------------------------------------------------------------------
+# the CUSUM itself
+
+
+def test_drop_monitor_matches_standard_cusum_on_equal_counts():
+    """One group, constant counts: the LLR CUSUM is the standardised CUSUM."""
+    rng = np.random.default_rng(5)
+    days = 120
+    n = np.full(days, 50.0)
+    sd = 0.8
+    level = np.where(np.arange(days) < 70, 4.0, 3.85)
+    mean = rng.normal(level, sd / np.sqrt(n))
+    std = np.full(days, sd)
+    alarms = drop_monitor(n, mean, std, np.arange(days), baseline=28)
+    first = alarms[0]
+    # the same with changepoint.cusum, from the same baseline estimates
+    base_mean = mean[:28].mean()
+    spread = math.sqrt(np.sum(50 * (mean[:28] - base_mean) ** 2) / 27)
+    sigma = max(spread, sd)  # the dispersion factor is floored at 1
+    k = 0.05 * base_mean * math.sqrt(50) / (2 * sigma)
+    h = cusum_threshold(5000, k=k)
+    ref = cusum(mean[28:], weights=n[28:], target_mean=base_mean, sigma=sigma, k=k, h=h)
+    assert first["index"] == 28 + ref.alarms[0]
+    assert first["index"] >= 70
+    assert first["threshold"] == pytest.approx(2 * k * h)
+
+
+def test_drop_monitor_bad_shapes():
+    with pytest.raises(ValueError, match="one shape"):
+        drop_monitor([1, 2], [1.0], [1.0], [0, 1])
+
+
+def _series(days, means, counts, sd=0.9, start=T0):
+    """A daily two-or-more-intent series frame from expected means and counts."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for intent, (mu, cnt) in enumerate(zip(means, counts, strict=True)):
+        for d in range(days):
+            n = int(cnt[d])
+            m = rng.normal(mu[d], sd / math.sqrt(n)) if n else np.nan
+            rows.append(
+                dict(
+                    window_start=start + d * DAY,
+                    intent=f"i{intent}",
+                    dimension="format",
+                    n=n,
+                    mean=m,
+                    std=sd if n > 1 else np.nan,
+                    sem=sd / math.sqrt(n) if n else np.nan,
+                )
+            )
+    return pd.DataFrame(rows)
+
+
+def test_mix_shift_is_not_a_quality_drop():
+    days = 90
+    share = np.linspace(0.1, 0.6, days)  # the low-quality intent grows
+    counts = [np.round(400 * share), np.round(400 * (1 - share))]
+    means = [np.full(days, 3.2), np.full(days, 4.4)]
+    series = _series(days, means, counts)
+    pooled = series.groupby("window_start").apply(
+        lambda p: np.sum(p["n"] * p["mean"]) / p["n"].sum(), include_groups=False
+    )
+    # the pooled mean falls by far more than 5%...
+    assert pooled.iloc[-7:].mean() < 0.9 * pooled.iloc[:28].mean()
+    # ...and no monitor fires
+    assert quality_drop_alerts(series).empty
+
+
+def test_drop_in_one_intent_fires_there_and_not_elsewhere():
+    days = 60
+    counts = [np.full(days, 60), np.full(days, 300)]
+    means = [np.where(np.arange(days) < 40, 4.2, 3.78), np.full(days, 4.0)]
+    out = quality_drop_alerts(_series(days, means, counts))
+    assert "intent=i0" in set(out["group"])
+    assert "intent=i1" not in set(out["group"])
+    first = out[out["group"] == "intent=i0"].iloc[0]
+    assert T0 + 40 * DAY < first["time"] <= T0 + 43 * DAY
+    assert first["change_pct"] == pytest.approx(-0.1, abs=0.05)
+
+
+# ---------------------------------------------------------------------------
+# hallucination, retrieval, cost per quality on small histories
+
+
+def _spans(days, per_day, *, flagged=None, retrieval=None, cost=None, start=T0):
+    rng = np.random.default_rng(3)
+    rows = []
+    for d in range(days):
+        times = (
+            start
+            + d * DAY
+            + pd.to_timedelta(np.sort(rng.uniform(0, 86_400, per_day)), unit="s")
+        )
+        frame = pd.DataFrame({"start_time": times})
+        frame["span_id"] = [f"{d:04d}{i:06d}" for i in range(per_day)]
+        frame["service"] = "api"
+        frame["intent"] = "a"
+        frame["span_kind"] = "llm"
+        if flagged is not None:
+            frame["flagged"] = np.arange(per_day) < flagged[d]
+        if retrieval is not None:
+            frame["span_kind"] = "retrieval"
+            frame["retrieval_score"] = rng.normal(retrieval[d], 0.1, per_day)
+        if cost is not None:
+            frame["cost_usd"] = cost[d]
+        rows.append(frame)
+    spans = pd.concat(rows, ignore_index=True)
+    spans["trace_id"] = spans["span_id"]
+    for col in ("span_id", "trace_id", "service", "intent", "span_kind"):
+        spans[col] = spans[col].astype("string")
+    return spans
+
+
+def _empty_scores():
+    return pd.DataFrame(
+        {
+            "span_id": pd.Series(dtype="string"),
+            "time": pd.Series(dtype="datetime64[ns, UTC]"),
+            "dimension": pd.Series(dtype="string"),
+            "value": pd.Series(dtype="float64"),
+            "scorer": pd.Series(dtype="string"),
+            "kind": pd.Series(dtype="string"),
+        }
+    )
+
+
+def _only(rule):
+    rules = default_rules()
+    return rules[rules["rule"] == rule]
+
+
+def test_hallucination_spike_exact_binomial():
+    flags = np.full(40, 10)  # 1% of 1000 a day
+    flags[35] = 40  # 4%: above 2x, and P(X >= 40 | n=1000, p=0.02) is tiny
+    flags[37] = 25  # 2.5%: above 2x but not significantly above it
+    spans = _spans(40, 1000, flagged=flags)
+    out = evaluate_alerts(spans, _empty_scores(), rules=_only("hallucination_spike"))
+    assert out["time"].tolist() == [T0 + 36 * DAY]
+    row = out.iloc[0]
+    assert row["observed"] == pytest.approx(0.04)
+    # baseline: the 28 days before (all at 1%, since day 35 is the first spike)
+    assert row["baseline"] == pytest.approx(0.01)
+    # the p-value in the evidence, by the binomial tail summed independently
+    tail = sum(
+        math.comb(1000, k) * 0.02**k * 0.98 ** (1000 - k) for k in range(40, 1001)
+    )
+    p = float(row["evidence"].rsplit("p=", 1)[1])
+    assert p == pytest.approx(tail, rel=0.01)
+    tail_37 = sum(
+        math.comb(1000, k) * 0.02**k * 0.98 ** (1000 - k) for k in range(25, 1001)
+    )
+    assert tail_37 > 0.001  # why day 37 did not fire
+
+
+def test_hallucination_small_numbers_do_not_fire():
+    flags = np.full(40, 1)  # 0.1% of 1000
+    flags[35] = 4  # 4x the rate, but four flags: under min_count
+    flags[36] = 5  # 5x, five flags; P(X >= 5 | p=0.002) = 0.053, not significant
+    spans = _spans(40, 1000, flagged=flags)
+    out = evaluate_alerts(spans, _empty_scores(), rules=_only("hallucination_spike"))
+    assert out.empty
+
+
+def test_retrieval_drop_fires_on_ten_percent_not_on_five():
+    level = np.full(45, 0.80)
+    level[38:] = 0.70  # -12.5%
+    spans = _spans(45, 200, retrieval=level)
+    out = evaluate_alerts(spans, _empty_scores(), rules=_only("retrieval_drop"))
+    assert len(out) == 1
+    row = out.iloc[0]
+    assert T0 + 38 * DAY < row["time"] <= T0 + 41 * DAY
+    assert row["dimension"] == "retrieval_score"
+    assert row["change_pct"] <= -0.10
+    small = level.copy()
+    small[38:] = 0.76  # -5%: significant, but under the 10% threshold
+    spans = _spans(45, 200, retrieval=small)
+    assert evaluate_alerts(spans, _empty_scores(), rules=_only("retrieval_drop")).empty
+
+
+def test_retrieval_spans_are_apart_from_generation():
+    """Retrieval spans carry no generation scores, and the quality rule ignores them."""
+    level = np.full(45, 0.80)
+    level[38:] = 0.70
+    spans = _spans(45, 50, retrieval=level)
+    out = evaluate_alerts(spans, _empty_scores())
+    assert set(out["rule"]) == {"retrieval_drop"}
+
+
+def test_cost_per_quality_week_over_week():
+    days = 35
+    cost = np.full(days, 0.010)
+    cost[21:28] = 0.014  # +40% in the 4th week (a Monday-start week)
+    spans = _spans(days, 40, cost=cost)
+    scores = pd.DataFrame(
+        {
+            "span_id": spans["span_id"],
+            "time": spans["start_time"],
+            "dimension": pd.array(["format"] * len(spans), dtype="string"),
+            "value": 4.0,
+            "scorer": pd.array(["j"] * len(spans), dtype="string"),
+            "kind": pd.array(["judge"] * len(spans), dtype="string"),
+        }
+    )
+    out = evaluate_alerts(spans, scores, rules=_only("cost_per_quality"))
+    assert len(out) == 1
+    row = out.iloc[0]
+    assert row["change_pct"] == pytest.approx(0.4)
+    assert row["observed"] == pytest.approx(0.014 / 4.0)
+    assert row["started"] == T0 + 21 * DAY
+
+
+# ---------------------------------------------------------------------------
+# bad input
+
+
+def test_naive_times_are_rejected(demo):
+    spans = demo.spans.head(100).copy()
+    spans["start_time"] = spans["start_time"].dt.tz_localize(None)
+    with pytest.raises(SchemaError, match="start_time"):
+        evaluate_alerts(spans, demo.scores.head(10))
+
+
+def test_unknown_rule_is_named():
+    rules = default_rules()
+    rules.loc[0, "rule"] = "latency_spike"
+    with pytest.raises(ValueError, match="latency_spike"):
+        evaluate_alerts(_spans(2, 5), _empty_scores(), rules=rules)
+
+
+def test_bad_window_is_named():
+    rules = default_rules()
+    rules.loc[rules["rule"] == "retrieval_drop", "window"] = "soon"
+    level = np.full(10, 0.8)
+    with pytest.raises(ValueError, match="retrieval_drop"):
+        evaluate_alerts(_spans(10, 5, retrieval=level), _empty_scores(), rules=rules)
