@@ -938,6 +938,97 @@ def _compare(before: np.ndarray, after: np.ndarray, confidence: float) -> dict:
     }
 
 
+def _hajek_mean(y: np.ndarray, prob: np.ndarray) -> tuple[float, float]:
+    """Hajek mean and its linearisation variance under Poisson sampling."""
+    weights = 1.0 / prob
+    total = weights.sum()
+    mean = float((weights * y).sum() / total)
+    # residuals of the ratio sum(y/pi) / sum(1/pi); census rows (pi=1) add 0
+    variance = float(((1.0 - prob) * (y - mean) ** 2 / prob**2).sum() / total**2)
+    return mean, variance
+
+
+def _weighted_cliffs_delta(before, after, w_before, w_after) -> float:
+    """Sum of w_i w_j sign(after_i - before_j) over the weight of all pairs."""
+    order = np.argsort(before, kind="stable")
+    values, cum = before[order], np.concatenate([[0.0], np.cumsum(w_before[order])])
+    below = cum[np.searchsorted(values, after, side="left")]
+    above = cum[-1] - cum[np.searchsorted(values, after, side="right")]
+    return float((w_after * (below - above)).sum() / (w_after.sum() * cum[-1]))
+
+
+def _compare_weighted(
+    before, after, p_before, p_after, confidence: float, binary: bool
+) -> dict:
+    """Hajek means compared with a z-test; see change_impact Notes."""
+    m0, v0 = _hajek_mean(before, p_before)
+    m1, v1 = _hajek_mean(after, p_after)
+    diff = m1 - m0
+    se = math.sqrt(v0 + v1)
+    if se == 0.0:
+        # both sides are censuses: the difference has no sampling error
+        statistic, low, high = 0.0, diff, diff
+        p_value = 1.0 if diff == 0.0 else 0.0
+    else:
+        statistic = diff / se
+        p_value = float(2 * stats.norm.sf(abs(statistic)))
+        half = float(stats.norm.ppf((1 + confidence) / 2)) * se
+        low, high = diff - half, diff + half
+    if binary:
+        effect, effect_name = diff, "risk_difference"
+    else:
+        effect = _weighted_cliffs_delta(before, after, 1 / p_before, 1 / p_after)
+        effect_name = "cliffs_delta"
+    return {
+        "test": "weighted z (hajek)",
+        "mean_before": m0,
+        "mean_after": m1,
+        "difference": diff,
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "statistic": float(statistic),
+        "p_value": float(p_value),
+        "effect_size": float(effect),
+        "effect_size_name": effect_name,
+        "binary": binary,
+    }
+
+
+def _inclusion(scores: pd.DataFrame, spans: pd.DataFrame) -> pd.Series:
+    """inclusion_prob per score row: from scores, else from spans, else 1."""
+    if "inclusion_prob" in scores.columns:
+        source, name = scores["inclusion_prob"], "scores"
+    elif "inclusion_prob" in spans.columns:
+        unique = spans.drop_duplicates("span_id")
+        lookup = pd.Series(
+            unique["inclusion_prob"].to_numpy(),
+            index=unique["span_id"].astype("string").to_numpy(),
+        )
+        source = pd.Series(
+            lookup.reindex(scores["span_id"].astype("string").to_numpy()).to_numpy(),
+            index=scores.index,
+        )
+        name = "spans"
+    else:
+        return pd.Series(1.0, index=scores.index)
+    try:
+        prob = pd.to_numeric(source).astype(float)
+    except (TypeError, ValueError):
+        raise SchemaError(
+            f"{name} column 'inclusion_prob' must hold numbers in (0, 1]; convert "
+            f"it with pd.to_numeric(...), got e.g. {source.dropna().iloc[0]!r}"
+        ) from None
+    bad = prob.notna() & ~((prob > 0) & (prob <= 1))
+    if bad.any():
+        raise ValueError(
+            f"{name} column 'inclusion_prob' must lie in (0, 1], got "
+            f"{prob[bad].iloc[0]!r}; it is the chance the request was scored "
+            "(1.0 for all traffic)"
+        )
+    # a missing probability means the score covers all traffic (checks)
+    return prob.fillna(1.0)
+
+
 def _short(value) -> str:
     return f"{str(value)[:6]}..." if not pd.isna(value) else "<no hash>"
 
@@ -1019,7 +1110,11 @@ def change_impact(
         group.
     scores : pandas.DataFrame
         Scores frame: ``span_id``, ``time`` (UTC), ``dimension``, ``value``;
-        ``kind`` when present. NaN values (failed scorers) are left out.
+        ``kind`` and ``inclusion_prob`` when present (else ``inclusion_prob``
+        is taken from ``spans`` when it has one, as
+        :func:`llmdrift.sample_for_judging` returns it). NaN values (failed
+        scorers) are left out; a missing ``inclusion_prob`` counts as 1.0
+        (the score covers all traffic, as for checks).
     window : str or pandas.Timedelta, default="48h"
         Length of the before and after windows. Before is
         ``[first_seen - window, first_seen)``, so the rollout itself is
@@ -1049,9 +1144,11 @@ def change_impact(
         One row per change and ``(dimension, kind)``, ordered like
         ``changes`` then by dimension. Columns: *by*, ``from_hash``,
         ``to_hash``, ``time``, ``dimension``, ``kind``, ``test``
-        ("mann-whitney", "two-proportion z", "fisher exact"; ``<NA>`` when
-        not enough data), ``n_before``, ``n_after`` (int64), ``mean_before``,
-        ``mean_after``, ``difference`` (after - before; higher is better),
+        ("mann-whitney", "two-proportion z", "fisher exact",
+        "weighted z (hajek)"; ``<NA>`` when not enough data), ``n_before``,
+        ``n_after`` (int64, scores used), ``mean_before``, ``mean_after``
+        (Hajek means when inclusion probabilities differ, see Notes),
+        ``difference`` (after - before; higher is better),
         ``ci_low``, ``ci_high`` (interval of the difference),
         ``statistic`` (U of the after sample, z, or Fisher's odds ratio),
         ``p_value``, ``p_adjusted`` (Benjamini-Hochberg), ``effect_size``
@@ -1067,8 +1164,21 @@ def change_impact(
     of proportions. Any other dimension is treated as ordinal (e.g. 1-5 judge
     scores): a two-sided Mann-Whitney U test (p = 1 when every value ties),
     Cliff's delta as effect size, and Welch's interval for the difference of
-    means. Means are unweighted: a sample that over-represents some requests
-    within the group (``inclusion_prob`` not constant) is not reweighted.
+    means.
+
+    When the scores of a dimension were sampled with unequal inclusion
+    probabilities (``inclusion_prob`` not constant, e.g. errored requests
+    always judged and the rest at 5%), the plain mean over-represents the
+    always-judged requests. Each side is then estimated by the Hajek mean
+    ``sum(y/pi) / sum(1/pi)`` with its Taylor-linearised variance under
+    Poisson sampling, ``sum((1 - pi)(y - mean)^2 / pi^2) / (sum 1/pi)^2``
+    (the estimator of :func:`llmdrift.population_mean`), and the difference is
+    tested with a two-sided z-test, ``z = difference / sqrt(v_before +
+    v_after)``, whose normal interval is reported; the effect size is the
+    risk difference for 0/1 checks and Cliff's delta with the same weights
+    for ordinal scores. This is a normal approximation to the design: with
+    few randomly sampled scores (under about 30 per side) its interval is too
+    narrow. ``min_n`` counts scores, not their weights.
 
     Examples
     --------
@@ -1122,6 +1232,7 @@ def change_impact(
                 else pd.Series(pd.NA, index=scores.index, dtype="string")
             ),
             "value": pd.to_numeric(scores["value"], errors="coerce").astype(float),
+            "_p": _inclusion(scores, spans).to_numpy(),
         }
     )
     keys = pd.DataFrame({name: spans[name].astype("string") for name in by})
@@ -1189,6 +1300,10 @@ def change_impact(
                 same_dim &= (group["kind"] == kind).fillna(False).to_numpy()
             before = group["value"].to_numpy()[same_dim & before_mask]
             after = group["value"].to_numpy()[same_dim & after_mask]
+            p_before = group["_p"].to_numpy()[same_dim & before_mask]
+            p_after = group["_p"].to_numpy()[same_dim & after_mask]
+            probs = np.concatenate([p_before, p_after])
+            weighted = len(probs) > 0 and bool(np.ptp(probs) > 0)
             row = {
                 **base,
                 "dimension": dim,
@@ -1200,8 +1315,24 @@ def change_impact(
                 "test": None,
                 "binary": False,
             }
+            if weighted:
+                for side, y, prob in (
+                    ("mean_before", before, p_before),
+                    ("mean_after", after, p_after),
+                ):
+                    if len(y):
+                        row[side] = _hajek_mean(y, prob)[0]
             if len(before) >= min_n and len(after) >= min_n:
-                row.update(_compare(before, after, float(confidence)))
+                if weighted:
+                    values = np.concatenate([before, after])
+                    binary = bool(np.isin(values, (0.0, 1.0)).all())
+                    row.update(
+                        _compare_weighted(
+                            before, after, p_before, p_after, float(confidence), binary
+                        )
+                    )
+                else:
+                    row.update(_compare(before, after, float(confidence)))
             else:
                 row["difference"] = row["mean_after"] - row["mean_before"]
             rows.append(row)

@@ -486,9 +486,8 @@ def test_no_changes_give_an_empty_typed_impact():
     assert out.empty and "nearest_deployment_gap" in out.columns
 
 
-@pytest.mark.xfail(strict=True, reason="change_impact does not reweight samples")
 def test_impact_means_reweight_unequal_inclusion_probabilities():
-    """A judged sample that over-represents some requests should be reweighted.
+    """A judged sample that over-represents some requests is reweighted.
 
     Half of the requests are judged with probability 1 and score 1, the other
     half with probability 0.1 and score 5; the population mean is 3 but the
@@ -502,6 +501,109 @@ def test_impact_means_reweight_unequal_inclusion_probabilities():
     keep = low | (np.arange(len(scores)) % 20 == 1)
     impact = change_impact(hash_changes(spans), spans, scores[keep], min_n=2)
     assert impact["mean_before"].iloc[0] == pytest.approx(3.0, abs=0.2)
+
+
+def _sampled(seed, spans, values, p_of_span, dimension="format"):
+    """Poisson sample of the scores: span i kept with probability p_of_span[i]."""
+    rng = np.random.default_rng(seed)
+    keep = rng.uniform(size=len(spans)) < p_of_span
+    return pd.DataFrame(
+        {
+            "span_id": spans["span_id"][keep],
+            "time": spans["start_time"][keep],
+            "dimension": dimension,
+            "value": values[keep],
+            "scorer": "judge-model",
+            "kind": "judge",
+            "inclusion_prob": p_of_span[keep],
+        }
+    ).reset_index(drop=True)
+
+
+def test_weighted_impact_matches_numpy_and_population_mean():
+    """Hajek means equal numpy's weighted average; the interval is built from
+    the standard errors population_mean gives for each side."""
+    from llmdrift import population_mean
+
+    spans, _ = impact_data()
+    rng = np.random.default_rng(3)
+    flagged = rng.uniform(size=len(spans)) < 0.2
+    after = spans["prompt_hash"].eq("B" * 12).to_numpy()
+    values = np.where(flagged, 2.0, np.where(after, 3.0, 4.0)) + rng.choice(
+        [0.0, 1.0], len(spans)
+    )
+    prob = np.where(flagged, 1.0, 0.3)
+    scores = _sampled(0, spans, values, prob)
+    before_copy = scores.copy(deep=True)
+    impact = change_impact(hash_changes(spans), spans, scores, window="48h")
+    pd.testing.assert_frame_equal(scores, before_copy)
+    row = impact.iloc[0]
+    assert row["test"] == "weighted z (hajek)"
+    t = pd.Timestamp("2024-06-03", tz=UTC)
+    sides = {"before": scores["time"] < t, "after": scores["time"] >= t}
+    se = {}
+    for name, mask in sides.items():
+        part = scores[mask]
+        expected = np.average(part["value"], weights=1 / part["inclusion_prob"])
+        assert row[f"mean_{name}"] == pytest.approx(expected)
+        assert row[f"n_{name}"] == len(part)
+        se[name] = population_mean(part)["se"].item()
+    # plain means would be pulled towards the always-judged (flagged) scores
+    plain = scores.loc[sides["before"], "value"].mean()
+    assert abs(plain - row["mean_before"]) > 0.1
+    half = stats.norm.ppf(0.975) * np.hypot(se["before"], se["after"])
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(
+        (row["difference"] - half, row["difference"] + half)
+    )
+    z = row["difference"] / np.hypot(se["before"], se["after"])
+    assert row["p_value"] == pytest.approx(2 * stats.norm.sf(abs(z)))
+    # Cliff's delta with weights: every pair counted by brute force
+    b, a = scores[sides["before"]], scores[sides["after"]]
+    sign = np.sign(np.subtract.outer(a["value"].to_numpy(), b["value"].to_numpy()))
+    weight = np.outer(1 / a["inclusion_prob"], 1 / b["inclusion_prob"])
+    assert row["effect_size"] == pytest.approx((sign * weight).sum() / weight.sum())
+    # probabilities carried on the spans (sample_for_judging) work the same
+    on_spans = spans.merge(scores[["span_id", "inclusion_prob"]], on="span_id")
+    again = change_impact(
+        hash_changes(spans), on_spans, scores.drop(columns="inclusion_prob")
+    )
+    assert again["mean_before"].iloc[0] == pytest.approx(row["mean_before"])
+    # equal probabilities keep the unweighted tests
+    equal = change_impact(hash_changes(spans), spans, scores.assign(inclusion_prob=0.3))
+    assert equal["test"].iloc[0] == "mann-whitney"
+    with pytest.raises(ValueError, match="'inclusion_prob' must lie in \\(0, 1\\]"):
+        change_impact(hash_changes(spans), spans, scores.assign(inclusion_prob=0.0))
+
+
+def test_weighted_impact_interval_covers_the_true_difference():
+    """Over 100 Poisson samples of one fixed population, the 95% interval of
+    the Hajek difference covers the population difference in about 95% of
+    draws and the point estimate is unbiased; the plain mean is biased."""
+    spans, _ = impact_data()
+    rng = np.random.default_rng(11)
+    flagged = rng.uniform(size=len(spans)) < 0.15
+    after = spans["prompt_hash"].eq("B" * 12).to_numpy()
+    values = np.where(flagged, 1.0, 4.0) - 0.5 * after + rng.choice([0.0, 1.0], 960)
+    values = values.astype(float)
+    prob = np.where(flagged, 1.0, 0.25)
+    t = spans["start_time"] >= pd.Timestamp("2024-06-03", tz=UTC)
+    truth = values[t.to_numpy()].mean() - values[~t.to_numpy()].mean()
+    changes = hash_changes(spans)
+    covered, estimates, plain = 0, [], []
+    for seed in range(100):
+        scores = _sampled(seed, spans, values, prob)
+        row = change_impact(changes, spans, scores).iloc[0]
+        covered += row["ci_low"] <= truth <= row["ci_high"]
+        estimates.append(row["difference"])
+        side = scores["time"] >= pd.Timestamp("2024-06-03", tz=UTC)
+        plain.append(
+            scores.loc[side, "value"].mean() - scores.loc[~side, "value"].mean()
+        )
+    # 95% nominal: 88 of 100 is 3.2 binomial sd below the mean of 95
+    assert covered >= 88
+    spread = np.std(estimates) / np.sqrt(100)
+    assert abs(np.mean(estimates) - truth) < 4 * spread
+    assert abs(np.mean(plain) - truth) > 4 * spread
 
 
 def test_scores_without_span_warn():
