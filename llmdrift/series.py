@@ -54,6 +54,7 @@ _FREQS = {
     "week": "W",
 }
 _UTC_NS = "datetime64[ns, UTC]"
+_SCORE_COLS = ("span_id", "time", "dimension", "value", "scorer", "kind")
 
 
 # ---------------------------------------------------------------------------
@@ -112,6 +113,45 @@ def _utc(value, name):
 def _is_ibis_table(obj) -> bool:
     module = type(obj).__module__
     return module.startswith("ibis") and hasattr(obj, "schema")
+
+
+def _is_store(obj) -> bool:
+    """True for a store object: it has a callable ``table(name)`` method.
+
+    An Ibis table or a pandas frame is never a store, whatever its
+    attributes.
+    """
+    if obj is None or isinstance(obj, pd.DataFrame) or _is_ibis_table(obj):
+        return False
+    return callable(getattr(obj, "table", None))
+
+
+def _from_store(store, name):
+    """``store.table(name)``, with an error naming the store and table."""
+    try:
+        table = store.table(name)
+    except Exception as error:  # noqa: BLE001 - any store failure, re-raised
+        raise SchemaError(
+            f"store {type(store).__name__}: table({name!r}) failed ({error}); a "
+            "store must provide the tables 'spans', 'contents' and 'scores'."
+        ) from error
+    if not (_is_ibis_table(table) or isinstance(table, pd.DataFrame)):
+        raise SchemaError(
+            f"store {type(store).__name__}: table({name!r}) returned "
+            f"{type(table).__name__}, expected an ibis Table."
+        )
+    return table
+
+
+def _check_ibis_time(table, column, kind):
+    """An Ibis table's time column must be a tz-aware timestamp."""
+    dtype = table.schema()[column]
+    if not dtype.is_timestamp() or dtype.timezone is None:
+        raise SchemaError(
+            f"{kind} table: column {column!r} must be a tz-aware timestamp "
+            f"(UTC), got {dtype}; naive times are not guessed. Store times as "
+            "TIMESTAMPTZ / timestamp with time zone 'UTC'."
+        )
 
 
 def _to_table(frame, columns, kind):
@@ -248,13 +288,17 @@ def quality_series(
 
     Parameters
     ----------
-    spans : pandas.DataFrame or ibis Table or None
+    spans : pandas.DataFrame, ibis Table, store or None
         Spans frame; only ``span_id`` and the ``by`` columns that scores lack
         are read (joined on ``span_id``). May be None when every ``by``
-        column is in ``scores``.
-    scores : pandas.DataFrame or ibis Table
+        column is in ``scores``. A store (any object with a callable
+        ``table(name)`` returning an Ibis table, e.g. ``llmdrift.store``)
+        stands for its ``table("spans")``, read only when needed.
+    scores : pandas.DataFrame, ibis Table, store or None
         Scores frame: ``span_id, time, dimension, value, scorer, kind``.
-        Values that are NaN (a failed scorer) are not counted.
+        Values that are NaN (a failed scorer) are not counted. A store stands
+        for its ``table("scores")``; None takes ``spans.table("scores")``
+        when ``spans`` is a store.
     freq : {"h", "D", "W"}, default="D"
         Window length: hours, calendar days, or weeks starting Monday, in the
         time zone ``tz``.
@@ -324,11 +368,32 @@ def quality_series(
     tz = _check_tz(tz)
     by = _as_list(by)
     start, end = _utc(start, "start"), _utc(end, "end")
-    if not _is_ibis_table(scores):
+    store = spans if _is_store(spans) else None
+    if _is_store(scores):
+        scores = _from_store(scores, "scores")
+    elif scores is None:
+        if store is None:
+            raise SchemaError(
+                "scores is None and spans is not a store; pass a scores frame, "
+                "or a store object with a table('scores') method."
+            )
+        scores = _from_store(store, "scores")
+    if _is_ibis_table(scores):
+        missing = [c for c in _SCORE_COLS if c not in scores.columns]
+        if missing:
+            raise SchemaError(
+                f"scores table: missing column(s) {missing}; present: "
+                f"{list(scores.columns)[:12]}."
+            )
+        _check_ibis_time(scores, "time", "scores")
+    else:
         validate(scores, "scores")
-    score_cols = ["span_id", "time", "dimension", "value", "scorer", "kind"]
+    score_cols = list(_SCORE_COLS)
     from_scores = [c for c in by if c in scores.columns]
     from_spans = [c for c in by if c not in scores.columns]
+    if store is not None:
+        # read lazily: a store's spans table is only touched when grouping
+        spans = _from_store(store, "spans") if from_spans else None
     if from_spans:
         if spans is None:
             raise SchemaError(
@@ -440,8 +505,8 @@ def span_series(spans, *, freq="D", by=(), tz="UTC", start=None, end=None):
 
     Parameters
     ----------
-    spans : pandas.DataFrame or ibis Table
-        Spans frame. Reads ``start_time`` and, where present,
+    spans : pandas.DataFrame, ibis Table or store
+        Spans frame (a store stands for its ``table("spans")``). Reads ``start_time`` and, where present,
         ``duration_ms``, ``status``, ``cost_usd``, ``input_tokens``,
         ``output_tokens`` and ``span_kind``; rows whose ``span_kind`` is set
         and not ``"llm"`` are left out (missing kind counts as a model call).
@@ -486,15 +551,17 @@ def span_series(spans, *, freq="D", by=(), tz="UTC", start=None, end=None):
     tz = _check_tz(tz)
     by = _as_list(by)
     start, end = _utc(start, "start"), _utc(end, "end")
+    if _is_store(spans):
+        spans = _from_store(spans, "spans")
     for column in ["start_time"] + by:
         if column not in spans.columns:
             raise SchemaError(
                 f"spans frame: missing column {column!r}; present: "
                 f"{list(spans.columns)[:12]}."
             )
-    if not _is_ibis_table(spans) and not isinstance(
-        spans["start_time"].dtype, pd.DatetimeTZDtype
-    ):
+    if _is_ibis_table(spans):
+        _check_ibis_time(spans, "start_time", "spans")
+    elif not isinstance(spans["start_time"].dtype, pd.DatetimeTZDtype):
         raise SchemaError(
             "spans frame: column 'start_time' must be tz-aware UTC times, got "
             f"dtype {spans['start_time'].dtype}; if the values are UTC, fix with "
