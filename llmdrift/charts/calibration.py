@@ -274,9 +274,12 @@ def agreement_chart(
         alt.Tooltip("ci_high:Q", format=".3f", title="95% high"),
         alt.Tooltip("n:Q", format=",", title="items"),
     ]
-    base = alt.Chart(data).encode(
-        y=alt.Y("dimension:N", title=None), yOffset="judge:N", color=color
-    )
+    # one row per dimension and judge (the judge alone when one dimension)
+    if data["dimension"].nunique() > 1:
+        data["row"] = data["dimension"] + " · " + data["judge"]
+    else:
+        data["row"] = data["judge"]
+    base = alt.Chart(data).encode(y=alt.Y("row:N", title=None), color=color)
     interval = base.mark_rule(strokeWidth=2).encode(
         x=alt.X("ci_low:Q", title=None, scale=alt.Scale(domain=domain)),
         x2="ci_high:Q",
@@ -289,9 +292,7 @@ def agreement_chart(
         .encode(x=alt.X("zero:Q", scale=alt.Scale(domain=domain)))
         .transform_calculate(zero="0")
     )
-    layered = alt.layer(zero, interval, dots).properties(
-        width=220, height=alt.Step(14 * max(1, data["judge"].nunique()))
-    )
+    layered = alt.layer(zero, interval, dots).properties(width=220, height=alt.Step(18))
     return layered.facet(
         facet=alt.Facet(
             "statistic:N", title=None, sort=[_TITLES.get(s, s) for s in stats]
@@ -437,8 +438,18 @@ def confusion_heatmap(
     return chart.properties(title=title)
 
 
-def _positions(values: pd.Series, scale: Sequence | None) -> np.ndarray:
+def _on_scale(scale: Sequence | None) -> bool:
+    """True when the scale's labels are numbers in rising order (use them)."""
     if scale is None:
+        return True
+    numbers = all(isinstance(c, int | float) and not isinstance(c, bool) for c in scale)
+    return numbers and all(a < b for a, b in zip(scale, scale[1:], strict=False))
+
+
+def _positions(values: pd.Series, scale: Sequence | None) -> np.ndarray:
+    """Numeric values, or positions on ``scale`` when its labels are not rising
+    numbers (text labels, or a preference coded ``[1, 0, 2]``)."""
+    if _on_scale(scale):
         return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     lookup = {}
     for i, c in enumerate(scale):
@@ -462,10 +473,11 @@ def difference_chart(
         :func:`llmdrift.calibration.paired_scores` for one dimension
         (``dimension, judge, human, span_id, judge_value, human_value``).
     scale : list, optional
-        The dimension's categories, lowest first. Given, the values are
-        replaced by their positions on it (so ``[1, 0, 2]`` of a pairwise
-        preference reads "response 1 < tie < response 2"); without it the
-        values must be numbers.
+        The dimension's categories, lowest first. When they are not rising
+        numbers, the values are replaced by their positions on it (so
+        ``[1, 0, 2]`` of a pairwise preference reads "response 1 < tie <
+        response 2", in scale steps); otherwise the values themselves are
+        used and must be numbers.
     by : list of str, default=()
         ``by`` columns of the table (one panel per judge and by-value).
 
@@ -557,7 +569,7 @@ def difference_chart(
         ignore_index=True,
     )
     base = alt.Chart(_plain(combined))
-    unit = "scale steps" if scale is not None else "score"
+    unit = "score" if _on_scale(scale) else "scale steps"
     y = alt.Y("difference:Q", title=f"judge minus people ({unit})")
     bias_rule = (
         base.transform_filter("datum.part == 'bias'")
@@ -592,7 +604,11 @@ def difference_chart(
                 scale=alt.Scale(zero=False),
             ),
             y=y,
-            size=alt.Size("n:Q", title="items", scale=alt.Scale(range=[20, 600])),
+            size=(
+                alt.Size("n:Q", title="items", scale=alt.Scale(range=[20, 600]))
+                if points["n"].max() > 1
+                else alt.value(30)
+            ),
             tooltip=[
                 alt.Tooltip("panel:N", title="judge"),
                 alt.Tooltip("mean:Q", format=".2f"),
@@ -785,21 +801,35 @@ def human_ceiling_chart(
     )
 
 
-def note_chart(text: str, *, title: str = ""):
+def note_chart(text: str, *, title: str = "", width: int = 90):
     """A small chart that only says ``text`` (where a chart cannot be drawn).
+
+    The text is wrapped at ``width`` characters.
 
     Examples
     --------
     >>> note_chart("needs two annotators").to_dict()["mark"]["type"]
     'text'
     """
+    import textwrap
+
     alt = require_altair()
-    frame = pd.DataFrame({"text": [text]})
+    lines = textwrap.wrap(str(text), width) or [""]
+    frame = pd.DataFrame({"text": lines, "line": np.arange(len(lines))})
     return (
         alt.Chart(frame)
-        .mark_text(align="left", fontSize=13, color="#444444", lineBreak="\n")
-        .encode(text="text:N", x=alt.value(5), y=alt.value(20))
-        .properties(width=520, height=40, title=title)
+        .mark_text(align="left", baseline="middle", fontSize=13, color="#444444")
+        .encode(
+            text="text:N",
+            x=alt.value(5),
+            y=alt.Y("line:O", axis=None),
+        )
+        .properties(
+            width=7 * width,
+            height=alt.Step(22),
+            title=title,
+            view=alt.ViewBackground(stroke=None),
+        )
     )
 
 
