@@ -514,6 +514,14 @@ def test_trust_report_reports_the_human_ceiling():
         _table(matrix["a"], matrix["b"], 3, offset=1), wt="quadratic"
     ).kappa
     assert out["human_ceiling"] == pytest.approx(ok)
+    mine = cohens_kappa(
+        _table(matrix["gpt"], matrix["a"], 3, offset=1), wt="quadratic"
+    ).kappa
+    mine += cohens_kappa(
+        _table(matrix["gpt"], matrix["b"], 3, offset=1), wt="quadratic"
+    ).kappa
+    assert out["judge_vs_annotators"] == pytest.approx(mine / 2)
+    assert "people reach" in out["reason"]
 
 
 # ---------------------------------------------------------------------------

@@ -756,7 +756,6 @@ def disagreements(
     if n is not None:
         out = out.head(int(n))
 
-    humans = scores[(scores["kind"] == "human") & out["span_id"].isin([]).all()]
     humans = scores[
         (scores["kind"] == "human")
         & scores["span_id"].isin(out["span_id"])

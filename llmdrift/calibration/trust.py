@@ -370,8 +370,10 @@ def trust_report(
         labels"), ``mean_bias, mean_bias_ci_low, mean_bias_ci_high`` (judge
         minus human, scale units; NaN for unordered labels), ``human_ceiling``
         (the annotators' mean pairwise Cohen's kappa, weighted like the
-        statistic when it is a kappa; NaN with fewer than two annotators or
-        for non-kappa statistics).
+        statistic) and ``judge_vs_annotators`` (the judge's mean kappa with
+        each annotator, the figure to read against the ceiling; the estimate
+        above is against the consensus, which is usually higher). Both are
+        NaN with fewer than two annotators or for non-kappa statistics.
 
     Examples
     --------
@@ -391,7 +393,7 @@ def trust_report(
     if int(min_labels) < 2:
         raise ValueError(f"trust_report: min_labels must be >= 2, got {min_labels!r}")
     records = []
-    ceilings = _ceilings(scores, dimension, human, scale, max_categories)
+    ceilings = _Ceilings(scores, judge, human, scale, max_categories)
     for pairs in iter_pairs(
         scores,
         dimension,
@@ -429,8 +431,10 @@ def trust_report(
             "mean_bias": est["mean_bias"],
             "mean_bias_ci_low": low["mean_bias"],
             "mean_bias_ci_high": high["mean_bias"],
-            "human_ceiling": _ceiling_for(ceilings, pairs.dimension, stat),
         }
+        people, mine = ceilings.get(pairs.dimension, stat, pairs.judge)
+        row["human_ceiling"] = people
+        row["judge_vs_annotators"] = mine
         figures = f"{stat} {value:.3f} [{lo:.3f}, {hi:.3f}] on {n} labelled items"
         if not np.isfinite(value):
             row["verdict"] = "needs more labels"
@@ -468,6 +472,11 @@ def trust_report(
                 "" if pd.isna(more) else f"; about {int(more)} more labels decide it"
             )
             row["reason"] = f"{figures}: {why}{extra}"
+        if np.isfinite(people) and np.isfinite(mine):
+            row["reason"] += (
+                f"; against single annotators the judge reaches {mine:.3f} where "
+                f"people reach {people:.3f} with each other"
+            )
         if row["verdict"] != "do not use" and np.isfinite(row["mean_bias_ci_low"]):
             if row["mean_bias_ci_low"] > 0 or row["mean_bias_ci_high"] < 0:
                 row["reason"] += (
@@ -482,44 +491,62 @@ def trust_report(
     return out
 
 
-def _ceilings(scores, dimension, human, scale, max_categories) -> dict:
-    """{dimension: {weights: mean pairwise kappa}} where 2+ annotators exist."""
-    from llmdrift.calibration.ceiling import human_ceiling
+_KAPPA_WEIGHTS = {
+    "kappa": None,
+    "kappa_linear": "linear",
+    "kappa_quadratic": "quadratic",
+}
 
-    out = {}
-    humans = scores[scores["kind"] == "human"]
-    if human is not None:
-        names = [human] if isinstance(human, str) else list(human)
-        humans = humans[humans["scorer"].astype(str).isin(map(str, names))]
-    dims = humans.groupby("dimension")["scorer"].nunique()
-    asked = (
-        None
-        if dimension is None
-        else ([dimension] if isinstance(dimension, str) else list(dimension))
-    )
-    for dim, n_ann in dims.items():
-        if n_ann < 2 or (asked is not None and dim not in asked):
-            continue
-        out[dim] = {}
-        for weights in (None, "linear", "quadratic"):
-            try:
+
+class _Ceilings:
+    """Mean pairwise kappas of the annotators, and of each judge with them,
+    computed once per dimension and weighting (no intervals: the figures
+    beside a verdict)."""
+
+    def __init__(self, scores, judge, human, scale, max_categories):
+        keep = scores["kind"].isin(["human", "judge"])
+        for kind, names in (("human", human), ("judge", judge)):
+            if names is not None:
+                names = [names] if isinstance(names, str) else list(names)
+                keep &= (scores["kind"] != kind) | scores["scorer"].astype(str).isin(
+                    map(str, names)
+                )
+        self.scores = scores[keep]
+        self.scale = scale
+        self.max_categories = max_categories
+        self.cache = {}
+
+    def get(self, dim, stat: str, judge: str) -> tuple[float, float]:
+        """(annotators' mean pairwise kappa, judge's mean kappa with each)."""
+        if stat not in _KAPPA_WEIGHTS:
+            return np.nan, np.nan
+        weights = _KAPPA_WEIGHTS[stat]
+        if (dim, weights) not in self.cache:
+            from llmdrift.calibration.ceiling import human_ceiling
+
+            rows = self.scores[self.scores["dimension"] == dim]
+            table = None
+            if rows.loc[rows["kind"] == "human", "scorer"].nunique() >= 2:
                 table = human_ceiling(
-                    humans,
+                    rows,
                     dim,
-                    scale=scale,
+                    scale=self.scale,
                     weights=weights,
                     n_boot=0,
-                    max_categories=max_categories,
+                    max_categories=self.max_categories,
                 )
-            except ValueError:
-                break  # continuous ratings: no kappa ceiling
-            pick = table[table["comparison"] == "annotator pairs (mean)"]
-            out[dim][weights] = float(pick["value"].iloc[0])
-    return out
-
-
-def _ceiling_for(ceilings: dict, dim, stat: str) -> float:
-    weights = {"kappa": None, "kappa_linear": "linear", "kappa_quadratic": "quadratic"}
-    if stat not in weights:
-        return np.nan
-    return ceilings.get(dim, {}).get(weights[stat], np.nan)
+            self.cache[(dim, weights)] = table
+        table = self.cache[(dim, weights)]
+        if table is None:
+            return np.nan, np.nan
+        kappas = table[table["statistic"] == "cohen_kappa"]
+        people = kappas.loc[kappas["comparison"] == "annotator pairs (mean)", "value"]
+        mine = kappas.loc[
+            (kappas["comparison"] == "judge vs annotators (mean)")
+            & (kappas["rater_a"] == judge),
+            "value",
+        ]
+        return (
+            float(people.iloc[0]) if len(people) else np.nan,
+            float(mine.iloc[0]) if len(mine) else np.nan,
+        )
