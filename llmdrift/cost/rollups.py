@@ -260,10 +260,6 @@ def _request_table(t, by, freq, backend):
         values["_start"] = used.start_time
     used = used.mutate(**values)
     keys = list(by)
-    if "start_time" in columns:
-        # a request belongs to the window of its first counted span
-        first = used._start.min().over(ibis.window(group_by=used.request_id))
-        used = used.mutate(request_start=first)
     if freq is not None:
         if "start_time" not in columns:
             raise ValueError("freq= needs a 'start_time' column in spans")
@@ -274,8 +270,6 @@ def _request_table(t, by, freq, backend):
                 f"{sorted(_FREQ_UNITS)} (hours, UTC days, weeks from Monday, "
                 "months)."
             )
-        used = used.mutate(window_start=used.request_start.truncate(unit))
-        keys.append("window_start")
     aggs = {
         "cost_usd": used._cost.sum().fill_null(0.0),
         "n_spans": used.count(),
@@ -283,9 +277,28 @@ def _request_table(t, by, freq, backend):
         "n_fallback_spans": used.usage_fallback.cast("int64").sum(),
         "n_usage_inconsistent": used._inconsistent.cast("int64").sum(),
     }
+    if "start_time" in columns:
+        aggs["_group_start"] = used._start.min()
     for name in TOKEN_COLUMNS:
         aggs[name] = used[f"_{name}"].sum()
+    # per request and group first; the window is a function of the request,
+    # so grouping by it as well would change nothing
     requests = used.group_by([*keys, "request_id"]).aggregate(**aggs)
+    if freq is not None:
+        # a request belongs to the window of its first counted span, across
+        # its groups (a trace may touch several)
+        if keys:
+            firsts = used.group_by(_rid="request_id").aggregate(
+                _request_start=used._start.min()
+            )
+            requests = requests.left_join(
+                firsts, requests.request_id == firsts._rid
+            ).drop("_rid")
+            start = requests._request_start
+        else:
+            start = requests._group_start
+        requests = requests.mutate(window_start=start.truncate(unit))
+        keys.append("window_start")
     complete = requests.n_without_cost == 0
     requests = requests.mutate(
         _complete_cost=ibis.ifelse(complete, requests.cost_usd, null_float)
