@@ -1,0 +1,116 @@
+"""``llmdrift ingest FILES --store PATH``: summary, idempotence, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from llmdrift.cli import main
+from llmdrift.store import open_store
+
+T0 = 1_772_323_200_000_000_000  # 2026-03-01T00:00:00Z in ns
+
+
+def _attr(key, value):
+    kind = "intValue" if isinstance(value, int) else "stringValue"
+    return {"key": key, "value": {kind: str(value) if kind == "intValue" else value}}
+
+
+def _span(i, service_offset=0):
+    start = T0 + i * 3_600_000_000_000  # one span an hour
+    return {
+        "traceId": f"{i + 1:032x}",
+        "spanId": f"{i + 1 + service_offset:016x}",
+        "name": "chat m",
+        "kind": 3,
+        "startTimeUnixNano": str(start),
+        "endTimeUnixNano": str(start + 250_000_000),
+        "attributes": [
+            _attr("gen_ai.operation.name", "chat"),
+            _attr("gen_ai.request.model", "claude-x"),
+            _attr("gen_ai.usage.input_tokens", 100 + i),
+            _attr("gen_ai.usage.output_tokens", 10),
+            _attr("llmdrift.intent", "refund" if i % 2 else "triage"),
+            _attr("gen_ai.prompt", f"question {i}"),
+            _attr("gen_ai.completion", f"answer {i}"),
+        ],
+        "status": {},
+    }
+
+
+def write_file(path, service, spans, bad_lines=0):
+    request = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [_attr("service.name", service)]},
+                "scopeSpans": [{"scope": {"name": "t"}, "spans": spans}],
+            }
+        ]
+    }
+    lines = [json.dumps(request)] + ["not json {"] * bad_lines
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def files(tmp_path):
+    a = write_file(tmp_path / "a.jsonl", "support-bot", [_span(i) for i in range(6)])
+    b = write_file(
+        tmp_path / "b.jsonl",
+        "search-api",
+        [_span(i, 1000) for i in range(6, 10)],
+        bad_lines=2,
+    )
+    return a, b
+
+
+def test_ingest_prints_summary_and_loads_once(files, tmp_path, capsys):
+    store_path = tmp_path / "t.duckdb"
+    argv = ["ingest", *map(str, files), "--store", str(store_path), "--no-progress"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "spans read: 10" in out
+    assert "spans loaded: 10" in out
+    assert "texts loaded: 10" in out
+    # the two lines that are not JSON are reported with their reason
+    assert "skipped by the reader:" in out and "  2  " in out
+    assert "time range: 2026-03-01 00:00:00 to 2026-03-01 09:00:00 UTC" in out
+    assert "support-bot (6)" in out and "search-api (4)" in out
+
+    # the same files again: nothing added
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "spans loaded: 0" in out
+    assert "spans already in the store (skipped): 10" in out
+    store = open_store(store_path)
+    assert store.count("spans") == 10
+    assert store.count("contents") == 10
+    store.close()
+
+
+def test_ingest_contents_to_a_separate_store(files, tmp_path, capsys):
+    argv = [
+        "ingest",
+        str(files[0]),
+        "--store",
+        str(tmp_path / "spans"),
+        "--contents-store",
+        str(tmp_path / "texts.duckdb"),
+        "--no-progress",
+    ]
+    assert main(argv) == 0
+    capsys.readouterr()
+    spans = open_store(tmp_path / "spans")
+    assert spans.count("spans") == 6
+    assert not spans.has_table("contents")
+    texts = open_store(tmp_path / "texts.duckdb")
+    assert texts.count("contents") == 6
+    spans.close()
+    texts.close()
+
+
+def test_ingest_missing_file_is_a_clear_error(tmp_path, capsys):
+    argv = ["ingest", str(tmp_path / "nope.jsonl"), "--store", str(tmp_path / "s.db")]
+    assert main(argv) == 2
+    assert "no such OTLP file" in capsys.readouterr().err
