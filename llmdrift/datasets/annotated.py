@@ -52,6 +52,8 @@ __all__ = [
     "LLMBAR_FILES",
     "JUDGEBENCH_FILES",
     "LLMBAR_JUDGES",
+    "SOURCES",
+    "load_calibration_source",
 ]
 
 
@@ -90,6 +92,9 @@ class AnnotatedSet:
     pairwise : pandas.DataFrame or None
         For pairwise sets, one row per item, judge and presentation order:
         ``pair_id, judge, order, winner, gold`` (see the loader).
+    by : tuple of str
+        Columns of the judge rows that must split the agreement (LLMBar's
+        ``order``: each item is judged twice); pass ``by=data.by``.
     skipped : pandas.DataFrame
         ``file, record, reason`` of every record that was skipped.
     description : str
@@ -104,6 +109,7 @@ class AnnotatedSet:
     labels: dict = field(default_factory=dict)
     items: pd.DataFrame | None = None
     pairwise: pd.DataFrame | None = None
+    by: tuple = ()
     skipped: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["file", "record", "reason"])
     )
@@ -816,6 +822,7 @@ def load_llmbar(path=None) -> AnnotatedSet:
             }
         ),
         pairwise=_pairwise_frame(pair_rows),
+        by=("order",),
         skipped=skips.frame(),
         description=(
             "LLMBar Natural (princeton-nlp/LLMBar @ 900616b, MIT): 100 pairwise "
@@ -1015,4 +1022,178 @@ def load_judgebench(path=None) -> AnnotatedSet:
             "rewritten recipes on 6 graded metrics (CC-BY-4.0/Apache-2.0) and of "
             "350 DICES conversations on safety (CC-BY-4.0); no judge scores."
         ),
+    )
+
+
+# ---------------------------------------------------------------------------
+# one entry point for the calibration runbook
+
+SOURCES = ("demo", "pandalm", "topical_chat", "llmbar", "judgebench")
+"""Named sources of :func:`load_calibration_source` (anything else is a path)."""
+
+_LOADERS = {
+    "pandalm": load_pandalm,
+    "topical_chat": load_topical_chat,
+    "llmbar": load_llmbar,
+    "judgebench": load_judgebench,
+}
+_LABEL_COLUMNS = ("span_id", "dimension", "value", "annotator")
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    return pd.read_csv(path)
+
+
+def _demo_set() -> AnnotatedSet:
+    from llmdrift.datasets.demo import load_demo
+
+    demo = load_demo()
+    scores = demo.scores[demo.scores["kind"].isin(["judge", "human"])]
+    dims = sorted(scores["dimension"].dropna().unique())
+    return AnnotatedSet(
+        name="demo",
+        scores=scores.reset_index(drop=True),
+        contents=demo.contents,
+        scale={d: [1, 2, 3, 4, 5] for d in dims},
+        level=dict.fromkeys(dims, "ordinal"),
+        description="llmdrift's demo: judge scores (1-5) and three simulated "
+        "annotators on a subset of the judged spans.",
+    )
+
+
+def load_calibration_source(
+    source: str,
+    path=None,
+    *,
+    scores=None,
+    contents=None,
+) -> AnnotatedSet:
+    """The data of the calibration runbook, by name or from a CSV of human labels.
+
+    Parameters
+    ----------
+    source : str
+        "demo" (:func:`llmdrift.datasets.load_demo`: its judge and human
+        rows), "pandalm", "topical_chat", "llmbar", "judgebench" (the loaders
+        of this module, reading ``path`` or downloading), or the path of a
+        CSV (or Parquet) file of human labels with columns ``span_id,
+        dimension, value, annotator``.
+    path : str or path-like, optional
+        For a named public set: its folder (None downloads it).
+    scores : DataFrame or path, optional
+        For a labels file: the scores frame holding the judge rows
+        (``kind="judge"``) of the same spans, or the path of a CSV/Parquet
+        copy of it. Default: the demo's judge scores, so labels of demo spans
+        can be tried without traces of your own.
+    contents : DataFrame or path, optional
+        For a labels file: ``span_id, input_text, output_text`` for the
+        disagreement browser. Default: the demo's contents when ``scores``
+        is the demo's, else none.
+
+    Returns
+    -------
+    AnnotatedSet
+        For a labels file: ``scores`` holds your labels as ``kind="human"``
+        rows (``scorer`` = ``annotator``) plus the judge rows of the spans you
+        labelled; ``scale`` is ``[1, ..., 5]`` when every label is an integer
+        from 1 to 5 (else empty: numbers are then read as sorted categories
+        or continuous); ``level`` ordinal.
+
+    Raises
+    ------
+    ValueError
+        Unknown source name, a labels file without the four columns, or labels
+        whose spans have no judge score.
+
+    Examples
+    --------
+    >>> import pandas as pd, pathlib, tempfile
+    >>> judge = pd.DataFrame({"span_id": ["a", "b"], "dimension": "format",
+    ...     "value": [4.0, 2.0], "scorer": "gpt", "kind": "judge"})
+    >>> labels = pd.DataFrame({"span_id": ["a", "b"], "dimension": "format",
+    ...     "value": [5, 2], "annotator": "ann1"})
+    >>> file = pathlib.Path(tempfile.mkdtemp()) / "labels.csv"
+    >>> labels.to_csv(file, index=False)
+    >>> data = load_calibration_source(str(file), scores=judge)
+    >>> data.scores[["span_id", "scorer", "kind", "value"]].values.tolist()
+    [['a', 'ann1', 'human', 5.0], ['b', 'ann1', 'human', 2.0], \
+['a', 'gpt', 'judge', 4.0], ['b', 'gpt', 'judge', 2.0]]
+    """
+    if source == "demo":
+        return _demo_set()
+    if source in _LOADERS:
+        return _LOADERS[source](path)
+    file = Path(str(source)).expanduser()
+    if not file.is_file():
+        raise ValueError(
+            f"source {source!r} is neither one of {list(SOURCES)} nor an existing "
+            "file; give a name or the path of a CSV of human labels with columns "
+            f"{list(_LABEL_COLUMNS)}"
+        )
+    labels = _read_table(file)
+    missing = [c for c in _LABEL_COLUMNS if c not in labels.columns]
+    if missing:
+        raise ValueError(
+            f"{file}: columns {missing} are missing; a labels file needs "
+            f"{list(_LABEL_COLUMNS)} (one row per span, dimension and annotator), "
+            f"present: {list(labels.columns)[:12]}"
+        )
+    demo = None
+    if scores is None:
+        demo = _demo_set()
+        judged = demo.scores
+        if contents is None:
+            contents = demo.contents
+    else:
+        judged = (
+            scores if isinstance(scores, pd.DataFrame) else _read_table(Path(scores))
+        )
+    if isinstance(contents, str | Path):
+        contents = _read_table(Path(contents))
+    judged = judged[judged["kind"] == "judge"]
+    human = pd.DataFrame(
+        {
+            "span_id": labels["span_id"].astype("string"),
+            "dimension": labels["dimension"].astype("string"),
+            "value": pd.to_numeric(labels["value"], errors="coerce"),
+            "scorer": labels["annotator"].astype("string"),
+            "kind": "human",
+        }
+    )
+    bad = human["value"].isna() & labels["value"].notna()
+    if bad.any():
+        first = labels.loc[bad, "value"].head(3).tolist()
+        raise ValueError(
+            f"{file}: {int(bad.sum())} label value(s) are not numbers (first: "
+            f"{first}); code the labels as numbers (e.g. 1-5, or 0/1 for fail/pass)"
+        )
+    keys = ["span_id", "dimension"]
+    judged = judged.assign(
+        span_id=judged["span_id"].astype("string"),
+        dimension=judged["dimension"].astype("string"),
+    )
+    matched = judged.merge(human[keys].drop_duplicates(), on=keys, how="inner")
+    if matched.empty:
+        raise ValueError(
+            f"{file}: none of the labelled (span_id, dimension) pairs has a judge "
+            "score; give scores= the frame (or file) with the judge rows of these "
+            "spans"
+        )
+    combined = pd.concat([human, matched[human.columns]], ignore_index=True)
+    values = human["value"].dropna()
+    one_to_five = bool(len(values)) and values.isin([1, 2, 3, 4, 5]).all()
+    dims = sorted(human["dimension"].dropna().unique())
+    return AnnotatedSet(
+        name=file.stem,
+        scores=combined,
+        contents=contents
+        if contents is not None
+        else _contents_frame(
+            [{"span_id": s, "output_text": None} for s in human["span_id"].unique()]
+        ),
+        scale={d: [1, 2, 3, 4, 5] for d in dims} if one_to_five else {},
+        level=dict.fromkeys(dims, "ordinal"),
+        description=f"human labels from {file} with the judge scores of those spans",
     )
