@@ -28,6 +28,7 @@ from llmdrift.calibration import (
     paired_scores,
     pairwise_agreement,
     ppi_mean,
+    ppi_mean_weighted,
     rogan_gladen,
     trust_report,
 )
@@ -580,3 +581,35 @@ def test_public_names_resolve():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         agreement(_scores([1, 2, 3], [1, 2, 2]), n_boot=20)
+
+
+def test_corrected_mean_weights_labels_by_inclusion_probability():
+    rng = np.random.default_rng(12)
+    n = 2000
+    truth = rng.integers(1, 6, n).astype(float)
+    judge = np.clip(truth + rng.choice([0, 1, 1], n), 1, 5)
+    prob = np.where(judge <= 3, 0.3, 0.05)
+    lab = rng.random(n) < prob
+    judged = _scores(judge, [None] * n)
+    labels = _scores([None] * n, np.where(lab, truth, np.nan).tolist())
+    labels = labels[labels["value"].notna()].copy()
+    labels["inclusion_prob"] = prob[labels["span_id"].str[1:].astype(int)]
+    before = labels.copy()
+    out = corrected_mean(judged, labels).iloc[0]
+    want = ppi_mean_weighted(judge, lab, truth, prob)
+    assert out["labelling"] == "inclusion_prob" and out["method"] == "ppi"
+    assert out["corrected_mean"] == pytest.approx(float(want["estimate"]))
+    assert out["ci_high"] == pytest.approx(float(want["ci_high"]))
+    plain = corrected_mean(judged, labels, inclusion_prob=None).iloc[0]
+    assert plain["labelling"] == "simple random"
+    assert plain["corrected_mean"] != pytest.approx(out["corrected_mean"], abs=1e-3)
+    pd.testing.assert_frame_equal(labels, before)
+    with pytest.raises(ValueError, match=r"\(0, 1\]"):
+        corrected_mean(judged, labels.assign(inclusion_prob=0.0))
+    names = np.array(["fail", "pass"], dtype=object)
+    binary = labels.assign(value=names[(labels["value"] > 3).astype(int)])
+    judged_binary = judged.assign(value=names[(judged["value"] > 3).astype(int)])
+    with pytest.raises(NotImplementedError, match="method='ppi'"):
+        corrected_mean(judged_binary, binary, method="rogan_gladen")
+    auto = corrected_mean(judged_binary, binary, scale=["fail", "pass"]).iloc[0]
+    assert auto["method"] == "ppi"

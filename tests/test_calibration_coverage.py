@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from llmdrift.calibration import _stats, agreement, ppi_mean, rogan_gladen
+from llmdrift.calibration import (
+    _stats,
+    agreement,
+    ppi_mean,
+    ppi_mean_weighted,
+    rogan_gladen,
+)
 from llmdrift.calibration._frames import row_rng
 from llmdrift.calibration.agreement import bootstrap_tables
 
@@ -152,3 +158,25 @@ def test_rogan_gladen_interval_covers_the_true_pass_rate():
     assert coverage >= FLOOR, coverage
     apparent = prevalence * sens + (1 - prevalence) * (1 - spec)
     assert abs(float(np.mean(judged)) - apparent) < 0.01  # the raw rate is off
+
+
+@pytest.mark.parametrize("power_tuning", [True, False])
+def test_weighted_ppi_covers_when_low_scores_are_labelled_more_often(power_tuning):
+    """Labelling picks items the judge scored low 8x as often; with the
+    inclusion probabilities the interval still covers, without them it does not."""
+    rng = np.random.default_rng(123)
+    y, f = _biased_judge(rng, (N_RUNS, 3000))
+    prob = np.where(f <= 3.0, 0.16, 0.02)
+    labelled = rng.random(f.shape) < prob
+    out = ppi_mean_weighted(f, labelled, y, prob, ci=NOMINAL, power_tuning=power_tuning)
+    coverage = _covered(out["ci_low"], out["ci_high"], TRUE_MEAN)
+    assert coverage >= FLOOR, coverage
+    if power_tuning:
+        # the same labels treated as a simple random sample: biased, undercovers
+        ignored = [
+            ppi_mean(f[r][~labelled[r]], f[r][labelled[r]], y[r][labelled[r]])
+            for r in range(200)
+        ]
+        low = np.array([float(o["ci_low"]) for o in ignored])
+        high = np.array([float(o["ci_high"]) for o in ignored])
+        assert _covered(low, high, TRUE_MEAN) < 0.8

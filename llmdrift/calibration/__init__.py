@@ -29,7 +29,12 @@ from llmdrift.calibration.agreement import (
     paired_scores,
 )
 from llmdrift.calibration.ceiling import fleiss_from_counts, human_ceiling
-from llmdrift.calibration.corrected import corrected_mean, ppi_mean, rogan_gladen
+from llmdrift.calibration.corrected import (
+    corrected_mean,
+    ppi_mean,
+    ppi_mean_weighted,
+    rogan_gladen,
+)
 from llmdrift.calibration.pairwise import PAIRWISE_COLUMNS, pairwise_agreement
 from llmdrift.calibration.trust import VERDICTS, labels_needed, trust_report
 
@@ -48,5 +53,6 @@ __all__ = [
     "VERDICTS",
     "corrected_mean",
     "ppi_mean",
+    "ppi_mean_weighted",
     "rogan_gladen",
 ]

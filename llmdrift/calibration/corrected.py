@@ -18,7 +18,7 @@ from scipy import stats as _sps
 
 from llmdrift.calibration._frames import as_list, check_scores, iter_pairs
 
-__all__ = ["corrected_mean", "ppi_mean", "rogan_gladen"]
+__all__ = ["corrected_mean", "ppi_mean", "ppi_mean_weighted", "rogan_gladen"]
 
 _METHODS = ("auto", "ppi", "rogan_gladen")
 
@@ -85,6 +85,81 @@ def ppi_mean(
     resid = y - lam[..., None] * fl
     est = mean_y + lam * (mean_fu - mean_fl)
     se = np.sqrt(lam**2 * var_fu / big_n + resid.var(axis=-1, ddof=1) / n)
+    half = _z(ci) * se
+    return {
+        "estimate": est,
+        "ci_low": est - half,
+        "ci_high": est + half,
+        "se": se,
+        "power_lambda": lam,
+    }
+
+
+def ppi_mean_weighted(
+    f: np.ndarray,
+    labelled: np.ndarray,
+    y: np.ndarray,
+    inclusion_prob: np.ndarray,
+    *,
+    ci: float = 0.95,
+    power_tuning: bool = True,
+) -> dict[str, np.ndarray]:
+    """Prediction-powered mean when items were picked for labelling with known,
+    unequal probabilities (Poisson sampling), on batches of data sets.
+
+    Every judged item ``i`` contributes
+    ``z_i = lambda f_i + L_i (y_i - lambda f_i) / pi_i`` (``L_i`` = labelled,
+    ``pi_i`` its inclusion probability), whose mean is unbiased for the mean
+    of ``y`` over the judged traffic; the ``z_i`` are independent, so the
+    interval is ``mean(z) +- z_(ci) sd(z) / sqrt(N)``. ``lambda = 1`` is the
+    inverse-probability-weighted PPI; power tuning picks the ``lambda`` that
+    minimises the sample variance of ``z``.
+
+    Parameters
+    ----------
+    f : array, shape (..., N)
+        Judge scores of all judged items.
+    labelled : bool array, shape (..., N)
+        Which items have a human label.
+    y : array, shape (..., N)
+        Human values (ignored where not labelled; NaN allowed there).
+    inclusion_prob : array, shape (..., N)
+        Probability each item had of being labelled (only read where
+        labelled), in (0, 1].
+    ci : float, default=0.95
+    power_tuning : bool, default=True
+
+    Returns
+    -------
+    dict with ``estimate, ci_low, ci_high, se, power_lambda`` arrays.
+
+    Examples
+    --------
+    >>> f = np.array([4.0, 4.0, 5.0, 3.0])
+    >>> lab = np.array([True, False, True, False])
+    >>> y = np.array([3.0, np.nan, 5.0, np.nan])
+    >>> out = ppi_mean_weighted(f, lab, y, np.full(4, 0.5), power_tuning=False)
+    >>> float(out["estimate"])  # (4 + 4 + 5 + 3 + (3 - 4) / 0.5) / 4
+    3.5
+    """
+    f = np.asarray(f, dtype=float)
+    lab = np.asarray(labelled, dtype=bool)
+    prob = np.where(lab, np.asarray(inclusion_prob, dtype=float), 1.0)
+    y0 = np.where(lab, np.asarray(y, dtype=float), 0.0)
+    big_n = f.shape[-1]
+    a = f - lab * f / prob  # z = lambda * a + b
+    b = lab * y0 / prob
+    if power_tuning:
+        ac = a - a.mean(axis=-1, keepdims=True)
+        bc = b - b.mean(axis=-1, keepdims=True)
+        va = (ac * ac).sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lam = np.where(va > 0, -(ac * bc).sum(axis=-1) / va, 1.0)
+    else:
+        lam = np.ones(f.shape[:-1])
+    z = np.asarray(lam)[..., None] * a + b
+    est = z.mean(axis=-1)
+    se = z.std(axis=-1, ddof=1) / np.sqrt(big_n)
     half = _z(ci) * se
     return {
         "estimate": est,
@@ -183,6 +258,7 @@ def corrected_mean(
     scale: Sequence | dict | None = None,
     consensus: str = "auto",
     power_tuning: bool = True,
+    inclusion_prob: str | None = "inclusion_prob",
     ci: float = 0.95,
     max_categories: int = 20,
 ) -> pd.DataFrame:
@@ -197,20 +273,30 @@ def corrected_mean(
     paired : pandas.DataFrame, optional
         Scores rows of the labelled subset: ``kind="human"`` rows (annotator in
         ``scorer``), and optionally the judge rows of those items (else they
-        are taken from ``judge_all``). The labelled items must be a simple
-        random sample of the judged traffic.
+        are taken from ``judge_all``). The labelled items must be a random
+        sample of the judged traffic: a simple random sample, or, when the
+        human rows carry the ``inclusion_prob`` column, a Poisson sample with
+        those probabilities (e.g. low scores labelled more often).
     dimension, judge, human, scale, consensus, max_categories
         As for :func:`llmdrift.calibration.agreement`; several annotators of an
         item are combined by ``consensus`` first.
     method : {"auto", "ppi", "rogan_gladen"}, default="auto"
         "ppi": prediction-powered mean of the scale values. "rogan_gladen":
         pass rate corrected for sensitivity and specificity (two-category
-        scales only). "auto" is "rogan_gladen" for two categories, else "ppi".
+        scales, simple random labelling only). "auto" is "rogan_gladen" for
+        two categories labelled at random, else "ppi" (on a pass/fail scale
+        with ``inclusion_prob``, PPI of the pass rate).
     positive : optional
         The "pass" category for "rogan_gladen"; default the higher one in scale
         order (``"pass"`` of ``["fail", "pass"]``, ``1`` of ``[0, 1]``).
     power_tuning : bool, default=True
         PPI++ weighting of the judge (False: classical PPI, weight 1).
+    inclusion_prob : str or None, default="inclusion_prob"
+        Column of the human rows holding the probability each labelled item
+        had of being picked for labelling. Used when the human rows have it
+        (the ``labelling`` column of the result says so); None ignores it and
+        treats the labels as a simple random sample. Rows of one item must
+        agree, and values must lie in (0, 1].
     ci : float, default=0.95
 
     Returns
@@ -218,7 +304,8 @@ def corrected_mean(
     pandas.DataFrame
         One row per dimension and judge:
 
-        - ``dimension, judge, method``
+        - ``dimension, judge, method``, ``labelling`` ("simple random" or
+          "inclusion_prob": weighted by the probabilities)
         - ``n_judged`` (int): items with a judge score; ``n_labelled`` (int):
           of them, items with human labels; ``n_unlabelled`` (int)
         - ``judge_mean``: the judge's raw mean over all judged items (for a
@@ -242,9 +329,11 @@ def corrected_mean(
     -----
     PPI uses the labelled items for the judge's bias and the unlabelled ones
     for the judge's mean; the interval is valid whatever the judge's bias, if
-    the labelled items are a simple random sample of the judged traffic. A
-    stratified or targeted labelling sample (e.g. errors always labelled)
-    breaks that assumption and this function does not reweight it.
+    the labelled items are a random sample of the judged traffic with known
+    probabilities. A labelling sample picked by hand, or by a rule whose
+    probabilities are not recorded in ``inclusion_prob`` (e.g. "label every
+    complaint"), breaks that assumption, and nothing here can detect it; a
+    rule with probability 1 (always label) is fine when recorded as 1.
     The Rogan-Gladen interval is a delta-method interval; it gets wide as the
     judge nears chance (Youden's J near 0) and is NaN at or below chance.
 
@@ -301,6 +390,7 @@ def corrected_mean(
         judges = judges_all
     cols = ["span_id", "dimension", "value", "scorer", "kind"]
     combined = pd.concat([judges[cols], humans[cols]], ignore_index=True)
+    probs = _inclusion(humans, inclusion_prob)
     judge_names = as_list(judge, "judge")
     records = []
     for pairs in iter_pairs(
@@ -313,11 +403,36 @@ def corrected_mean(
         max_categories=max_categories,
         where="corrected_mean",
     ):
-        records.append(_one(pairs, judges, method, positive, power_tuning, ci))
+        records.append(_one(pairs, judges, method, positive, power_tuning, ci, probs))
     return pd.DataFrame.from_records(records)
 
 
-def _one(pairs, judges, method, positive, power_tuning, ci) -> dict:
+def _inclusion(humans: pd.DataFrame, column: str | None):
+    """{(dimension, span_id): probability} from the human rows, or None."""
+    if column is None or column not in humans.columns:
+        return None
+    frame = humans[["dimension", "span_id", column]]
+    prob = pd.to_numeric(frame[column], errors="coerce")
+    bad = prob.isna() | (prob <= 0) | (prob > 1)
+    if bad.any():
+        first = frame.loc[bad, column].head(3).tolist()
+        raise ValueError(
+            f"corrected_mean: column {column!r} of the human rows must hold "
+            f"probabilities in (0, 1], found {first}; fix them or pass "
+            "inclusion_prob=None for simple random labelling"
+        )
+    per_item = prob.groupby([frame["dimension"], frame["span_id"]]).agg(["min", "max"])
+    differ = per_item["min"] != per_item["max"]
+    if differ.any():
+        raise ValueError(
+            f"corrected_mean: column {column!r} differs between annotators of the "
+            f"same item (first: {per_item.index[differ][:3].tolist()}); one "
+            "probability per item"
+        )
+    return per_item["min"]
+
+
+def _one(pairs, judges, method, positive, power_tuning, ci, probs) -> dict:
     sc = pairs.scale
     rows = judges[
         (judges["dimension"] == pairs.dimension)
@@ -346,7 +461,18 @@ def _one(pairs, judges, method, positive, power_tuning, ci) -> dict:
     y = pairs.human_value.astype(float)
     fl = pairs.judge_value.astype(float)
     two = sc.categorical and len(sc.categories) == 2
-    how = ("rogan_gladen" if two else "ppi") if method == "auto" else method
+    weighted = probs is not None
+    if method == "auto":
+        how = "rogan_gladen" if two and not weighted else "ppi"
+    else:
+        how = method
+    if how == "rogan_gladen" and weighted:
+        raise NotImplementedError(
+            "corrected_mean: method='rogan_gladen' supports simple random "
+            "labelling only; with inclusion probabilities use method='ppi' (the "
+            "pass rate as a mean of 0/1), or inclusion_prob=None if the labels "
+            "were drawn at random"
+        )
     if how == "rogan_gladen" and not two:
         raise ValueError(
             f"corrected_mean: method='rogan_gladen' needs a pass/fail scale of two "
@@ -358,6 +484,7 @@ def _one(pairs, judges, method, positive, power_tuning, ci) -> dict:
         "dimension": pairs.dimension,
         "judge": pairs.judge,
         "method": how,
+        "labelling": "inclusion_prob" if weighted else "simple random",
         "n_judged": int(keep.sum()),
         "n_labelled": n,
         "n_unlabelled": len(f_unl),
@@ -374,7 +501,37 @@ def _one(pairs, judges, method, positive, power_tuning, ci) -> dict:
         "note": "",
     }
     notes = [t for t in pairs.notes if t]
-    if how == "ppi":
+    if how == "ppi" and weighted:
+        f_j = f_all[keep]
+        ids = rows["span_id"].to_numpy(object)[keep]
+        human_of = pd.Series(y, index=pd.Index(pairs.span_id, dtype=object))
+        human_of = human_of[~human_of.index.duplicated()]
+        y_all = human_of.reindex(pd.Index(ids, dtype=object)).to_numpy(float)
+        lab = ~np.isnan(y_all)
+        key = pd.MultiIndex.from_arrays(
+            [np.full(len(ids), pairs.dimension, object), ids]
+        )
+        p_all = probs.reindex(key).to_numpy(float)
+        missing = lab & np.isnan(p_all)
+        if missing.any():
+            raise ValueError(
+                f"corrected_mean: {int(missing.sum())} labelled item(s) of dimension "
+                f"{pairs.dimension!r} lack an inclusion probability"
+            )
+        out = ppi_mean_weighted(
+            f_j, lab, y_all, p_all, ci=ci, power_tuning=power_tuning
+        )
+        row.update(
+            corrected_mean=float(out["estimate"]),
+            ci_low=float(out["ci_low"]),
+            ci_high=float(out["ci_high"]),
+            power_lambda=float(out["power_lambda"]),
+        )
+        notes.append(
+            "the labels-only mean (human_mean) is unweighted and biased under "
+            "unequal probabilities"
+        )
+    elif how == "ppi":
         if len(f_unl) == 0:
             notes.append("every judged item is labelled: the labels' own mean")
             row.update(corrected_mean=hm, ci_low=hlo, ci_high=hhi)
