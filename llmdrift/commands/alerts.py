@@ -1,0 +1,309 @@
+"""``llmdrift alerts``: evaluate the alert rules over spans and scores.
+
+Reads spans and scores from files (``--spans`` OTLP/JSON or Parquet,
+``--scores`` Parquet or CSV), from a span store (``--store``), or the demo
+(``--source demo``), runs :func:`llmdrift.evaluate_alerts` and prints the
+alerts as a table or as JSON (``--json``). The exit code is for cron and CI:
+
+- 0: no alert fired;
+- 1: at least one alert fired;
+- 2: bad input (a missing file or column, naive times, a bad rule table),
+  with a message on stderr naming what is wrong and how to fix it.
+
+Examples
+--------
+>>> import argparse
+>>> parser = argparse.ArgumentParser(prog="llmdrift")
+>>> add_parser(parser.add_subparsers(dest="command"))
+>>> args = parser.parse_args(["alerts", "--source", "demo", "--json"])
+>>> args.source, args.json, args.disable
+('demo', True, [])
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["add_parser", "load_inputs", "format_table"]
+
+_SPAN_COLUMNS = (
+    "span_id",
+    "trace_id",
+    "start_time",
+    "service",
+    "intent",
+    "span_kind",
+    "prompt_hash",
+    "prompt_version",
+    "flagged",
+    "retrieval_score",
+    "cost_usd",
+    "status",
+)
+
+
+def add_parser(subparsers) -> None:
+    """Register the ``alerts`` subcommand on an argparse ``subparsers``."""
+    parser = subparsers.add_parser(
+        "alerts",
+        help="evaluate the alert rules; exit 1 when any fires",
+        description=(
+            "Evaluate the alert rules (quality drop, unannounced prompt-hash "
+            "change, retrieval drop, hallucination spike, cost per quality) over "
+            "a history of spans and scores. Exit 0: no alert; 1: alerts fired; "
+            "2: bad input."
+        ),
+    )
+    source = parser.add_argument_group("input (one of)")
+    source.add_argument(
+        "--source",
+        choices=["demo"],
+        help="the built-in demo scenario (data/demo if written, else generated)",
+    )
+    source.add_argument(
+        "--spans",
+        nargs="+",
+        metavar="PATH",
+        help="spans: Parquet file(s), or OTLP/JSON files, folders or globs",
+    )
+    source.add_argument(
+        "--store", metavar="PATH", help="a span store (see llmdrift ingest)"
+    )
+    parser.add_argument(
+        "--scores", metavar="PATH", help="scores: Parquet or CSV (with --spans)"
+    )
+    parser.add_argument(
+        "--deployments",
+        metavar="PATH",
+        help="deployments: Parquet or CSV; without it every prompt change is "
+        "unannounced",
+    )
+    parser.add_argument(
+        "--rules",
+        metavar="PATH",
+        help="a rule table (CSV or JSON) in the layout of default_rules()",
+    )
+    parser.add_argument(
+        "--disable",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="skip a rule (repeatable), e.g. --disable cost_per_quality",
+    )
+    parser.add_argument("--tz", default="UTC", help="time zone of the daily windows")
+    parser.add_argument(
+        "--since",
+        metavar="TIME",
+        help="report only alerts at or after this UTC time (history before it "
+        "still sets the baselines)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(func=_main)
+
+
+class InputError(ValueError):
+    """Bad command-line input (exit code 2)."""
+
+
+def _read_table(path, what):
+    import pandas as pd
+
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"{what} file {str(path)!r} does not exist.")
+    suffix = "".join(file.suffixes[-2:]).lower()
+    if suffix.endswith(".parquet"):
+        frame = pd.read_parquet(file)
+    elif suffix.endswith(".csv") or suffix.endswith(".csv.gz"):
+        frame = pd.read_csv(file)
+        for column in ("time", "start_time"):
+            if column in frame.columns:
+                frame[column] = pd.to_datetime(frame[column], format="ISO8601")
+        for column in frame.columns:
+            if frame[column].dtype == object:
+                frame[column] = frame[column].astype("string")
+    else:
+        raise InputError(
+            f"{what} file {str(path)!r}: unknown format; use .parquet or .csv."
+        )
+    return frame
+
+
+def _read_spans(paths):
+    import pandas as pd
+
+    if all(str(p).lower().endswith(".parquet") for p in paths):
+        for p in paths:
+            if not Path(p).is_file():
+                raise InputError(f"spans file {str(p)!r} does not exist.")
+        return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    from llmdrift.ingest import read_otlp
+
+    try:
+        return read_otlp(list(paths))
+    except FileNotFoundError as exc:
+        raise InputError(f"spans: {exc}") from None
+
+
+def _from_store(path):
+    try:
+        from llmdrift.store import open_store
+    except ImportError:
+        raise InputError(
+            "--store needs llmdrift.store, which this installation lacks; read "
+            "files with --spans/--scores instead."
+        ) from None
+    store = open_store(path)
+    frames = {}
+    for name in ("spans", "scores", "deployments"):
+        try:
+            table = store.table(name)
+        except Exception:  # a store without that table
+            if name == "deployments":
+                frames[name] = None
+                continue
+            raise InputError(f"store {path!r} has no {name!r} table.") from None
+        if name == "spans":
+            table = table.select(*[c for c in _SPAN_COLUMNS if c in table.columns])
+        # the rules need span-level rows (hash changes, flags) in pandas
+        frames[name] = table.to_pandas()
+    return frames["spans"], frames["scores"], frames["deployments"]
+
+
+def load_inputs(args):
+    """The spans, scores and deployments frames named by parsed arguments.
+
+    Returns
+    -------
+    tuple
+        ``(spans, scores, deployments)``; deployments may be None.
+
+    Raises
+    ------
+    InputError
+        When no or several sources are given, or a file is missing.
+    """
+    chosen = [a for a in ("source", "spans", "store") if getattr(args, a)]
+    if len(chosen) != 1:
+        raise InputError(
+            "give exactly one input: --source demo, --spans FILES --scores FILE, "
+            f"or --store PATH (got {chosen or 'none'})."
+        )
+    deployments = None
+    if args.source == "demo":
+        from llmdrift.datasets import load_demo
+
+        folder = Path("data/demo")
+        demo = load_demo(path=folder if folder.is_dir() else None)
+        spans, scores, deployments = demo.spans, demo.scores, demo.deployments
+    elif args.store:
+        spans, scores, deployments = _from_store(args.store)
+    else:
+        if not args.scores:
+            raise InputError("--spans needs --scores FILE (Parquet or CSV).")
+        spans = _read_spans(args.spans)
+        scores = _read_table(args.scores, "scores")
+    if args.deployments:
+        deployments = _read_table(args.deployments, "deployments")
+    return spans, scores, deployments
+
+
+def _rules(args):
+    import pandas as pd
+
+    from llmdrift.alerts import default_rules
+
+    if args.rules:
+        file = Path(args.rules)
+        if not file.is_file():
+            raise InputError(f"rules file {args.rules!r} does not exist.")
+        if file.suffix.lower() == ".json":
+            rules = pd.DataFrame(json.loads(file.read_text()))
+        else:
+            rules = pd.read_csv(file)
+    else:
+        rules = default_rules()
+    unknown = sorted(set(args.disable) - set(rules["rule"]))
+    if unknown:
+        raise InputError(
+            f"--disable {unknown}: no such rule; rules: {list(rules['rule'])}."
+        )
+    rules = rules.copy()
+    rules.loc[rules["rule"].isin(args.disable), "enabled"] = False
+    return rules
+
+
+def format_table(alerts) -> str:
+    """Alerts as a plain-text table, each followed by its evidence and action.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from llmdrift.alerts import ALERT_COLUMNS
+    >>> print(format_table(pd.DataFrame(columns=list(ALERT_COLUMNS))))
+    no alerts
+    """
+    if len(alerts) == 0:
+        return "no alerts"
+    lines = []
+    for i, row in enumerate(alerts.itertuples(index=False), start=1):
+        size = ""
+        if row.observed == row.observed and row.baseline == row.baseline:
+            size = f" {row.observed:.4g} vs baseline {row.baseline:.4g}"
+            if row.change_pct == row.change_pct:
+                size += f" ({row.change_pct:+.1%})"
+        lines.append(
+            f"[{i}] {row.time:%Y-%m-%d %H:%M} UTC  {row.rule}  {row.group}  "
+            f"{row.dimension}{size}"
+        )
+        lines.append(f"    evidence: {row.evidence}")
+        lines.append(f"    first action: {row.first_action}")
+    return "\n".join(lines)
+
+
+def _to_json(alerts, status) -> str:
+    records = []
+    for row in alerts.to_dict(orient="records"):
+        out = {}
+        for key, value in row.items():
+            if hasattr(value, "isoformat"):
+                value = value.isoformat() if value == value else None
+            elif isinstance(value, float) and value != value:
+                value = None
+            out[key] = value
+        records.append(out)
+    return json.dumps(
+        {"alerts": records, "status": status.to_dict(orient="records")}, indent=2
+    )
+
+
+def _main(args) -> int:
+    import warnings
+
+    import pandas as pd
+
+    from llmdrift.alerts import evaluate_alerts
+    from llmdrift.schema import LlmdriftWarning, SchemaError
+
+    try:
+        spans, scores, deployments = load_inputs(args)
+        rules = _rules(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LlmdriftWarning)
+            alerts = evaluate_alerts(spans, scores, deployments, rules, tz=args.tz)
+        if args.since:
+            since = pd.Timestamp(args.since)
+            since = since.tz_localize("UTC") if since.tzinfo is None else since
+            status = alerts.attrs["status"]
+            alerts = alerts[alerts["time"] >= since].reset_index(drop=True)
+            alerts.attrs["status"] = status
+    except (SchemaError, ValueError, TypeError, KeyError, OSError) as exc:
+        print(f"llmdrift alerts: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(_to_json(alerts, alerts.attrs["status"]))
+    else:
+        print(format_table(alerts))
+    return 1 if len(alerts) else 0
