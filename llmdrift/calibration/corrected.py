@@ -179,13 +179,18 @@ def rogan_gladen(
     n_neg: np.ndarray,
     *,
     ci: float = 0.95,
+    labelled_within: bool = True,
 ) -> dict[str, np.ndarray]:
     """Pass rate corrected for the judge's sensitivity and specificity.
 
     ``prevalence = (apparent + Sp - 1) / (Se + Sp - 1)`` (Rogan and Gladen,
     1978), with a delta-method interval whose variance is
     ``[a(1-a)/N + p^2 Se(1-Se)/n_pos + (1-p)^2 Sp(1-Sp)/n_neg] / J^2``,
-    ``J = Se + Sp - 1`` (Youden's index). Estimate and interval are clipped to
+    ``J = Se + Sp - 1`` (Youden's index), less
+    ``2 [p Se(1-Se) + (1-p) Sp(1-Sp)] / (N J^2)`` when the labelled items are
+    among the ``N`` judged ones (their judge verdicts then enter both the
+    apparent rate and Se/Sp, a positive covariance that leaving out makes the
+    interval about 98% instead of 95%). Estimate and interval are clipped to
     [0, 1]; NaN where ``J <= 0`` (a judge no better than chance carries no
     information about the pass rate).
 
@@ -202,6 +207,9 @@ def rogan_gladen(
         Labelled items people failed: how many the judge failed too, and
         how many there are (specificity).
     ci : float, default=0.95
+    labelled_within : bool, default=True
+        Whether the labelled items are part of the ``n_judged`` items behind
+        ``apparent`` (False: a separate validation sample).
 
     Returns
     -------
@@ -224,7 +232,12 @@ def rogan_gladen(
             a * (1 - a) / np.asarray(n_judged, float)
             + pc**2 * se_ * (1 - se_) / np.asarray(n_pos, float)
             + (1 - pc) ** 2 * sp * (1 - sp) / np.asarray(n_neg, float)
-        ) / youden**2
+        )
+        if labelled_within:
+            var = var - 2.0 * (pc * se_ * (1 - se_) + (1 - pc) * sp * (1 - sp)) / (
+                np.asarray(n_judged, float)
+            )
+        var = np.maximum(var, 0.0) / youden**2
     ok = youden > 0
     se = np.where(ok, np.sqrt(var), np.nan)
     half = _z(ci) * se
