@@ -1150,7 +1150,14 @@ class Judge:
     flight finish and are stored before the interrupt propagates, so an
     interrupted and restarted run repeats no paid call. With an async client,
     calls in flight when the run is cancelled are lost (at most
-    ``max_concurrency`` calls paid and judged again).
+    ``max_concurrency`` calls paid and judged again). A process killed
+    outright (SIGKILL, the out-of-memory killer, a closed container) keeps
+    every verdict already stored, since each line is flushed to the operating
+    system as it arrives, but cannot store the replies still in flight: up to
+    ``max_concurrency`` calls are paid and judged again on the next run
+    (``test_process_killed_outright_loses_nothing_stored``). A machine that
+    loses power may also lose lines the operating system had not yet written
+    to disk (no fsync per line).
 
     Examples
     --------

@@ -779,3 +779,95 @@ def test_sample_judge_and_reweight_end_to_end(fake_anthropic):
     # the unweighted sample mean is far off: hard requests are over-sampled
     raw = scores[scores.dimension == "format"].value.mean()
     assert abs(raw - 4.0) > 1.0
+
+
+def test_progress_bar_counts_the_calls_and_changes_no_score(fake_anthropic, capsys):
+    fake_anthropic.responder = good
+    spans, contents = frames(6)
+    quiet = make_judge(fake_anthropic).score(spans, contents, progress=False)
+    capsys.readouterr()
+    shown = make_judge(fake_anthropic).score(spans, contents, progress=True)
+    bar = capsys.readouterr().err
+    assert "judging" in bar and "6/6" in bar
+    columns = ["span_id", "dimension", "value", "error"]
+    pd.testing.assert_frame_equal(shown[columns], quiet[columns])
+
+
+_CHILD = """
+import sys
+import anthropic
+import pandas as pd
+from llmdrift.judge import Judge, Rubric
+
+url, store, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ids = [f"{i + 1:016x}" for i in range(n)]
+spans = pd.DataFrame({
+    "trace_id": [f"{i + 1:032x}" for i in range(n)],
+    "span_id": ids,
+    "start_time": pd.date_range("2024-05-01", periods=n, freq="min", tz="UTC"),
+})
+contents = pd.DataFrame({
+    "span_id": ids,
+    "input_text": [f"question {i}" for i in range(n)],
+    "output_text": [f"answer-{i}-end" for i in range(n)],
+})
+rubric = Rubric(
+    {"format": "The answer is valid JSON.", "tone": "The answer is polite."},
+    name="test-rubric",
+    version="7",
+)
+client = anthropic.Anthropic(api_key="test-key", base_url=url)
+judge = Judge(rubric, client=client, max_concurrency=2, seed=0)
+judge.score(spans, contents, progress=False, store_path=store)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
+def test_process_killed_outright_loses_nothing_stored(fake_anthropic, tmp_path):
+    """A judge process killed with SIGKILL (no chance to clean up), then
+    restarted: every stored verdict is kept and not asked again; only the calls
+    in flight at the kill (at most max_concurrency=2) are paid twice."""
+    import subprocess
+    import sys
+
+    def slow(body):
+        time.sleep(0.05)
+        return Reply.ok(verdict())
+
+    fake_anthropic.responder = slow
+    n = 30
+    store = tmp_path / "verdicts.jsonl"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, fake_anthropic.url, str(store), str(n)]
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and child.poll() is None:
+            if store.exists() and store.read_text().count("\n") >= 6:
+                break
+            time.sleep(0.01)
+        assert child.poll() is None, "the child finished before it could be killed"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    sent_before = len(fake_anthropic.message_requests())
+    stored = [json.loads(x) for x in store.read_text().splitlines() if x.strip()]
+    stored_ids = {record["span_id"] for record in stored}
+    assert 6 <= len(stored) < n
+    assert sent_before - len(stored) <= 2  # only the calls in flight are lost
+
+    spans, contents = frames(n, with_prob=False)
+    scores = make_judge(fake_anthropic, max_concurrency=2).score(
+        spans, contents, progress=False, store_path=store
+    )
+    assert len(scores) == 2 * n and scores.value.notna().all()
+    counts = {
+        span_id: fake_anthropic.count(text)
+        for span_id, text in zip(spans.span_id, contents.output_text, strict=True)
+    }
+    assert all(counts[span_id] == 1 for span_id in stored_ids)
+    # paid twice: only spans whose call was in flight at the kill (a request
+    # cut off mid-send reaches the fake server but names no answer, and a
+    # real API would not bill it)
+    assert sum(counts.values()) - n <= 2
