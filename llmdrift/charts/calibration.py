@@ -857,6 +857,8 @@ class CalibrationView:
         the reason is in ``notes``).
     trust : pandas.DataFrame or None
         :func:`llmdrift.trust_report` (verdict, reason, labels still needed).
+    labels_needed : pandas.DataFrame or None
+        :func:`llmdrift.labels_needed` for the target interval width.
     charts : dict of str to altair chart
         "agreement", "heatmap", "difference", "ceiling" (a :func:`note_chart`
         saying why, where a chart cannot be drawn).
@@ -872,35 +874,50 @@ class CalibrationView:
     paired: pd.DataFrame | None = None
     ceiling: pd.DataFrame | None = None
     trust: pd.DataFrame | None = None
+    labels_needed: pd.DataFrame | None = None
     level: str = "ordinal"
     charts: dict = field(default_factory=dict)
     notes: dict = field(default_factory=dict)
 
 
-def _trust_by(scores, dimension, judge, scale, by, n_boot, seed, threshold, stat):
-    """trust_report per value of the ``by`` columns (it takes no ``by``)."""
-    from llmdrift.calibration import trust_report
-
-    options = {
-        "judge": judge,
-        "scale": scale,
-        "n_boot": n_boot,
-        "seed": seed,
-        "threshold": threshold,
-        "statistic": stat,
-    }
+def _split_by(func, scores, dimension, by, **options):
+    """Call ``func`` (trust_report, labels_needed: they take no ``by``) once per
+    value of the ``by`` columns of the judge rows, with all human rows."""
     if not by:
-        return trust_report(scores, dimension, **options)
+        return func(scores, dimension, **options)
     judged = scores[scores["kind"] == "judge"]
+    humans = scores[scores["kind"] == "human"]
     frames = []
     for key, part in judged.groupby(list(by), sort=True):
         key = key if isinstance(key, tuple) else (key,)
-        subset = pd.concat([part, scores[scores["kind"] == "human"]])
-        out = trust_report(subset, dimension, **options)
+        out = func(pd.concat([part, humans]), dimension, **options)
         for offset, (col, value) in enumerate(zip(by, key, strict=True)):
             out.insert(1 + offset, col, value)
         frames.append(out)
     return pd.concat(frames, ignore_index=True)
+
+
+def _people_only(scores, dimension, scale_arg, level, n_boot, seed):
+    """The view of a dimension without judge scores: the human ceiling only."""
+    from llmdrift import calibration as cal
+
+    reason = f"{dimension!r} has no judge scores (kind='judge' rows)"
+    view = CalibrationView(dimension, None, pd.DataFrame(), pd.DataFrame())
+    view.level = level
+    for name in ("agreement", "heatmap", "difference", "trust"):
+        view.notes[name] = f"no {name}: {reason}"
+    try:
+        view.ceiling = cal.human_ceiling(
+            scores, dimension, scale=scale_arg, level=level, n_boot=n_boot, seed=seed
+        )
+        view.charts["ceiling"] = human_ceiling_chart(view.ceiling)
+    except ValueError as err:
+        view.notes["ceiling"] = f"no human ceiling: {err}"
+    for name in ("agreement", "heatmap", "difference", "ceiling"):
+        if name not in view.charts:
+            view.charts[name] = note_chart(view.notes[name])
+    view.charts = {k: view.charts[k] for k in sorted(view.charts)}
+    return view
 
 
 def calibration_view(
@@ -915,16 +932,22 @@ def calibration_view(
     n_boot: int = 1000,
     seed: int = 0,
     threshold: float = 0.6,
+    target_width: float = 0.2,
     trust: bool = True,
 ) -> CalibrationView:
     """Agreement, confusion, differences, human ceiling and verdict of one dimension.
 
     Calls :func:`llmdrift.agreement`, ``confusion_table``, ``paired_scores``,
-    ``human_ceiling`` and :func:`llmdrift.trust_report` for ``dimension`` (and
-    ``judge``, default all judges) and draws the four charts. Parts that are
-    undefined for the data (a confusion table of continuous ratings, a human
-    ceiling with one annotator) are None with the reason in ``notes``, and
-    their chart is a :func:`note_chart` saying so.
+    ``human_ceiling``, :func:`llmdrift.trust_report` and
+    :func:`llmdrift.labels_needed` for ``dimension`` (and ``judge``, default
+    all judges) and draws the four charts. Parts that are undefined for the
+    data (a confusion table of continuous ratings, a human ceiling with one
+    annotator, everything but the ceiling when the dimension has no judge
+    scores) are None or empty with the reason in ``notes``, and their chart
+    is a :func:`note_chart` saying so. The statistics that ``trust_report``
+    and ``labels_needed`` use follow ``level``: Cohen's kappa for nominal
+    labels, their "auto" choice for ordinal ones, Pearson for interval
+    ratings.
 
     Parameters
     ----------
@@ -950,9 +973,12 @@ def calibration_view(
         Bootstrap resamples and seed of every interval.
     threshold : float, default=0.6
         Least acceptable agreement for the trust verdict.
+    target_width : float, default=0.2
+        Wanted width of the agreement interval for
+        :func:`llmdrift.labels_needed`.
     trust : bool, default=True
-        Compute :func:`llmdrift.trust_report` (needs C1's simulation; False
-        skips it).
+        Compute :func:`llmdrift.trust_report` and
+        :func:`llmdrift.labels_needed` (simulations; False skips them).
 
     Returns
     -------
@@ -990,6 +1016,9 @@ def calibration_view(
         )
     stats = STATISTICS_BY_LEVEL[level]
     common = {"judge": judge, "scale": scale_arg, "by": by}
+    here = scores[scores["dimension"] == dimension]
+    if not (here["kind"] == "judge").any():
+        return _people_only(scores, dimension, scale_arg, level, n_boot, seed)
     table = cal.agreement(scores, dimension, n_boot=n_boot, seed=seed, **common)
     shown = [s for s in stats if table[s].notna().any()] or ["exact_agreement"]
     view = CalibrationView(dimension, judge, table, agreement_table(table, shown))
@@ -1043,17 +1072,29 @@ def calibration_view(
             view.notes["ceiling"] = f"no human ceiling: {err}"
 
     if trust:
+        options = {
+            "judge": judge,
+            "scale": scale_arg,
+            "seed": seed,
+            "statistic": _TRUST_STATISTIC[level],
+        }
         try:
-            view.trust = _trust_by(
+            view.trust = _split_by(
+                cal.trust_report,
                 scores,
                 dimension,
-                judge,
-                scale_arg,
                 by,
-                n_boot,
-                seed,
-                threshold,
-                _TRUST_STATISTIC[level],
+                n_boot=n_boot,
+                threshold=threshold,
+                **options,
+            )
+            view.labels_needed = _split_by(
+                cal.labels_needed,
+                scores,
+                dimension,
+                by,
+                target_width=target_width,
+                **options,
             )
         except ValueError as err:
             view.notes["trust"] = f"no trust verdict: {err}"

@@ -115,6 +115,14 @@ class AnnotatedSet:
     )
     description: str = field(default="", repr=False)
 
+    @property
+    def dimensions(self) -> list[str]:
+        """Dimensions with human rows, those that also have judge rows first."""
+        present = self.scores[["dimension", "kind"]].astype(str).drop_duplicates()
+        judged = set(present.loc[present["kind"] == "judge", "dimension"])
+        labelled = set(present.loc[present["kind"] == "human", "dimension"])
+        return sorted(judged & labelled) + sorted(labelled - judged)
+
     def __repr__(self) -> str:
         judges = sorted(
             self.scores.loc[self.scores["kind"] == "judge", "scorer"].unique()

@@ -24,7 +24,7 @@ def _require_ipywidgets():
 
 
 def _options(scores: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """Dimensions with both judge and human rows, and the judges."""
+    """Dimensions with human rows (those with judge rows first), and judges."""
     if not isinstance(scores, pd.DataFrame):
         raise TypeError(f"expected a scores DataFrame, got {type(scores).__name__}")
     missing = [
@@ -40,15 +40,15 @@ def _options(scores: pd.DataFrame) -> tuple[list[str], list[str]]:
     present = scores[["dimension", "kind"]].astype(str).drop_duplicates()
     with_judge = set(present.loc[present["kind"] == "judge", "dimension"])
     with_human = set(present.loc[present["kind"] == "human", "dimension"])
-    dims = sorted(with_judge & with_human)
+    if not with_human:
+        raise ValueError(
+            "no dimension has human rows (kind='human'); calibration needs "
+            "people's labels"
+        )
+    dims = sorted(with_judge & with_human) + sorted(with_human - with_judge)
     judges = sorted(
         scores.loc[scores["kind"] == "judge", "scorer"].astype(str).unique()
     )
-    if not dims:
-        raise ValueError(
-            "no dimension has both judge (kind='judge') and human (kind='human') "
-            "rows; calibration needs people's labels of judged spans"
-        )
     return dims, judges
 
 
@@ -354,7 +354,9 @@ class DisagreementBrowser:
             options=dims, value=dimension or dims[0], description="dimension"
         )
         self.judge_picker = widgets.Dropdown(
-            options=judges, value=judge or judges[0], description="judge"
+            options=judges,
+            value=judge or (judges[0] if judges else None),
+            description="judge",
         )
         pickers = [self.dimension_picker, self.judge_picker]
         self.by_picker = None
@@ -377,13 +379,22 @@ class DisagreementBrowser:
         from llmdrift.calibration import disagreements
 
         scores = self.scores
+        dim = self.dimension_picker.value
+        judged = scores[(scores["kind"] == "judge") & (scores["dimension"] == dim)]
+        if judged.empty:
+            self.table = pd.DataFrame()
+            _show(
+                self.output,
+                f"<p><i>{html.escape(repr(dim))} has no judge scores: "
+                "nothing to compare the people with</i></p>",
+            )
+            return
         if self.by_picker is not None:  # one judged order at a time
             col = self.by[0]
             keep = (scores["kind"] != "judge") | (
                 scores[col].astype(str) == self.by_picker.value
             )
             scores = scores[keep]
-        dim = self.dimension_picker.value
         scale = self.scale.get(dim)
         steps = scale is not None and not _rising_numbers(scale)
         if steps:  # measure the difference along the scale, not in its codes
