@@ -1449,7 +1449,7 @@ def _evaluate_alerts(spans, scores, deployments) -> pd.DataFrame | None:
             err,
         )
         return None
-    return out.reset_index(drop=True)
+    return out  # keeps .attrs["status"]: which rules ran
 
 
 def _merge_steps(changes, keys, *, gap: pd.Timedelta) -> pd.DataFrame:

@@ -83,23 +83,59 @@ def _window_series(incident, focus: dict, start=None, end=None) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _label_levels(times: pd.Series, span, *, room: float = 0.45) -> np.ndarray:
+    """Label row of each marker: the lowest row whose last label is more than
+    ``room`` of the time span away (labels are about that wide)."""
+    times = pd.to_datetime(pd.Series(times), utc=True).reset_index(drop=True)
+    if times.empty:
+        return np.array([], dtype=int)
+    lo, hi = span if span is not None else (times.min(), times.max())
+    width = max((hi - lo) * room, pd.Timedelta(seconds=1))
+    levels = np.zeros(len(times), dtype=int)
+    last: list[pd.Timestamp] = []
+    for i in np.argsort(times.to_numpy(), kind="stable"):
+        t = times.iloc[i]
+        for level, previous in enumerate(last):
+            if t - previous > width:
+                levels[i], last[level] = level, t
+                break
+        else:
+            levels[i] = len(last)
+            last.append(t)
+    return levels
+
+
 def _marker_layers(alt, events: pd.DataFrame, *, span=None, x_field="time"):
     """Vertical rules with staggered labels at the top of the plot."""
     if events.empty:
         return []
     ev = events.copy()
     ev["colour_kind"] = ev["kind"].astype(str)
-    # labels sit in a strip above the plot, staggered on three levels so that
-    # nearby events do not overlap; right-half labels run leftwards
-    ev["label_y"] = -8 - 13 * (np.arange(len(ev)) % 3)
+    # labels sit in a strip above the plot, one row per label that would
+    # otherwise overlap a nearby one; right-half labels run leftwards
+    ev["label_y"] = -8 - 13 * _label_levels(ev[x_field], span)
     lo, hi = span if span is not None else (ev[x_field].min(), ev[x_field].max())
     middle = lo + (hi - lo) / 2
     ev["right"] = ev[x_field] > middle
     ev["dash"] = np.where(
-        ev["announced"].fillna(False).astype(bool),
-        "announced",
-        "unannounced / detected",
+        ev["kind"].astype(str) == "alert",
+        "alert",
+        np.where(
+            ev["announced"].fillna(False).astype(bool),
+            "announced",
+            "unannounced / detected",
+        ),
     )
+    dashes = [
+        d
+        for d in ("unannounced / detected", "announced", "alert")
+        if d in set(ev["dash"])
+    ]
+    dash_range = {
+        "unannounced / detected": [1, 0],
+        "announced": [6, 4],
+        "alert": [2, 2],
+    }
     ev["time_text"] = ev[x_field].dt.strftime("%Y-%m-%d %H:%M UTC")
     kinds = [k for k in _EVENT_COLOURS if k in set(ev["colour_kind"])]
     colour_scale = alt.Scale(domain=kinds, range=[_EVENT_COLOURS[k] for k in kinds])
@@ -122,10 +158,7 @@ def _marker_layers(alt, events: pd.DataFrame, *, span=None, x_field="time"):
             color=colour,
             strokeDash=alt.StrokeDash(
                 "dash:N",
-                scale=alt.Scale(
-                    domain=["unannounced / detected", "announced"],
-                    range=[[1, 0], [6, 4]],
-                ),
+                scale=alt.Scale(domain=dashes, range=[dash_range[d] for d in dashes]),
                 title="line",
                 legend=alt.Legend(orient="bottom"),
             ),
@@ -151,22 +184,40 @@ def _marker_layers(alt, events: pd.DataFrame, *, span=None, x_field="time"):
                 tooltip=tooltip,
             )
         )
-    return [rules, *labels]
+    layers = [rules, *labels]
+    fired = ev[ev["kind"].astype(str) == "alert"]
+    if len(fired):
+        # alerts also get a filled triangle on the top edge, so they read
+        # apart from the change they point at even where the lines overlap
+        layers.append(
+            alt.Chart(fired)
+            .mark_point(shape="triangle-down", filled=True, size=110, opacity=1)
+            .encode(
+                x=alt.X(f"{x_field}:T", scale=alt.Scale(type="utc")),
+                y=alt.value(0),
+                color=alt.Color("colour_kind:N", scale=colour_scale, legend=None),
+                tooltip=tooltip,
+            )
+        )
+    return layers
 
 
 def _alert_concerns(alerts: pd.DataFrame, focus: dict, known: dict) -> pd.Series:
     """Rows of an alerts frame that concern the focused dimension and group.
 
-    An alert concerns the focus when its ``dimension`` is missing or equal,
-    and its group (``service``/``intent`` columns, or the ``group`` text of
+    An alert concerns the focus when its ``dimension`` is missing, equal, or
+    not a score dimension of the incident (a prompt-hash or cost alert), and
+    its group (``service``/``intent`` columns, or the ``group`` text of
     :func:`llmdrift.evaluate_alerts`) either names the focused value or names
     no value of that column at all (a service-wide or all-traffic alert).
-    ``known`` maps ``service``/``intent`` to the values the incident holds.
+    ``known`` maps ``service``/``intent``/``dimension`` to the values the
+    incident holds.
     """
     keep = pd.Series(True, index=alerts.index)
     if "dimension" in alerts.columns and focus.get("dimension") is not None:
         dim = alerts["dimension"].astype("string")
-        keep &= dim.isna() | (dim == str(focus["dimension"]))
+        scored = dim.isin([str(v) for v in known.get("dimension", ())])
+        keep &= dim.isna() | (dim == str(focus["dimension"])) | ~scored
     for key in ("service", "intent"):
         if key in alerts.columns and focus.get(key) is not None:
             col = alerts[key].astype("string")
@@ -274,6 +325,14 @@ def alerts_table(incident, *, alerts: pd.DataFrame | None = None, top: int = 20)
         caption += f"; the first {top} by time are shown"
     if not len(frame):
         caption = "No alert fired under the default rules"
+    status = frame.attrs.get("status")
+    if isinstance(status, pd.DataFrame) and {"rule", "status"} <= set(status):
+        skipped = status[status["status"].astype(str) != "ran"]
+        if len(skipped):
+            caption += "; not evaluated: " + "; ".join(
+                f"{r} ({why})"
+                for r, why in zip(skipped["rule"], skipped["status"], strict=True)
+            )
     return styler.set_caption(caption)
 
 
@@ -344,7 +403,7 @@ def quality_chart(
         alerts = getattr(incident, "alerts", None)
     known = {
         k: incident.series[k].dropna().unique()
-        for k in ("service", "intent")
+        for k in ("service", "intent", "dimension")
         if k in incident.series.columns
     }
     alert_rows = _alert_events(alerts, focus, known)
@@ -371,7 +430,7 @@ def quality_chart(
     band = base.mark_area(opacity=0.25, color=PALETTE[0]).encode(
         y=alt.Y(
             "ci_low:Q",
-            title=f"{focus['dimension']}: mean score per window (band: 95% CI)",
+            title=f"{focus['dimension']}: window mean (band: 95% CI)",
             scale=alt.Scale(zero=False),
         ),
         y2="ci_high:Q",
@@ -389,9 +448,14 @@ def quality_chart(
         height=height,
         title=alt.Title(
             f"{focus['dimension']} for {group}",
-            subtitle="window means with 95% interval; vertical lines: detected "
-            "changes and the prompt, model and deployment changes",
-            offset=12 + 13 * min(len(events), 3),
+            subtitle=[
+                "window means with 95% interval; vertical lines: detected changes,",
+                "prompt, model and deployment changes, and alerts (dotted, with a "
+                "triangle)",
+            ],
+            offset=12 + 13 * (int(_label_levels(events["time"], span).max()) + 1)
+            if len(events)
+            else 12,
         ),
     )
 
