@@ -896,3 +896,39 @@ def test_from_table_bad_values_name_column_row_and_fix():
     empty = from_table(table.iloc[:0], mapping)
     assert len(empty) == 0
     schema.validate(empty, "spans")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "column"),
+    [
+        ("gen_ai.usage.input_tokens", {"intValue": "99999999999999999999"}, "input"),
+        ("gen_ai.usage.input_tokens", {"intValue": 2**63}, "input"),
+        ("gen_ai.usage.input_tokens", {"boolValue": True}, "input"),
+        ("gen_ai.usage.cost", {"stringValue": "1e999"}, "reported_cost"),
+        ("gen_ai.usage.cost", {"doubleValue": "Infinity"}, "reported_cost"),
+    ],
+)
+def test_values_outside_their_type_become_na_and_are_reported(
+    tmp_path, key, value, column
+):
+    request = copy.deepcopy(BR05)
+    attributes = first_span(request)["attributes"]
+    attributes[:] = [a for a in attributes if a["key"] != key]
+    attributes.append({"key": key, "value": value})
+    with pytest.warns(schema.LlmdriftWarning, match="unreadable and set to <NA>"):
+        spans = read_otlp(write_lines(tmp_path / "t.jsonl", [request]))
+    name = "input_tokens" if column == "input" else "reported_cost_usd"
+    assert len(spans) == 1 and pd.isna(spans[name].iloc[0])
+    assert spans.attrs["ingest_report"]["values_not_parsed"] == {name: 1}
+    assert spans["output_tokens"].iloc[0] == 7  # the rest of the span loads
+
+
+def test_span_ending_before_it_starts_is_reported_and_skipped(tmp_path):
+    request = copy.deepcopy(BR05)
+    first_span(request)["endTimeUnixNano"] = "1717999999000000000"
+    with pytest.warns(schema.LlmdriftWarning, match="1 span\\(s\\) skipped"):
+        spans = read_otlp(write_lines(tmp_path / "t.jsonl", [request, BR05]))
+    report = spans.attrs["ingest_report"]
+    assert report["skipped_reasons"] == {"bad endTimeUnixNano": 1}
+    assert "before start" in report["examples"][0]["reason"]
+    assert spans["duration_ns"].tolist() == [1250000123]  # the good copy loads

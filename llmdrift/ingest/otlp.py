@@ -10,6 +10,7 @@ column is listed in :mod:`llmdrift.ingest._attributes`.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 
@@ -36,6 +37,7 @@ __all__ = ["read_otlp", "read_otlp_contents", "usage_inconsistent"]
 
 _CHUNK = 100_000
 _BAD = object()  # a value that is present but cannot be read as its type
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 # output columns of the span reader, in row-tuple order, with their Arrow type
 _ROW = (
@@ -94,32 +96,40 @@ def _scalar(value: dict):
 
 def _to_int(x):
     # intValue arrives as a decimal string (proto3 JSON) or a number; token
-    # counts sent as stringValue "25" are accepted too. Anything else is _BAD.
-    if type(x) is int:
-        return x
+    # counts sent as stringValue "25" are accepted too. Anything else, and a
+    # number outside int64 (the OTLP type), is _BAD.
     if type(x) is str:
         try:
-            return int(x)
+            x = int(x)
         except ValueError:
             try:
                 f = float(x)
             except ValueError:
                 return _BAD
-            return int(f) if f.is_integer() else _BAD
-    if type(x) is float and x.is_integer():
-        return int(x)
+            if not f.is_integer():
+                return _BAD
+            x = int(f)
+    elif type(x) is float:
+        if not x.is_integer():
+            return _BAD
+        x = int(x)
+    if type(x) is int and _INT64_MIN <= x <= _INT64_MAX:
+        return x
     return _BAD
 
 
 def _to_float(x):
+    # a cost or score must be finite: "1e999" or "inf" is unreadable, not inf
     if type(x) is float or type(x) is int:
-        return float(x)
-    if type(x) is str:
+        x = float(x)
+    elif type(x) is str:
         try:
-            return float(x)
+            x = float(x)
         except ValueError:
             return _BAD
-    return _BAD
+    else:
+        return _BAD
+    return x if math.isfinite(x) or math.isnan(x) else _BAD
 
 
 def _to_bool(x):
@@ -234,7 +244,7 @@ def _pick(span: dict, slots: _Slots, report: LoadReport, where) -> list:
             x = _scalar(value)
         else:
             x = value.get("intValue")
-            if type(x) is int:
+            if type(x) is int and _INT64_MIN <= x <= _INT64_MAX:
                 vals[slot] = x
                 continue
             if x is None:
@@ -513,14 +523,16 @@ def read_otlp(
     hex is lower-cased, and base64 ids (the generic proto3 bytes mapping) are
     decoded, told apart by their length (24 characters for a trace id, 12 for a
     span id, against 32 and 16 hex digits). A token attribute given as text
-    (``"25"``) is read as a number; unreadable text (``"n/a"``) becomes <NA>,
-    never 0, and is counted in the report.
+    (``"25"``) is read as a number; unreadable text (``"n/a"``), an integer
+    outside int64 and a cost that is not finite become <NA>, never 0, and are
+    counted in the report.
 
     Skipped, with reason and location in the report: lines that are not JSON,
-    JSON that is not an ``ExportTraceServiceRequest``, spans with a missing or
-    malformed trace id, span id or start time, a bad end time or status, and
-    attributes without a key. A span id seen twice (a retried export) keeps its
-    first row.
+    JSON that is not an ``ExportTraceServiceRequest``, lines that are not
+    UTF-8, the rest of a gzip file cut short (the lines before the cut load),
+    spans with a missing or malformed trace id, span id or start time, a bad
+    end time (or one before the start) or status, and attributes without a
+    key. A span id seen twice (a retried export) keeps its first row.
 
     Default attribute names (first present wins) are in the table of
     :mod:`llmdrift.ingest._attributes`; intent:
@@ -628,6 +640,11 @@ def read_otlp(
             start = unix_nanos(start, "startTimeUnixNano")
             end = span.get("endTimeUnixNano")
             end = None if end is None else unix_nanos(end, "endTimeUnixNano")
+            if end is not None and end < start:
+                raise Malformed(
+                    "bad endTimeUnixNano",
+                    f"end {end} is before start {start} (a clock or writer error)",
+                )
             status = status_of(span)
             v = _pick(span, slots, report, where)
         except Malformed as error:
