@@ -423,3 +423,31 @@ def test_public_name_is_callable_in_any_import_order():
     inc = llmdrift.investigate(spans, scores)
     assert isinstance(inc, llmdrift.Incident)
     assert inc.drop["intent"] == "a"
+
+
+def test_demo_incident_carries_the_alerts(demo, demo_incident):
+    truth = demo.truth
+    alerts = demo_incident.alerts
+    assert alerts is not None
+    hash_alerts = alerts[alerts["rule"] == "prompt_hash_change"]
+    assert len(hash_alerts) == 1
+    assert truth.intent in hash_alerts["group"].iloc[0]
+    assert abs(hash_alerts["time"].iloc[0] - truth.change_time) <= pd.Timedelta("2h")
+    drops = alerts[alerts["rule"] == "quality_drop"]
+    assert (drops["time"] >= truth.change_time).all()  # nothing before the change
+
+
+def test_investigate_survives_failing_alerts(monkeypatch, caplog):
+    import llmdrift.alerts
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("rule table corrupt")
+
+    monkeypatch.setattr(llmdrift.alerts, "evaluate_alerts", broken)
+    spans, scores, _ = _frames()
+    with caplog.at_level("WARNING", logger="llmdrift.investigate"):
+        inc = investigate(spans, scores)
+    assert inc.alerts is None
+    assert inc.drop["intent"] == "a"
+    assert "rule table corrupt" in caplog.text
+    assert investigate(spans, scores, alerts=False).alerts is None
