@@ -932,3 +932,18 @@ def test_span_ending_before_it_starts_is_reported_and_skipped(tmp_path):
     assert report["skipped_reasons"] == {"bad endTimeUnixNano": 1}
     assert "before start" in report["examples"][0]["reason"]
     assert spans["duration_ns"].tolist() == [1250000123]  # the good copy loads
+
+
+def test_from_table_counts_outside_int64_and_infinite_costs_become_na():
+    table = _table().drop(columns="out")
+    mapping = {k: v for k, v in MAPPING.items() if k != "output_tokens"}
+    odd = table.assign(
+        cache_r=pd.Series([2**70, 5], dtype=object), cost=[float("inf"), 0.25]
+    )
+    with pytest.warns(schema.LlmdriftWarning, match="cache_read_tokens.*cost_usd"):
+        spans = from_table(odd, mapping | {"cost_usd": "cost"})
+    # never wrapped round to a negative int64, never an infinite cost
+    assert pd.isna(spans["cache_read_tokens"].iloc[0])
+    assert spans["cache_read_tokens"].iloc[1] == 5
+    assert pd.isna(spans["cost_usd"].iloc[0]) and spans["cost_usd"].iloc[1] == 0.25
+    assert pd.isna(spans["reported_cost_usd"].iloc[0])

@@ -112,6 +112,9 @@ def _int64(series: pd.Series, name: str, source: str) -> tuple[pd.Series, int]:
             "whole numbers."
         )
     numbers = pd.to_numeric(series, errors="coerce")
+    # a count outside int64 (or infinite) is unreadable, like text: never wrap
+    outside = numbers.notna() & ~(numbers.abs() < 2.0**63)
+    numbers = numbers.where(~outside)
     n_bad = int((numbers.isna() & series.notna()).sum())
     fraction = numbers.notna() & (numbers != np.floor(numbers))
     if fraction.any():
@@ -269,7 +272,9 @@ def from_table(
     Warns
     -----
     LlmdriftWarning
-        When token text that is not a number was set to <NA>.
+        When token or cost values that are not readable numbers (text, a count
+        outside int64, an infinite cost) were set to <NA>, with the count per
+        column.
 
     Notes
     -----
@@ -369,10 +374,18 @@ def from_table(
             out[name], n_bad = _int64(out[name], name, sources.get(name, name))
             if n_bad:
                 unreadable[name] = n_bad
+    for name in ("cost_usd", "reported_cost_usd"):
+        if name in out.columns:
+            costs = _numbers(out[name], name, sources.get(name, name))
+            infinite = np.isinf(costs.to_numpy())
+            if infinite.any():
+                out[name] = costs.where(~infinite)
+                unreadable[name] = int(infinite.sum())
     if unreadable:
         warnings.warn(
-            f"from_table: token values that are not numbers were set to <NA>: "
-            f"{unreadable} (per column).",
+            f"from_table: values that are not readable numbers (text, infinite, "
+            f"or a count outside int64) were set to <NA>: {unreadable} (per "
+            "column).",
             schema.LlmdriftWarning,
             stacklevel=2,
         )
