@@ -123,6 +123,11 @@ class AnnotatedSet:
         labelled = set(present.loc[present["kind"] == "human", "dimension"])
         return sorted(judged & labelled) + sorted(labelled - judged)
 
+    @property
+    def has_judge(self) -> bool:
+        """Whether any dimension has judge scores (JUDGE-BENCH's sets have none)."""
+        return bool((self.scores["kind"] == "judge").any())
+
     def __repr__(self) -> str:
         judges = sorted(
             self.scores.loc[self.scores["kind"] == "judge", "scorer"].unique()
