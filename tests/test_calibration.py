@@ -32,7 +32,7 @@ from llmdrift.calibration import (
     rogan_gladen,
     trust_report,
 )
-from llmdrift.calibration.agreement import tables_from_index
+from llmdrift.calibration.agreement import bootstrap_tables, tables_from_index
 
 
 def _scores(judge, human, *, dimension="q", judge_name="gpt", human_name="ann"):
@@ -613,3 +613,98 @@ def test_corrected_mean_weights_labels_by_inclusion_probability():
         corrected_mean(judged_binary, binary, method="rogan_gladen")
     auto = corrected_mean(judged_binary, binary, scale=["fail", "pass"]).iloc[0]
     assert auto["method"] == "ppi"
+
+
+def test_labels_needed_is_not_fooled_by_a_few_perfect_labels():
+    """12 labels in perfect agreement: without smoothing the simulation never
+    draws a disagreement and claims 10 labels give kappa +- 0.05."""
+    s = _scores(["pass", "fail"] * 6, ["pass", "fail"] * 6)
+    out = labels_needed(s, scale=["fail", "pass"], target_width=0.1).iloc[0]
+    assert out["estimate"] == 1.0
+    assert out["labels_needed"] > 100
+    assert "first guess" in out["note"]
+
+
+def test_against_each_annotator_gives_one_row_per_person():
+    rng = np.random.default_rng(6)
+    h = rng.integers(1, 4, 60)
+    matrix = {"a": h, "b": np.where(rng.random(60) < 0.7, h, 2), "gpt": h}
+    out = agreement(_raters(matrix, judges=("gpt",)), against="each", n_boot=0)
+    assert out["human"].tolist() == ["a", "b"]
+    assert out.loc[0, "kappa"] == pytest.approx(1.0)
+    ref = cohens_kappa(_table(matrix["gpt"], matrix["b"], 3, offset=1)).kappa
+    assert out.loc[1, "kappa"] == pytest.approx(ref)
+
+
+def _frames_for_common_checks():
+    rng = np.random.default_rng(13)
+    n = 120
+    h = rng.integers(1, 6, n)
+    matrix = {
+        "a": h,
+        "b": np.where(rng.random(n) < 0.8, h, rng.integers(1, 6, n)),
+        "gpt": np.clip(h + rng.choice([-1, 0, 0, 1], n), 1, 5),
+    }
+    return _raters(matrix, judges=("gpt",))
+
+
+COMMON = {
+    "agreement": lambda s: agreement(s, n_boot=100),
+    "paired_scores": lambda s: paired_scores(s),
+    "confusion_table": lambda s: confusion_table(s),
+    "disagreements": lambda s: disagreements(s, n=None),
+    "human_ceiling": lambda s: human_ceiling(s, n_boot=100),
+    "labels_needed": lambda s: labels_needed(s, n_sims=100),
+    "trust_report": lambda s: trust_report(s, n_boot=100, n_sims=100),
+    "corrected_mean": lambda s: corrected_mean(s),
+}
+# estimates that must not depend on the row order (intervals may: the
+# bootstrap resamples items in the order they come)
+ORDER_FREE = {
+    "agreement": ["n", "kappa", "kappa_quadratic", "alpha_ordinal", "spearman"],
+    "paired_scores": None,
+    "confusion_table": ["n", "share"],
+    "disagreements": None,
+    "human_ceiling": ["value"],
+    "labels_needed": ["n_labelled", "estimate"],
+    "trust_report": ["estimate", "human_ceiling"],
+    "corrected_mean": ["corrected_mean", "ci_low", "ci_high"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMMON))
+def test_common_checks_input_untouched_and_row_order_irrelevant(name):
+    scores = _frames_for_common_checks()
+    before = scores.copy()
+    out = COMMON[name](scores)
+    pd.testing.assert_frame_equal(scores, before)
+    assert isinstance(out.index, pd.RangeIndex) and len(out) > 0
+    shuffled = scores.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    again = COMMON[name](shuffled)
+    cols = ORDER_FREE[name]
+    if cols is None:  # item-level views: the same rows in some order
+        key = ["dimension", "span_id"]
+        pd.testing.assert_frame_equal(
+            out.sort_values(key).reset_index(drop=True)[sorted(out.columns)],
+            again.sort_values(key).reset_index(drop=True)[sorted(out.columns)],
+        )
+    else:
+        pd.testing.assert_frame_equal(out[cols], again[cols])
+
+
+@pytest.mark.xfail(strict=True, reason="percentile bootstrap undercovers at n=20")
+def test_known_shortcoming_small_sample_bootstrap_coverage():
+    """Should hold: at 20 labelled items the 95% Spearman interval covers the
+    population value at least 93% of the time. It covers about 89% (quadratic
+    kappa 91%, mean bias 90%): percentile intervals are too narrow on small
+    samples. From about 200 items coverage is 94-95% (see
+    test_calibration_coverage.py)."""
+    joint = np.array([[0.20, 0.03, 0.01], [0.08, 0.25, 0.04], [0.03, 0.09, 0.27]])
+    values = np.array([1.0, 2.0, 3.0])
+    truth = float(_stats.table_statistics(joint * 1e9, values)["spearman"])
+    rng = np.random.default_rng(1)
+    codes = rng.choice(9, p=joint.ravel(), size=(1000, 20))
+    boot = bootstrap_tables(codes, 3, 1000, rng)
+    draws = _stats.spearman_from_tables(boot)
+    low, high = _stats.percentile_interval(np.moveaxis(draws, 1, 0), 0.95)
+    assert np.mean((low <= truth) & (truth <= high)) >= 0.93

@@ -31,6 +31,7 @@ _TABLE_ONLY = frozenset(
 )
 _MOMENT = frozenset({"pearson", "alpha_interval", "mean_bias"})
 _SMALLEST = 10  # fewest labels simulated
+_PRIOR = 0.5  # pseudo-count per judge x human cell when simulating
 
 
 def _pick_statistic(statistic: str, pairs: Pairs) -> str:
@@ -63,7 +64,9 @@ def _simulate(pairs: Pairs, statistic: str, sizes, n_sims: int, rng):
     if sc.categorical:
         k = len(sc.categories)
         table = np.bincount(pairs.judge_code * k + pairs.human_code, minlength=k * k)
-        p = table / table.sum()
+        # Jeffreys smoothing: a cell never seen in a few labels is not
+        # impossible, and leaving it at 0 makes small samples look certain
+        p = (table + _PRIOR) / (table.sum() + _PRIOR * table.size)
         for i, n in enumerate(sizes):
             tables = rng.multinomial(int(n), p, size=n_sims).reshape(n_sims, k, k)
             out[i] = _stats.table_statistics(tables, sc.values, ordered=sc.ordered)[
@@ -189,10 +192,11 @@ def labels_needed(
 
     Notes
     -----
-    The simulation takes the observed pattern as the truth. With few labels
-    that pattern is itself uncertain (a cell never seen is never simulated),
-    so treat the answer from under ~50 labels as a first guess and ask again
-    after labelling more. When the statistic is undefined on the observed
+    The simulation takes the observed pattern as the truth, after adding half
+    an item to every judge x human cell (the Jeffreys prior), so that a
+    confusion never seen in a few labels is still possible in the simulation.
+    With few labels the pattern is itself uncertain, so treat the answer from
+    under ~50 labels as a first guess and ask again after labelling more. When the statistic is undefined on the observed
     labels (e.g. one category only) the count is <NA> with the reason.
 
     Examples
