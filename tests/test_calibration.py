@@ -708,3 +708,31 @@ def test_known_shortcoming_small_sample_bootstrap_coverage():
     draws = _stats.spearman_from_tables(boot)
     low, high = _stats.percentile_interval(np.moveaxis(draws, 1, 0), 0.95)
     assert np.mean((low <= truth) & (truth <= high)) >= 0.93
+
+
+def test_pairwise_agreement_reproduces_pandalm_judge_accuracy():
+    """PROVENANCE cross-checks: against the annotators' majority label,
+    PandaLM-7B accuracy 0.6677; gpt-3.5-turbo 0.6977 with "Tie" read as 0 and
+    "garbage" counted wrong. One presentation order only: the order
+    statistics are NaN."""
+    root = shared_path("pandalm")
+    items = json.loads((root / "testset-v1.json").read_text())
+    gold = {}
+    for it in items:
+        votes = [it[f"annotator{a}"] for a in (1, 2, 3)]
+        gold[it["idx"]] = max(set(votes), key=votes.count)
+    rows = []
+    for name, file, field in (
+        ("gpt-3.5-turbo", "gpt-3.5-turbo-testset-v1.json", "gpt_result"),
+        ("pandalm-7b", "pandalm-7b-testset-v1.json", "pandalm_result"),
+    ):
+        for it in json.loads((root / file).read_text()):
+            winner = None if it[field] == "garbage" else it[field]
+            rows.append((it["idx"], name, "original", winner, gold[it["idx"]]))
+    v = pd.DataFrame(rows, columns=["pair_id", "judge", "order", "winner", "gold"])
+    out = pairwise_agreement(v, n_boot=0).set_index("judge")
+    assert round(out.loc["pandalm-7b", "accuracy"], 4) == 0.6677
+    assert round(out.loc["gpt-3.5-turbo", "accuracy"], 4) == 0.6977
+    assert out.loc["gpt-3.5-turbo", "invalid_rate"] == pytest.approx(25 / 999)
+    assert out.loc["gpt-3.5-turbo", "tie_rate"] == pytest.approx(38 / 999)
+    assert np.isnan(out.loc["pandalm-7b", "position_consistency"])

@@ -111,8 +111,9 @@ def pairwise_agreement(
         - ``gold``: the better output by the human gold label (1, 2, or 0 for
           a tie), the same on every row of a pair.
 
-        Pairs judged in one order only are allowed; the order statistics then
-        use the pairs judged in both.
+        Pairs judged in one order only are allowed; the order statistics
+        (``correct_both``, ``position_consistency``, ``always_*``) then use
+        the pairs judged in both, and are NaN when there are none.
     judge : str or list of str, optional
         Judges to report; default all.
     n_boot : int, default=1000
