@@ -457,6 +457,13 @@ def test_price_spans_bad_input_pass():
     with pytest.warns(LlmdriftWarning, match="not numbers"):
         priced = price_spans(odd, BR_PRICES)
     assert priced["cost_usd"].isna().all()
+    # counts outside int64 or infinite: <NA>, never wrapped round or priced
+    huge = frame.iloc[:2].assign(
+        input_tokens=pd.Series([2**70, float("inf")], dtype=object)
+    )
+    with pytest.warns(LlmdriftWarning, match="not numbers.*outside int64"):
+        priced = price_spans(huge, BR_PRICES)
+    assert priced["input_tokens"].isna().all() and priced["cost_usd"].isna().all()
     pd.testing.assert_frame_equal(frame, before)
     empty = price_spans(frame.iloc[:0], BR_PRICES)
     assert len(empty) == 0 and str(empty["cost_usd"].dtype) == "Float64"

@@ -218,9 +218,14 @@ class _Numbers:
                 values = raw.to_numpy(dtype=float, na_value=np.nan)
             else:
                 values = to_float(raw)
-                bad = raw.notna().to_numpy() & np.isnan(values)
-                if bad.any():
-                    self.bad[name] = list(raw[bad].head(3))
+            # a count that is infinite or outside int64 is unreadable: kept as
+            # a float it would be priced, cast to int64 it would wrap around
+            with np.errstate(invalid="ignore"):
+                outside = ~np.isnan(values) & ~(np.abs(values) < 2.0**63)
+            values = np.where(outside, np.nan, values)
+            bad = raw.notna().to_numpy() & np.isnan(values)
+            if bad.any():
+                self.bad[name] = list(raw[bad].head(3))
             self.cache[name] = values
         return self.cache[name]
 
@@ -471,8 +476,8 @@ def _normalize(df: pd.DataFrame, convention) -> tuple[pd.DataFrame, dict]:
     if numbers.bad:
         detail = "; ".join(f"{k}: {first_examples(v)}" for k, v in numbers.bad.items())
         warn(
-            "token counts that are not numbers were read as <NA> "
-            f"(column: first values) {detail}"
+            "token counts that are not numbers (or are infinite or outside "
+            f"int64) were read as <NA> (column: first values) {detail}"
         )
     if inconsistent.any():
         warn(
