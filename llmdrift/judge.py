@@ -213,7 +213,10 @@ def _always_mask(spans: pd.DataFrame, always: Iterable[str]) -> pd.DataFrame:
         if rule == "error":
             mask = pd.Series(False, index=spans.index)
             if "status" in spans:
-                mask |= spans["status"].astype("string").str.lower().eq("error")
+                # "error", or the OTel status code 2 / STATUS_CODE_ERROR of a
+                # frame that did not come through read_otlp or from_table
+                status = spans["status"].astype("string").str.strip().str.lower()
+                mask |= status.isin(("error", "2", "status_code_error"))
             if "error_type" in spans:
                 mask |= spans["error_type"].notna()
         elif rule in spans.columns:
@@ -263,7 +266,7 @@ def sample_for_judging(
         Stratum column. ``None`` samples all spans at one rate.
     always : iterable of str, default=("error", "flagged")
         Requests always included (inclusion probability 1): ``"error"`` means
-        ``status == "error"`` or an ``error_type``; ``"flagged"`` (or any
+        ``status == "error"`` (or the OTel code 2) or an ``error_type``; ``"flagged"`` (or any
         boolean column name) means that column is true.
     salt : str, default="llmdrift"
         Seed of the hash; a different salt draws an independent sample.

@@ -389,6 +389,10 @@ def test_sampling_bad_input_names_the_column_and_the_fix():
     # an empty frame gives an empty sample with the added columns typed
     empty = sample_for_judging(spans.iloc[:0], 0.5)
     assert len(empty) == 0 and str(empty["inclusion_prob"].dtype) == "float64"
+    # raw OTel status codes count as errors too
+    coded = sample_for_judging(spans.assign(status=[2, 1, 0, None, "2", 1]), 0.0)
+    assert coded["span_id"].tolist() == [spans.span_id[0], spans.span_id[4]]
+    assert (coded["sample_reason"] == "error").all()
     # a missing intent is a stratum of its own (rate from the key None)
     some = sample_for_judging(spans.assign(intent=[None] * 6), {None: 1.0})
     assert len(some) == 6
