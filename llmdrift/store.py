@@ -215,7 +215,10 @@ class Store:
         if self.layout == "parquet":
             files = [str(self.folder / f) for f in self._manifest()[name]]
             return self.backend.read_parquet(files, union_by_name=True)
-        return self.backend.table(self.names[name])
+        table = self.backend.table(self.names[name])
+        if self.backend.name == "pyspark":
+            table = _spark_times_utc(table)
+        return table
 
     def count(self, table) -> int:
         """Number of rows of ``table``; 0 when it does not exist yet."""
@@ -378,6 +381,24 @@ class Store:
             if i == 0:
                 _pause_hook()
         return added
+
+
+def _spark_times_utc(table):
+    """Spark TIMESTAMP columns typed as UTC instants.
+
+    Spark's TIMESTAMP is an instant, shown in the session time zone; Ibis
+    types it without a zone. llmdrift needs the session zone to be UTC
+    (``spark.sql.session.timeZone=UTC``) and then reads such a column as
+    UTC.
+    """
+    import ibis.expr.datatypes as dt
+
+    naive = {
+        name: table[name].cast(dt.Timestamp(timezone="UTC"))
+        for name, kind in table.schema().items()
+        if kind.is_timestamp() and kind.timezone is None
+    }
+    return table.mutate(**naive) if naive else table
 
 
 def _run(raw, sql: str) -> list:

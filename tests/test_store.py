@@ -236,3 +236,26 @@ def test_killed_load_then_rerun_equals_one_clean_run(tmp_path, layout):
     for name in ("spans", "scores"):
         assert len(got[name]) == 150
         pd.testing.assert_frame_equal(got[name], want[name])
+
+
+def test_request_in_two_groups_counts_once_in_each_at_its_first_window():
+    """A trace touching two intents on two days: one request in each intent,
+    both in the window of the trace's first span (the rule cost_by states)."""
+    spans = pd.DataFrame(
+        {
+            "trace_id": ["T", "T", "U"],
+            "span_id": ["a", "b", "c"],
+            "start_time": pd.to_datetime(
+                ["2026-03-01 23:00", "2026-03-02 01:00", "2026-03-02 02:00"], utc=True
+            ),
+            "intent": ["x", "y", "y"],
+            "cost_usd": [1.0, 2.0, 4.0],
+        }
+    )
+    out = cost_by(spans, by="intent", freq="D")
+    got = out[["intent", "window_start", "n_requests", "total_cost_usd"]]
+    assert got.astype({"intent": str}).values.tolist() == [
+        ["x", pd.Timestamp("2026-03-01", tz="UTC"), 1, 1.0],
+        ["y", pd.Timestamp("2026-03-01", tz="UTC"), 1, 2.0],
+        ["y", pd.Timestamp("2026-03-02", tz="UTC"), 1, 4.0],
+    ]

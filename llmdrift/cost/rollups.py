@@ -229,6 +229,23 @@ def _otel_buckets(t):
     return t.mutate(**values)
 
 
+def _one_group_per_request(used, by, backend) -> bool:
+    """Whether every request's counted spans share one value of each ``by``."""
+    ibis = _ibis()
+    checks = {"_n": used.count()}
+    for i, name in enumerate(by):
+        checks[f"_lo{i}"] = used[name].min()
+        checks[f"_hi{i}"] = used[name].max()
+        checks[f"_k{i}"] = used[name].count()
+    per = used.group_by("request_id").aggregate(**checks)
+    mixed = ibis.literal(False)
+    for i in range(len(by)):
+        known = per[f"_k{i}"]
+        mixed = mixed | (per[f"_lo{i}"] != per[f"_hi{i}"]).fill_null(False)
+        mixed = mixed | ((known > 0) & (known < per._n))
+    return int(backend.to_pyarrow(per.filter(mixed).count()).as_py()) == 0
+
+
 def _request_table(t, by, freq, backend):
     """Ibis: one row per (group, [window], request) with summed cost and tokens."""
     ibis = _ibis()
@@ -281,13 +298,17 @@ def _request_table(t, by, freq, backend):
         aggs["_group_start"] = used._start.min()
     for name in TOKEN_COLUMNS:
         aggs[name] = used[f"_{name}"].sum()
-    # per request and group first; the window is a function of the request,
-    # so grouping by it as well would change nothing
-    requests = used.group_by([*keys, "request_id"]).aggregate(**aggs)
-    if freq is not None:
-        # a request belongs to the window of its first counted span, across
-        # its groups (a trace may touch several)
-        if keys:
+    if not by or _one_group_per_request(used, by, backend):
+        # the usual case (the intent is set per trace): one row per request
+        extra = {name: used[name].min() for name in by}
+        requests = used.group_by("request_id").aggregate(**aggs, **extra)
+        start = requests["_group_start"] if "start_time" in columns else None
+    else:
+        # a request in several groups is one request in each; it belongs to
+        # the window of its first counted span, across its groups
+        requests = used.group_by([*keys, "request_id"]).aggregate(**aggs)
+        start = None
+        if freq is not None:
             firsts = used.group_by(_rid="request_id").aggregate(
                 _request_start=used._start.min()
             )
@@ -295,8 +316,7 @@ def _request_table(t, by, freq, backend):
                 firsts, requests.request_id == firsts._rid
             ).drop("_rid")
             start = requests._request_start
-        else:
-            start = requests._group_start
+    if freq is not None:
         requests = requests.mutate(window_start=start.truncate(unit))
         keys.append("window_start")
     complete = requests.n_without_cost == 0
