@@ -9,11 +9,13 @@ API (``llmdrift.agreement``, ``llmdrift.calibration.human_ceiling``,
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 import warnings
 from collections import Counter
 
+import pandas as pd
 import pytest
 from conftest import shared_path
 
@@ -423,3 +425,134 @@ def test_path_none_reads_the_cache_without_downloading(tmp_path, monkeypatch):
     monkeypatch.setenv("LLMDRIFT_CACHE", str(tmp_path / "elsewhere"))
     with pytest.raises(ConnectionError, match="tried to download"):
         annotated.load_llmbar()
+
+
+# ---------------------------------------------------------------------------
+# charts and widgets on the loaded sets (figures checked against the raw JSON)
+
+
+def test_heatmap_counts_match_a_crosstab_of_the_raw_files(pandalm):
+    from llmdrift.charts.calibration import calibration_view
+
+    before = pandalm.scores.copy()
+    view = calibration_view(
+        pandalm.scores,
+        "preference",
+        judge="pandalm-7b",
+        scale=pandalm.scale,
+        labels=pandalm.labels,
+        level="nominal",
+        n_boot=0,
+        trust=False,
+    )
+    pd.testing.assert_frame_equal(pandalm.scores, before)  # input untouched
+    test = pd.DataFrame(
+        json.loads((shared_path("pandalm") / "testset-v1.json").read_text())
+    )
+    judged = pd.DataFrame(
+        json.loads((shared_path("pandalm") / "pandalm-7b-testset-v1.json").read_text())
+    )
+    votes = test[["annotator1", "annotator2", "annotator3"]]
+    majority = votes.mode(axis=1)[0].astype(int)
+    crosstab = pd.crosstab(judged["pandalm_result"], majority)
+    cells = view.confusion.set_index(["judge_value", "human_value"])["n"]
+    for j in (0, 1, 2):
+        for h in (0, 1, 2):
+            assert cells[(j, h)] == crosstab.loc[j, h]
+    spec = view.charts["heatmap"].to_dict()
+    assert spec["title"]["text"] == "Judge against people: preference"
+    # nominal labels: no correlations in the table
+    assert list(view.table.columns[-4:]) == [
+        "exact agreement",
+        "Cohen's kappa",
+        "Krippendorff alpha (nominal)",
+        "note",
+    ]
+
+
+def test_difference_chart_bias_is_the_mean_difference(topical):
+    from llmdrift.calibration import paired_scores as paired_fn
+    from llmdrift.charts.calibration import difference_chart
+
+    paired = paired_fn(topical.scores, "naturalness", judge="unieval")
+    spec = difference_chart(paired).to_dict()
+    rows = pd.DataFrame(spec["datasets"][next(iter(spec["datasets"]))])
+    bias = rows.loc[rows["part"] == "bias", "difference"].item()
+    raw = json.loads(
+        (shared_path("unieval_topical_chat") / "topical_chat_result.json").read_text()
+    )
+    by_hand = sum(
+        r["predict_scores"]["naturalness"] - r["scores"]["naturalness"] for r in raw
+    ) / len(raw)
+    assert bias == pytest.approx(by_hand, rel=1e-12)
+    high = rows.loc[rows["part"] == "high", "difference"].item()
+    spread = pd.Series(
+        [r["predict_scores"]["naturalness"] - r["scores"]["naturalness"] for r in raw]
+    ).std()
+    assert high == pytest.approx(by_hand + 1.96 * spread, rel=1e-12)
+
+
+def test_agreement_table_formats_intervals(llmbar):
+    from llmdrift.charts.calibration import agreement_table
+
+    out = llmdrift.agreement(
+        llmbar.scores, scale=llmbar.scale, by=["order"], judge="GPT-4", n_boot=200
+    )
+    text = agreement_table(out, ["exact_agreement"])
+    first = out.iloc[0]
+    expected = (
+        f"{first['exact_agreement']:.2f} [{first['exact_agreement_ci_low']:.2f}, "
+        f"{first['exact_agreement_ci_high']:.2f}]"
+    )
+    assert text.loc[0, "exact agreement"] == expected
+    assert list(text["order"]) == ["original", "swapped"]
+
+
+def test_disagreement_browser_puts_opposite_preferences_first(pandalm):
+    from llmdrift.widgets.calibration import DisagreementBrowser
+
+    browser = DisagreementBrowser(
+        pandalm.scores,
+        pandalm.contents,
+        scale=pandalm.scale,
+        labels=pandalm.labels,
+        judge="pandalm-7b",
+        n=5,
+    )
+    # "response 1" against "response 2" is two steps along [1, 0, 2]: the
+    # largest disagreement, before any tie
+    assert set(browser.table["difference"].abs()) == {2.0}
+    pairs = set(
+        zip(browser.table["judge_value"], browser.table["human_value"], strict=True)
+    )
+    assert pairs <= {("response 1", "response 2"), ("response 2", "response 1")}
+    first = pandalm.contents.set_index("span_id").loc[
+        browser.table["span_id"].iloc[0], "input_text"
+    ]
+    assert html.escape(first[:40]) in browser.output.value
+
+
+def test_calibration_source_names_and_label_files(tmp_path):
+    from llmdrift.datasets.annotated import load_calibration_source
+
+    data = load_calibration_source("llmbar", shared_path("llmbar_natural"))
+    assert data.by == ("order",) and data.has_judge
+    with pytest.raises(ValueError, match="neither one of"):
+        load_calibration_source("nosuchset")
+    bad = tmp_path / "labels.csv"
+    bad.write_text("span_id,dim,value,annotator\na,q,1,x\n")
+    with pytest.raises(ValueError, match=r"columns \['dimension'\] are missing"):
+        load_calibration_source(str(bad))
+    judge = pd.DataFrame(
+        {
+            "span_id": ["a"],
+            "dimension": "q",
+            "value": [3.0],
+            "scorer": "j",
+            "kind": "judge",
+        }
+    )
+    other = tmp_path / "other.csv"
+    other.write_text("span_id,dimension,value,annotator\nzz,q,1,x\n")
+    with pytest.raises(ValueError, match="none of the labelled"):
+        load_calibration_source(str(other), scores=judge)
