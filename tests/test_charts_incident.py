@@ -211,3 +211,40 @@ def test_alert_events_keep_the_focus_and_collapse_runs():
     assert out["label"].tolist() == ["alert: prompt_hash_change"]
     out = ci._alert_events(alerts, {"dimension": "format", "intent": "b"}, known)
     assert sorted(out["label"]) == ["alert: quality_drop (x2)"]
+
+
+# --------------------------------------------------------------------------
+# widgets
+
+
+def test_explorer_redraws_with_the_chosen_group(demo):
+    from llmdrift.widgets.incident import IncidentExplorer
+
+    data, incident = demo
+    explorer = IncidentExplorer(incident)
+    first = explorer.figure.to_dict()
+    assert explorer.intent.value == data.truth.intent
+    other = next(i for i in explorer.intent.options if i != data.truth.intent)
+    explorer.intent.value = other  # the observer redraws
+    second = explorer.figure.to_dict()
+    # the dimension list follows the group: only what is scored there
+    scored = incident.series[
+        (incident.series["intent"] == other) & (incident.series["n"] > 0)
+    ]
+    assert sorted(explorer.dimension.options) == sorted(scored["dimension"].unique())
+    assert second["title"]["text"] == f"{explorer.dimension.value} for {other}"
+    means = [
+        [row["mean"] for row in spec["datasets"][spec["layer"][0]["data"]["name"]]]
+        for spec in (first, second)
+    ]
+    assert means[0] != means[1]
+
+
+def test_traces_html_redacts_when_asked(demo):
+    from llmdrift.widgets.incident import traces_html
+
+    _, incident = demo
+    shown = traces_html(incident)
+    hidden = traces_html(incident, redact=True)
+    assert "[redacted]" in hidden and "[redacted]" not in shown
+    assert "Before the change" in hidden and "After the change" in hidden

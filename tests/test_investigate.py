@@ -8,6 +8,7 @@ raw spans and scores.
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -292,6 +293,15 @@ def test_demo_traces_show_before_and_after(demo_incident):
     before = traces.loc[traces["side"] == "before", "value"]
     assert after.mean() < before.mean()
     assert traces["output_text"].notna().all()
+    # read them as a person would: JSON before, prose after
+    if demo_incident.drop["dimension"] == "valid_json":
+        for side, text in zip(traces["side"], traces["output_text"], strict=True):
+            try:
+                json.loads(text)
+                parsed = True
+            except ValueError:
+                parsed = False
+            assert parsed == (side == "before"), text
 
 
 # --------------------------------------------------------------------------

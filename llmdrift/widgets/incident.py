@@ -107,7 +107,9 @@ class IncidentExplorer:
     """Dropdowns for dimension and intent (and service) and a window range.
 
     Every change calls :func:`llmdrift.charts.quality_chart` once with the
-    chosen dimension, group and time range, and redraws the chart.
+    chosen dimension, group and time range, and redraws the chart. Choosing
+    another intent or service limits the dimension list to those scored
+    there (keeping the current one when it is).
 
     Parameters
     ----------
@@ -166,13 +168,43 @@ class IncidentExplorer:
             continuous_update=False,
             layout=widgets.Layout(width="620px"),
         )
+        self._busy = False
+        here = self._dimensions()
+        if here:
+            self.dimension.options = here
+            self.dimension.value = (
+                focus["dimension"] if focus["dimension"] in here else here[0]
+            )
         self.chart = widgets.Output()
         self.widget = widgets.VBox([widgets.HBox(controls), self.window, self.chart])
         for control in [*controls, self.window]:
             control.observe(self._on_change, names="value")
         self.update()
 
+    def _dimensions(self) -> list[str]:
+        """Dimensions scored in the chosen group (all, if none is chosen)."""
+        series = self.incident.series
+        series = series[series["n"] > 0]
+        for key, control in (("intent", self.intent), ("service", self.service)):
+            if control is not None and control.value is not None:
+                series = series[series[key] == control.value]
+        return sorted(series["dimension"].dropna().astype(str).unique())
+
     def _on_change(self, change) -> None:
+        if self._busy:
+            return
+        if change.get("owner") in (self.intent, self.service):
+            # offer only the dimensions the new group has scores for
+            dims = self._dimensions()
+            current = self.dimension.value
+            self._busy = True
+            try:
+                self.dimension.options = dims
+                self.dimension.value = (
+                    current if current in dims else (dims[0] if dims else None)
+                )
+            finally:
+                self._busy = False
         self.update()
 
     def update(self):
