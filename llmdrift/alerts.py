@@ -362,8 +362,11 @@ def _baseline_fit(n, mean, std, day, shift, min_count):
         phi = max(phi, 1.0)
     var = phi * s * s
     delta = shift * abs(level)
-    k = delta * math.sqrt(float(np.median(daily["n"]))) / (2 * math.sqrt(var))
-    return dict(level=level, var=var, delta=delta, k=k, sd=s, phi=phi, n=total)
+    # allowance of the equivalent standardised CUSUM on these windows, for
+    # a window of average count (empty windows included)
+    k = delta * math.sqrt(float(np.mean(n))) / (2 * math.sqrt(var))
+    se = math.sqrt(var / total)
+    return dict(level=level, var=var, delta=delta, k=k, sd=s, phi=phi, n=total, se=se)
 
 
 def drop_monitor(
@@ -376,6 +379,7 @@ def drop_monitor(
     baseline=28,
     arl0=5000.0,
     min_count=30,
+    margin=1.0,
 ):
     """Alarms of a re-baselining weighted CUSUM for a relative drop of the level.
 
@@ -403,6 +407,11 @@ def drop_monitor(
         series (Siegmund's approximation); see Notes.
     min_count : int, default=30
         Fewest baseline scores for a group to be watched.
+    margin : float, default=1.0
+        The CUSUM compares each group with its baseline level lowered by
+        ``margin`` standard errors of that level's estimate, so that a
+        baseline that happens to come out high does not make a small group
+        (few scores) alarm too often.
 
     Returns
     -------
@@ -421,28 +430,39 @@ def drop_monitor(
 
         l_i = sum_g d_g n_gi / sigma_g**2 * (mu_g - x_gi - d_g / 2)
 
-    and the CUSUM ``S_i = max(0, S_{i-1} + l_i)`` alarms when ``S_i > H``.
-    Each window counts in proportion to its scores, so a day of 12 scores
-    says less than a day of 1,200. ``sigma_g**2`` is the pooled
-    within-window variance times a dispersion factor (>= 1) measured from the
-    spread of the baseline's daily means, so day-to-day variation beyond
-    sampling noise does not cause alarms. With ``k_g = d_g sqrt(N_g) / (2
-    sigma_g)`` (``N_g`` the median daily count), ``k = sqrt(sum k_g**2)`` is
-    the allowance of the equivalent standardised daily CUSUM and
-    ``H = 2 k h`` with ``h = cusum_threshold(arl0, k=k)``. On windows
-    shorter than a day (hours) the statistic resets at zero more often and
-    is checked more often, so false alarms come somewhat more often than
-    ``arl0`` says; the detection benchmark measures the actual rate.
+    and the CUSUM ``S_i = max(0, S_{i-1} + l_i)`` alarms when ``S_i > H``
+    (``mu_g`` less ``margin`` standard errors, see above). Each window
+    counts in proportion to its scores, so a day of 12 scores says less than
+    a day of 1,200. ``sigma_g**2`` is the pooled within-window variance times
+    a dispersion factor (>= 1) measured from the spread of the baseline's
+    daily means, so day-to-day variation beyond sampling noise does not
+    cause alarms. The threshold: with ``k_g = d_g sqrt(m_g) / (2 sigma_g)``
+    (``m_g`` the mean count per window of the baseline, empty windows
+    included), ``k = sqrt(sum k_g**2)`` is the allowance of the equivalent
+    standardised CUSUM, and ``H = 2 k h`` with ``h =
+    cusum_threshold(arl0 * w, k=k)``, ``w`` the windows per day (24 for
+    hourly windows), so ``arl0`` stays in days whatever the window length.
+
+    Known shortcomings: Siegmund's approximation assumes equal windows and
+    known parameters; with hourly windows of unequal, often small counts and
+    a 28-day baseline the realised false-alarm rate differs from ``arl0``
+    (the detection benchmark measures it: about 0.3 false alarms a year
+    over 7 monitors at 5% judging, 0.7 at 1%). The baseline is learnt once
+    (and after each alarm), so slow benign drift over months is eventually
+    reported as a drop. Windows are weighted by their counts only: a
+    day-level quality wobble larger than sampling noise is absorbed by the
+    dispersion factor measured at the baseline's volume, not modelled as a
+    separate variance term.
 
     Examples
     --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> n = np.full(50, 100)
-    >>> level = np.r_[np.full(40, 4.0), np.full(10, 3.7)]
+    >>> level = np.r_[np.full(40, 4.0), np.full(10, 3.6)]
     >>> mean = rng.normal(level, 1 / np.sqrt(n))
     >>> [a["index"] for a in drop_monitor(n, mean, np.ones(50), np.arange(50))]
-    [41]
+    [40]
     """
     from llmdrift.changepoint import cusum_threshold
 
@@ -484,13 +504,16 @@ def drop_monitor(
         level = np.array([fits[g]["level"] for g in gs])
         var = np.array([fits[g]["var"] for g in gs])
         d = np.array([fits[g]["delta"] for g in gs])
+        # compare with the level less `margin` standard errors of its estimate
+        ref = level - margin * np.array([fits[g]["se"] for g in gs])
         k = math.sqrt(sum(fits[g]["k"] ** 2 for g in gs))
-        h = cusum_threshold(arl0, k=k)
+        per_day = (b1 - b0) / max(len(np.unique(days[b0:b1])), 1)
+        h = cusum_threshold(arl0 * per_day, k=k)
         big_h = 2 * k * h
         llr = np.sum(
             (d / var)[:, None]
             * counts[gs, b1:]
-            * (level[:, None] - x[gs, b1:] - d[:, None] / 2),
+            * (ref[:, None] - x[gs, b1:] - d[:, None] / 2),
             axis=0,
         )
         s, run_start, hit = 0.0, b1, None

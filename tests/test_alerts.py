@@ -133,18 +133,23 @@ def test_drop_monitor_matches_standard_cusum_on_equal_counts():
     level = np.where(np.arange(days) < 70, 4.0, 3.85)
     mean = rng.normal(level, sd / np.sqrt(n))
     std = np.full(days, sd)
-    alarms = drop_monitor(n, mean, std, np.arange(days), baseline=28)
-    first = alarms[0]
-    # the same with changepoint.cusum, from the same baseline estimates
     base_mean = mean[:28].mean()
     spread = math.sqrt(np.sum(50 * (mean[:28] - base_mean) ** 2) / 27)
     sigma = max(spread, sd)  # the dispersion factor is floored at 1
     k = 0.05 * base_mean * math.sqrt(50) / (2 * sigma)
     h = cusum_threshold(5000, k=k)
-    ref = cusum(mean[28:], weights=n[28:], target_mean=base_mean, sigma=sigma, k=k, h=h)
-    assert first["index"] == 28 + ref.alarms[0]
-    assert first["index"] >= 70
-    assert first["threshold"] == pytest.approx(2 * k * h)
+    for margin in (0.0, 1.0):
+        alarms = drop_monitor(n, mean, std, np.arange(days), baseline=28, margin=margin)
+        first = alarms[0]
+        # the same with changepoint.cusum, from the same baseline estimates;
+        # the reference level is lowered by `margin` standard errors
+        target = base_mean - margin * sigma / math.sqrt(28 * 50)
+        ref = cusum(
+            mean[28:], weights=n[28:], target_mean=target, sigma=sigma, k=k, h=h
+        )
+        assert first["index"] == 28 + ref.alarms[0]
+        assert first["index"] >= 70
+        assert first["threshold"] == pytest.approx(2 * k * h)
 
 
 def test_drop_monitor_bad_shapes():
