@@ -655,8 +655,9 @@ def human_ceiling_chart(
     -------
     altair.Chart
         One row per comparison ("annotator1 vs annotator2", "judge vs
-        annotator1", the means), a dot at the estimate and a line over its
-        interval; the grey band spans the lowest to highest annotator-pair
+        annotator1", the means, and the all-rater Fleiss kappa and
+        Krippendorff alpha of the people alone and with each judge added), a
+        dot at the estimate and a line over its interval; the grey band spans the lowest to highest annotator-pair
         value (10th to 90th percentile with more than ``max_pairs`` pairs):
         a judge inside the band agrees with people as well as they agree
         with each other.
@@ -728,7 +729,26 @@ def human_ceiling_chart(
     )
     rows["label"] = label
     rows["mean"] = mean
-    order = rows.sort_values(["who", "mean"], ascending=[False, True])["label"].tolist()
+    # all-rater statistics (Fleiss, Krippendorff) of the people, and of the
+    # people with each judge added as one more rater
+    whole = ceiling[ceiling["comparison"].isin(["annotators", "annotators + judge"])]
+    whole = whole.copy()
+    names = {"fleiss_kappa": "Fleiss kappa"} | {
+        k: v for k, v in _TITLES.items() if k.startswith("alpha_")
+    }
+    stat_name = whole["statistic"].map(lambda x: names.get(x, x))
+    people = whole["comparison"] == "annotators"
+    whole["label"] = np.where(
+        people,
+        "people: " + stat_name,
+        "people + " + whole["rater_a"].astype(str) + ": " + stat_name,
+    )
+    whole["who"] = np.where(people, "people", "judge")
+    whole["mean"] = True
+    rows = pd.concat([rows, whole], ignore_index=True)
+    order = rows.sort_values(
+        ["who", "mean", "comparison"], ascending=[False, True, True], kind="stable"
+    )["label"].tolist()
     data = _plain(
         rows[
             [
@@ -744,12 +764,13 @@ def human_ceiling_chart(
         ]
     )
     title = _TITLES.get("kappa" if statistic == "cohen_kappa" else statistic, statistic)
+    axis_title = "agreement (pairs: " + title + ")"
     color = alt.Color(
         "who:N",
         title=None,
         scale=alt.Scale(domain=["people", "judge"], range=[PALETTE[2], PALETTE[0]]),
     )
-    y = alt.Y("label:N", sort=order, title=None)
+    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360))
     tooltip = [
         "label:N",
         alt.Tooltip("value:Q", format=".3f"),
@@ -767,7 +788,7 @@ def human_ceiling_chart(
         alt.Chart(data)
         .mark_rule(strokeWidth=2)
         .encode(
-            x=alt.X("ci_low:Q", title=title),
+            x=alt.X("ci_low:Q", title=axis_title),
             x2="ci_high:Q",
             y=y,
             color=color,
@@ -796,7 +817,8 @@ def human_ceiling_chart(
         height=alt.Step(18),
         title={
             "text": f"Human ceiling: {ceiling['dimension'].iloc[0]}",
-            "subtitle": f"{title} with 95% intervals; {band_text}",
+            "subtitle": f"pairs: {title}; all raters: Fleiss and Krippendorff; "
+            f"95% intervals; {band_text}",
         },
     )
 
