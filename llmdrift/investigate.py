@@ -588,7 +588,9 @@ class Incident:
     changes : pandas.DataFrame
         Every detected within-group change (rises too), from
         :func:`llmdrift.changepoints`, plus ``se``, ``z`` and ``effect_size``
-        (change over the pooled standard deviation of the scores).
+        (change over the pooled standard deviation of the scores), and for
+        a change merged from several steps ``n_steps``, ``first_step`` and
+        ``onset`` (the first window already off the old level).
     overall : pandas.DataFrame
         Changes of the overall (all-intent) mean per dimension with the
         ``within`` and ``mix`` parts of :func:`mix_decomposition` and a
@@ -926,8 +928,12 @@ class Incident:
         d = self.drop
         where = _group_label(d, self.group_keys)
         steps = ""
-        if int(d.get("n_steps", 1)) > 1:
-            steps = f", in {int(d['n_steps'])} steps from {_fmt_time(d['first_step'])}"
+        onset = d.get("onset")
+        if onset is not None and not pd.isna(onset) and onset < d["time"]:
+            steps = (
+                f" (the first window already off the old level starts "
+                f"{_fmt_time(onset)})"
+            )
         parts = [
             (
                 f"Quality drop detected in the {_freq_word(self.freq)} window "
@@ -1281,6 +1287,7 @@ def investigate(
     )
     changes = _merge_steps(changes, keys, gap=min_size * step)
     changes = _annotate_changes(changes, series, keys, window)
+    changes = _onsets(changes, series, keys)
     measures = _measure_dimensions(scores_w)
     drop = _pick_drop(
         changes,
@@ -1507,6 +1514,50 @@ def _merge_steps(changes, keys, *, gap: pd.Timedelta) -> pd.DataFrame:
         result[col] = pd.to_datetime(result[col], utc=True)
     result["n_steps"] = result["n_steps"].astype("int64")
     return result.reset_index(drop=True)
+
+
+def _onsets(changes, series, keys) -> pd.DataFrame:
+    """Add ``onset``: the first window already off the old level.
+
+    For a merged change (``n_steps`` > 1) the steps before the largest may
+    be only where a minimum segment length forced the segmentation to start
+    a transition segment, not where the level moved. ``onset`` is the first
+    window from ``first_step`` on whose mean differs from ``mean_before``
+    beyond its 95% interval (window sem and the before level's se combined),
+    in the direction of the change; ``time`` when none does. One-step
+    changes get ``onset == time``.
+    """
+    out = changes.copy()
+    out["onset"] = out["time"] if "time" in out.columns else pd.Series(dtype=object)
+    if out.empty or "n_steps" not in out.columns:
+        return out
+    onsets = []
+    for _, row in out.iterrows():
+        onset = row["time"]
+        if int(row["n_steps"]) > 1:
+            part = series[series["dimension"] == row["dimension"]]
+            for key in keys:
+                part = part[part[key] == row[key]]
+            part = part[
+                (part["window_start"] >= row["first_step"])
+                & (part["window_start"] < row["time"])
+                & (part["n"] > 0)
+            ].sort_values("window_start")
+            n_before = max(float(row.get("n_before", 0) or 0), 1.0)
+            sd = part["std"].astype(float).median()
+            se_before = sd / math.sqrt(n_before) if np.isfinite(sd) else 0.0
+            half = 1.959964 * np.sqrt(
+                part["sem"].astype(float).fillna(np.inf) ** 2 + se_before**2
+            )
+            gap = (part["mean"].astype(float) - row["mean_before"]) * np.sign(
+                row["change"]
+            )
+            off = part[gap > half]
+            if len(off):
+                onset = off["window_start"].iloc[0]
+        onsets.append(onset)
+    out["onset"] = pd.to_datetime(pd.Series(onsets, index=out.index), utc=True)
+    return out
 
 
 def _annotate_changes(changes, series, keys, window) -> pd.DataFrame:

@@ -171,6 +171,8 @@ def test_demo_finds_the_format_drop_within_a_day(demo, demo_incident):
     assert drop["intent"] == truth.intent
     assert abs(drop["time"] - truth.change_time) <= DAY
     assert drop["change"] < 0 and drop["ci_high"] < 0
+    # the change lands inside a window (14:02): that window is the onset
+    assert drop["onset"] <= truth.change_time < drop["onset"] + DAY
     # the format dimension itself is found falling in that intent too
     changes = demo_incident.changes
     fmt = changes[
@@ -279,6 +281,8 @@ def test_demo_summary_states_the_key_facts(demo, demo_incident):
         "Latency, errors and cost did not move",
         truth.change_time.strftime("%Y-%m-%d"),
         "First: diff the two template versions",
+        "the first window already off the old level starts "
+        + truth.change_time.strftime("%Y-%m-%d"),
     ):
         assert fact in text, fact
 
