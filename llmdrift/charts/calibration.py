@@ -971,6 +971,11 @@ def calibration_view(
     labels, their "auto" choice for ordinal ones, Pearson for interval
     ratings.
 
+    Known shortcoming: with ``by`` columns (a judge that saw each item twice),
+    the human ceiling uses only the judge rows of the first ``by`` value
+    (e.g. LLMBar's "original" order), because ``human_ceiling`` compares one
+    verdict per item and judge.
+
     Parameters
     ----------
     scores : pandas.DataFrame

@@ -313,6 +313,12 @@ class DisagreementBrowser:
     n : int, default=10
         Items shown at first.
 
+    Notes
+    -----
+    Known shortcoming: the ``annotator_values`` column lists each person's
+    label as its numeric code ("annotator1=2.0"), not the text of
+    ``labels``; only the judge and consensus columns are shown as text.
+
     Attributes
     ----------
     table : pandas.DataFrame
