@@ -16,6 +16,10 @@ _PUBLIC = {
     "load_topical_chat": "llmdrift.datasets.annotated",
     "load_llmbar": "llmdrift.datasets.annotated",
     "load_judgebench": "llmdrift.datasets.annotated",
+    "load_calibration_source": "llmdrift.datasets.annotated",
+    "AnnotatedSet": "llmdrift.datasets.annotated",
+    "Dataset": "llmdrift.datasets.demo",
+    "cache_dir": "llmdrift.datasets._cache",
 }
 
 __all__ = sorted(_PUBLIC)
