@@ -601,7 +601,11 @@ def infrastructure_chart(incident, *, scope: str = "affected group", height=120)
                 title=alt.Title(f"{name} ({unit}){verdict}", fontSize=12),
             )
         )
-    label = ", ".join(str(incident.drop[k]) for k in keys) or "all traffic"
+    label = ", ".join(str(incident.drop[k]) for k in keys)
+    if scope == "service" and "service" in part.columns:
+        names = sorted(part["service"].dropna().astype(str).unique())
+        label = "service " + ", ".join(names) if names else label
+    label = label or "all traffic"
     return (
         alt.concat(*panels, columns=2)
         .properties(
