@@ -407,7 +407,8 @@ def validate(
         If ``df`` is not a DataFrame.
     SchemaError
         Naming the first missing or mistyped column and how to supply it.
-        Naive time columns are rejected, never localised.
+        Naive time columns are rejected, never localised. A tz-aware time
+        column in another zone passes; :func:`conform` converts it to UTC.
 
     Examples
     --------
