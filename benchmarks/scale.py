@@ -10,7 +10,7 @@ that its peak memory (``ru_maxrss``) is its own:
 
 - **store**: ``quality_series(store, store, by=["intent"], freq="D")`` and
   ``cost_by(store, by="intent", freq="D")``; the aggregation runs in DuckDB
-  over the Parquet files (memory limit 2 GB, spilling to disk beyond) and
+  over the Parquet files (memory limit 1 GB, spilling to disk beyond) and
   only the small result comes back as pandas;
 - **pandas** (the baseline): read the needed columns of the same files with
   ``pandas.read_parquet`` and group with pandas (join the intent onto the
@@ -142,7 +142,8 @@ def run_store(folder: Path) -> dict:
     from llmdrift.store import open_store
 
     store = open_store(folder)
-    store.backend.raw_sql("SET memory_limit = '2GB'")
+    store.backend.raw_sql("SET memory_limit = '1GB'")
+    store.backend.raw_sql("SET preserve_insertion_order = false")
     store.backend.raw_sql(f"SET temp_directory = '{WORK / 'duckdb_tmp'}'")
     t = time.perf_counter()
     try:
@@ -360,7 +361,7 @@ def write_results(
         f"spread over {DAYS} days and {len(INTENTS)} intents. The store path is "
         "`quality_series(store, store, by=['intent'], freq='D')` and "
         "`cost_by(store, by='intent', freq='D')` on a Parquet-folder store, "
-        "DuckDB `memory_limit` 2 GB (it spills to disk beyond).",
+        "DuckDB `memory_limit` 1 GB (it spills to disk beyond).",
         "",
         f"## {main_n:,} spans",
         "",

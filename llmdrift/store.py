@@ -21,6 +21,13 @@ Appending is idempotent: a span whose ``span_id`` is in the store already is
 skipped (a score whose ``span_id, dimension, scorer, kind`` is), so loading
 the same file twice duplicates nothing. Contents may live in another store
 (``open_store("spans.duckdb", contents="private/contents.duckdb")``).
+
+Known limits: the store keeps times to the microsecond (nanosecond
+remainders of OTLP times are truncated; ``duration_ns`` stays exact). On
+Spark the session time zone must be UTC (``spark.sql.session.timeZone``),
+since Spark's TIMESTAMP columns are read as UTC instants. The ibis 12 /
+duckdb 2.0 pair needs a one-line compatibility alias, installed when a
+DuckDB store is opened (see ``_duckdb_compat``).
 """
 
 from __future__ import annotations

@@ -229,25 +229,10 @@ def _otel_buckets(t):
     return t.mutate(**values)
 
 
-def _one_group_per_request(used, by, backend) -> bool:
-    """Whether every request's counted spans share one value of each ``by``."""
-    ibis = _ibis()
-    checks = {"_n": used.count()}
-    for i, name in enumerate(by):
-        checks[f"_lo{i}"] = used[name].min()
-        checks[f"_hi{i}"] = used[name].max()
-        checks[f"_k{i}"] = used[name].count()
-    per = used.group_by("request_id").aggregate(**checks)
-    mixed = ibis.literal(False)
-    for i in range(len(by)):
-        known = per[f"_k{i}"]
-        mixed = mixed | (per[f"_lo{i}"] != per[f"_hi{i}"]).fill_null(False)
-        mixed = mixed | ((known > 0) & (known < per._n))
-    return int(backend.to_pyarrow(per.filter(mixed).count()).as_py()) == 0
-
-
-def _request_table(t, by, freq, backend):
+def _request_table(t, by, freq, backend, one_group=True):
     """Ibis: one row per (group, [window], request) with summed cost and tokens."""
+    import ibis.expr.datatypes as dt
+
     ibis = _ibis()
     columns = set(t.columns)
     if "usage_source_convention" not in columns:
@@ -298,15 +283,26 @@ def _request_table(t, by, freq, backend):
         aggs["_group_start"] = used._start.min()
     for name in TOKEN_COLUMNS:
         aggs[name] = used[f"_{name}"].sum()
-    if not by or _one_group_per_request(used, by, backend):
-        # the usual case (the intent is set per trace): one row per request
-        extra = {name: used[name].min() for name in by}
+    if one_group:
+        # one row per request; the group check rides along (see cost_by)
+        extra = {}
+        for i, name in enumerate(by):
+            extra[name] = used[name].min()
+            extra[f"_hi{i}"] = used[name].max()
+            extra[f"_k{i}"] = used[name].count()
         requests = used.group_by("request_id").aggregate(**aggs, **extra)
+        mixed = ibis.literal(False)
+        for i, name in enumerate(by):
+            known = requests[f"_k{i}"]
+            mixed = mixed | (requests[name] != requests[f"_hi{i}"]).fill_null(False)
+            mixed = mixed | ((known > 0) & (known < requests.n_spans))
+        requests = requests.mutate(_mixed=mixed.cast("int64"))
         start = requests["_group_start"] if "start_time" in columns else None
     else:
         # a request in several groups is one request in each; it belongs to
         # the window of its first counted span, across its groups
         requests = used.group_by([*keys, "request_id"]).aggregate(**aggs)
+        requests = requests.mutate(_mixed=ibis.literal(0).cast("int64"))
         start = None
         if freq is not None:
             firsts = used.group_by(_rid="request_id").aggregate(
@@ -317,7 +313,10 @@ def _request_table(t, by, freq, backend):
             ).drop("_rid")
             start = requests._request_start
     if freq is not None:
-        requests = requests.mutate(window_start=start.truncate(unit))
+        # truncated as a plain UTC time: the same windows, much cheaper than
+        # a time-zone-aware truncation
+        plain = start.cast(dt.Timestamp()).truncate(unit)
+        requests = requests.mutate(window_start=plain)
         keys.append("window_start")
     complete = requests.n_without_cost == 0
     requests = requests.mutate(
@@ -340,6 +339,7 @@ def _group_table(requests, keys, approx):
         "n_without_cost": requests.n_without_cost.sum(),
         "n_fallback_spans": requests.n_fallback_spans.sum(),
         "n_usage_inconsistent": requests.n_usage_inconsistent.sum(),
+        "_n_mixed": requests._mixed.sum(),
     }
     for name in TOKEN_COLUMNS:
         aggs[name] = requests[name].sum()
@@ -439,8 +439,15 @@ def cost_by(
     approx = quantiles == "approx" or (
         quantiles == "auto" and getattr(backend, "name", "duckdb") != "duckdb"
     )
+    # first as one row per request (a request's spans share their groups,
+    # as when the intent is set per trace); if a request turns out to touch
+    # several groups, again with one row per request and group
     requests, keys = _request_table(table, by, freq, backend)
     out = backend.to_pyarrow(_group_table(requests, keys, approx)).to_pandas()
+    if by and out["_n_mixed"].fillna(0).sum() > 0:
+        requests, keys = _request_table(table, by, freq, backend, one_group=False)
+        out = backend.to_pyarrow(_group_table(requests, keys, approx)).to_pandas()
+    out = out.drop(columns="_n_mixed")
 
     # the small result, in pandas: types, order, shares
     if not keys:
