@@ -1008,6 +1008,11 @@ def _inclusion(scores: pd.DataFrame, spans: pd.DataFrame) -> pd.Series:
             lookup.reindex(scores["span_id"].astype("string").to_numpy()).to_numpy(),
             index=scores.index,
         )
+        if "kind" in scores.columns:
+            # a check scores all traffic: the span's judging probability is
+            # not the chance its heuristic score exists
+            heuristic = scores["kind"].astype("string").eq("heuristic").fillna(False)
+            source = source.where(~heuristic.to_numpy(), 1.0)
         name = "spans"
     else:
         return pd.Series(1.0, index=scores.index)
@@ -1112,9 +1117,10 @@ def change_impact(
         Scores frame: ``span_id``, ``time`` (UTC), ``dimension``, ``value``;
         ``kind`` and ``inclusion_prob`` when present (else ``inclusion_prob``
         is taken from ``spans`` when it has one, as
-        :func:`llmdrift.sample_for_judging` returns it). NaN values (failed
-        scorers) are left out; a missing ``inclusion_prob`` counts as 1.0
-        (the score covers all traffic, as for checks).
+        :func:`llmdrift.sample_for_judging` returns it, for every score whose
+        ``kind`` is not "heuristic"). NaN values (failed scorers) are left out;
+        a missing ``inclusion_prob`` counts as 1.0 (the score covers all
+        traffic, as for checks).
     window : str or pandas.Timedelta, default="48h"
         Length of the before and after windows. Before is
         ``[first_seen - window, first_seen)``, so the rollout itself is

@@ -568,6 +568,13 @@ def test_weighted_impact_matches_numpy_and_population_mean():
         hash_changes(spans), on_spans, scores.drop(columns="inclusion_prob")
     )
     assert again["mean_before"].iloc[0] == pytest.approx(row["mean_before"])
+    # ...but never to heuristic scores, which cover all traffic
+    checks = scores.drop(columns="inclusion_prob").assign(kind="heuristic")
+    plain_checks = change_impact(hash_changes(spans), on_spans, checks)
+    assert plain_checks["test"].iloc[0] == "mann-whitney"
+    assert plain_checks["mean_before"].iloc[0] == pytest.approx(
+        scores.loc[scores["time"] < t, "value"].mean()
+    )
     # equal probabilities keep the unweighted tests
     equal = change_impact(hash_changes(spans), spans, scores.assign(inclusion_prob=0.3))
     assert equal["test"].iloc[0] == "mann-whitney"
