@@ -333,7 +333,10 @@ def pelt(values, penalty, *, min_size=2, weights=None, pruning="exact") -> list[
     few percent of cases (checked by exhaustive search in the tests). Where
     the two differ, ``pruning="exact"`` (the default) is the optimal one and
     ``pruning="ruptures"`` reproduces ruptures' answer. With ``min_size=1``
-    both rules coincide.
+    both rules coincide. In the tests, with unit-variance noise the two
+    differed in about 20% of random series at penalty 0.5, 9% at 1, under 1%
+    at 2 and never at 5 or more: at the penalties used for detection
+    (several times the noise variance) the answers are the same.
 
     Ties between segmentations of equal cost (within 1e-10 of the total
     sum of squares) go to the earliest start of the last segment, as in
@@ -1190,10 +1193,11 @@ def page_hinkley(
 
     Notes
     -----
-    With standardised values ``z`` (sign flipped for drops) and running mean
-    ``zbar_t``: ``m_t = sum (zbar_t - z_t - delta)`` ... written for drops as
-    ``m_t = sum_{s<=t} (zbar_s - z_s - delta)``; an alarm fires when
-    ``m_t - min(0, min_{s<=t} m_s) > lambda`` and everything restarts.
+    With standardised values ``z`` and ``zbar_s`` the running mean of
+    ``z`` since monitoring (re)started (or 0 when ``target_mean`` is given),
+    the statistic for drops is ``m_t = sum_{s<=t} (zbar_s - z_s - delta)``;
+    an alarm fires when ``m_t - min(0, min_{s<=t} m_s) > lambda``, after
+    which the running mean and ``m`` restart from the next value.
 
     Examples
     --------
