@@ -696,9 +696,8 @@ def test_common_checks_input_untouched_and_row_order_irrelevant(name):
 def test_known_shortcoming_small_sample_bootstrap_coverage():
     """Should hold: at 20 labelled items the 95% Spearman interval covers the
     population value at least 93% of the time (600 data sets, 500 resamples
-    each). It covers about 89% (quadratic
-    kappa 91%, mean bias 90%): percentile intervals are too narrow on small
-    samples. From about 200 items coverage is 94-95% (see
+    each). It covers about 89% (quadratic kappa 91%, mean bias 90%):
+    percentile intervals are too narrow on small samples. From about 200 items coverage is 94-95% (see
     test_calibration_coverage.py)."""
     joint = np.array([[0.20, 0.03, 0.01], [0.08, 0.25, 0.04], [0.03, 0.09, 0.27]])
     values = np.array([1.0, 2.0, 3.0])
