@@ -736,3 +736,26 @@ def test_pairwise_agreement_reproduces_pandalm_judge_accuracy():
     assert out.loc["gpt-3.5-turbo", "invalid_rate"] == pytest.approx(25 / 999)
     assert out.loc["gpt-3.5-turbo", "tie_rate"] == pytest.approx(38 / 999)
     assert np.isnan(out.loc["pandalm-7b", "position_consistency"])
+
+
+def test_corrected_mean_never_orders_text_labels_alphabetically():
+    rng = np.random.default_rng(14)
+    n = 400
+    truth = rng.random(n) < 0.6
+    judge = np.where(truth, rng.random(n) < 0.9, rng.random(n) < 0.3)
+    # "correct" sorts before "incorrect": alphabetical order would make
+    # "incorrect" the pass label
+    names = np.array(["incorrect", "correct"], dtype=object)
+    judged = _scores(names[judge.astype(int)], [None] * n)
+    labels = _scores([None] * 100, names[truth[:100].astype(int)])
+    with pytest.raises(ValueError, match="positive="):
+        corrected_mean(judged, labels)
+    by_scale = corrected_mean(judged, labels, scale=["incorrect", "correct"]).iloc[0]
+    by_positive = corrected_mean(judged, labels, positive="correct").iloc[0]
+    assert by_scale["corrected_mean"] == pytest.approx(by_positive["corrected_mean"])
+    assert by_scale["judge_mean"] == pytest.approx(judge.mean())
+    three = np.array(["cat", "dog", "fish"], dtype=object)
+    with pytest.raises(ValueError, match="without an order"):
+        corrected_mean(
+            _scores(three[rng.integers(0, 3, 50)], three[rng.integers(0, 3, 50)])
+        )

@@ -335,8 +335,10 @@ def corrected_mean(
     ------
     ValueError
         Bad method, "rogan_gladen" on a scale without two categories, unknown
-        ``positive``, fewer than 2 labelled items, the input errors of
-        :func:`agreement`.
+        ``positive``, text labels without ``scale`` (or ``positive``), fewer
+        than 2 labelled items, the input errors of :func:`agreement`.
+    NotImplementedError
+        "rogan_gladen" with inclusion probabilities.
 
     Notes
     -----
@@ -486,6 +488,17 @@ def _one(pairs, judges, method, positive, power_tuning, ci, probs) -> dict:
             "pass rate as a mean of 0/1), or inclusion_prob=None if the labels "
             "were drawn at random"
         )
+    if (
+        sc.categorical
+        and not sc.ordered
+        and not (how == "rogan_gladen" and positive is not None)
+    ):
+        raise ValueError(
+            f"corrected_mean: dimension {pairs.dimension!r} has text labels "
+            f"{list(sc.categories)} without an order, so which is better (and "
+            "their mean) is unknown; give scale=[lowest, ..., highest] (e.g. "
+            "['fail', 'pass']), or positive=<the pass label> for a pass/fail"
+        )
     if how == "rogan_gladen" and not two:
         raise ValueError(
             f"corrected_mean: method='rogan_gladen' needs a pass/fail scale of two "
@@ -513,7 +526,8 @@ def _one(pairs, judges, method, positive, power_tuning, ci, probs) -> dict:
         "specificity": np.nan,
         "note": "",
     }
-    notes = [t for t in pairs.notes if t]
+    # the scale caveats of agreement() (continuous, unordered) do not apply here
+    notes = [t for t in pairs.notes if t and t != sc.note]
     if how == "ppi" and weighted:
         f_j = f_all[keep]
         ids = rows["span_id"].to_numpy(object)[keep]
