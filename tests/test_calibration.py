@@ -759,3 +759,24 @@ def test_corrected_mean_never_orders_text_labels_alphabetically():
         corrected_mean(
             _scores(three[rng.integers(0, 3, 50)], three[rng.integers(0, 3, 50)])
         )
+
+
+def test_human_ceiling_weights_need_an_order():
+    order = ["low", "mid", "high"]
+    rng = np.random.default_rng(15)
+    h = rng.integers(0, 3, 40)
+    labels = np.array(order, dtype=object)
+    matrix = {
+        "a": labels[h],
+        "b": labels[np.clip(h + rng.choice([-1, 0, 1], 40), 0, 2)],
+    }
+    scores = _raters(matrix)
+    with pytest.raises(ValueError, match="without an order"):
+        human_ceiling(scores, weights="quadratic")
+    out = human_ceiling(scores, scale=order, weights="quadratic", n_boot=0)
+    b_pos = np.array([order.index(x) for x in matrix["b"]])
+    ref = cohens_kappa(_table(h, b_pos, 3), wt="quadratic").kappa
+    got = out[
+        (out["comparison"] == "annotator pair") & (out["statistic"] == "cohen_kappa")
+    ]["value"].iloc[0]
+    assert got == pytest.approx(ref)

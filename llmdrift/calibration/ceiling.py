@@ -174,7 +174,8 @@ def human_ceiling(
     Raises
     ------
     ValueError
-        Missing columns, continuous ratings, fewer than two annotators.
+        Missing columns, continuous ratings, fewer than two annotators,
+        weights or a non-nominal level on text labels without ``scale``.
 
     Notes
     -----
@@ -285,8 +286,13 @@ def _one_dimension(
     values = sc.values if sc.ordered else np.arange(k, dtype=float)
     alpha_name = f"alpha_{level}"
     ordered_note = ""
-    if level != "nominal" and not sc.ordered:
-        ordered_note = sc.note
+    if not sc.ordered and (level != "nominal" or weights is not None):
+        raise ValueError(
+            f"human_ceiling: dimension {dim!r} has text labels "
+            f"{list(sc.categories)} without an order, so weights={weights!r} and "
+            f"level={level!r} have no meaning; give scale=[lowest, ..., highest] "
+            "or use weights=None, level='nominal'"
+        )
     stats: list[_Stat] = []
 
     def pair_stats(comparison, a_name, b_name, a, b):
