@@ -465,3 +465,64 @@ def test_investigate_survives_failing_alerts(monkeypatch, caplog):
     assert inc.drop["intent"] == "a"
     assert "rule table corrupt" in caplog.text
     assert investigate(spans, scores, alerts=False).alerts is None
+
+
+def test_runbook_source_reads_otlp_and_finds_the_change(tmp_path):
+    """The runbook's third source: OTLP/JSON written by the real SDK, scored by
+    the built-in checks, investigated end to end."""
+    from otlp_fixtures import T0, one_span, request_of, sdk_spans, write_lines
+
+    from llmdrift.investigate import load_source
+
+    step = 30 * 60 * 10**9  # one request every 30 minutes per intent
+    n_days, change_day = 21, 14
+
+    def build(tracer):
+        for i in range(n_days * 48):
+            start = T0 + i * step
+            for intent in ("a", "b"):
+                broken = intent == "a" and i >= change_day * 48
+                answer = (
+                    "Category: billing, priority high."
+                    if broken
+                    else '{"category": "billing", "priority": "high"}'
+                )
+                one_span(
+                    tracer,
+                    "chat m",
+                    {
+                        "gen_ai.operation.name": "chat",
+                        "gen_ai.provider.name": "anthropic",
+                        "gen_ai.request.model": "m",
+                        "gen_ai.response.model": "m-1",
+                        "gen_ai.usage.input_tokens": 100,
+                        "gen_ai.usage.output_tokens": 20,
+                        "llmdrift.intent": intent,
+                        "llmdrift.prompt.template_hash": "h2" if broken else "h1",
+                        "gen_ai.prompt": "classify this ticket",
+                        "gen_ai.completion": answer,
+                    },
+                    start=start + (1 if intent == "b" else 0) * 10**9,
+                    end=start + (2000 + 37 * (i % 7)) * 10**6,
+                )
+
+    path = write_lines(tmp_path / "traces.jsonl", [request_of(sdk_spans(build))])
+    data = load_source(str(path))
+    assert len(data.spans) == n_days * 48 * 2
+    assert data.truth is None and data.deployments.empty
+    inc = investigate(data.spans, data.scores, data.deployments, contents=data.contents)
+    change = pd.Timestamp(T0 + change_day * 48 * step, tz="UTC")
+    assert inc.drop["intent"] == "a"
+    assert inc.drop["dimension"] == "valid_json"
+    assert abs(inc.drop["time"] - change) <= DAY
+    assert (round(inc.drop["mean_before"], 2), round(inc.drop["mean_after"], 2)) == (
+        1.0,
+        0.0,
+    )
+    top = inc.causes.iloc[0]
+    assert (top["kind"], top["from_value"], top["to_value"]) == (
+        "prompt_hash",
+        "h1",
+        "h2",
+    )
+    assert not bool(top["announced"])
