@@ -9,16 +9,18 @@ The rules, stated plainly:
 
 ``quality_drop``
     Per intent and score dimension (scores of ``kind``, judge by default),
-    daily means weighted by how many scores each day holds, watched by a
-    one-sided CUSUM (:func:`llmdrift.changepoint.cusum`) tuned to detect a
-    drop of ``threshold`` (5%) of the baseline mean, with its alarm
-    threshold set from ``arl0``, the mean number of days between false
-    alarms on one series. Intents are also combined with a fixed mix (their
-    shares over the whole history), so a drop spread thinly over all intents
-    is seen, while a shift of the intent mix moves neither the per-intent
-    series nor the fixed-mix one and never fires this rule. After an alarm
-    the monitor re-learns its baseline from the days that follow, so one
-    drop gives one alert.
+    hourly windows weighted by how many scores each holds, watched by a
+    one-sided CUSUM of the log-likelihood ratio for a drop of ``threshold``
+    (5%) of the baseline mean (:func:`drop_monitor`; its threshold from
+    Siegmund's approximation, :func:`llmdrift.changepoint.cusum_threshold`,
+    for ``arl0`` days between false alarms on one monitor). One more
+    monitor sums the evidence of all intents, each against its own baseline,
+    so a drop spread thinly over all intents is seen, while a shift of the
+    intent mix moves no intent's series and so does not fire this rule.
+    After an alarm the monitor re-learns its baseline from the days that
+    follow, so one drop gives one alert. The alert reports the mean since
+    the estimated start of the drop against the baseline, with a 95%
+    interval, and the rule's 7-day mean for comparison.
 ``prompt_hash_change``
     A switch of prompt-template hash per service and intent
     (:func:`llmdrift.prompts.hash_changes`) that no deployment of the
@@ -369,6 +371,34 @@ def _baseline_fit(n, mean, std, day, shift, min_count):
     return dict(level=level, var=var, delta=delta, k=k, sd=s, phi=phi, n=total, se=se)
 
 
+def _thresholds(counts, days, b1, baseline, d, var, arl0_windows, threshold_of):
+    """CUSUM threshold (log-likelihood units) of each window from ``b1`` on.
+
+    For each day, the allowance ``k`` of the equivalent standardised CUSUM is
+    computed from each group's mean count per window over the ``baseline``
+    days before it, so the threshold follows the traffic volume (a group
+    whose share grows gets more information per window, which at a fixed
+    threshold would shorten the run between false alarms).
+    """
+    cum = np.concatenate([np.zeros((len(counts), 1)), np.cumsum(counts, axis=1)], 1)
+    out = np.empty(len(days) - b1)
+    cache = {}
+    for day in np.unique(days[b1:]):
+        lo = int(np.searchsorted(days, day - baseline, side="left"))
+        hi = int(np.searchsorted(days, day, side="left"))
+        m = (cum[:, hi] - cum[:, lo]) / max(hi - lo, 1)
+        k = float(np.sqrt(np.sum(d * d * m / (4 * var))))
+        key = round(k, 4)
+        if key not in cache:
+            cache[key] = 2 * key * threshold_of(arl0_windows, k=key) if key else 0.0
+        sel = slice(
+            int(np.searchsorted(days, day, side="left")) - b1,
+            int(np.searchsorted(days, day, side="right")) - b1,
+        )
+        out[sel] = cache[key]
+    return out
+
+
 def drop_monitor(
     n,
     mean,
@@ -506,10 +536,10 @@ def drop_monitor(
         d = np.array([fits[g]["delta"] for g in gs])
         # compare with the level less `margin` standard errors of its estimate
         ref = level - margin * np.array([fits[g]["se"] for g in gs])
-        k = math.sqrt(sum(fits[g]["k"] ** 2 for g in gs))
         per_day = (b1 - b0) / max(len(np.unique(days[b0:b1])), 1)
-        h = cusum_threshold(arl0 * per_day, k=k)
-        big_h = 2 * k * h
+        big_h = _thresholds(
+            counts[gs], days, b1, baseline, d, var, arl0 * per_day, cusum_threshold
+        )
         llr = np.sum(
             (d / var)[:, None]
             * counts[gs, b1:]
@@ -521,7 +551,7 @@ def drop_monitor(
             s = s + step
             if s <= 0:
                 s, run_start = 0.0, b1 + j + 1
-            elif s > big_h:
+            elif s > big_h[j]:
                 hit = b1 + j
                 break
         if hit is None:
@@ -536,7 +566,7 @@ def drop_monitor(
                 level=level,
                 var=var,
                 statistic=float(s),
-                threshold=float(big_h),
+                threshold=float(big_h[hit - b1]),
             )
         )
         if hit + 1 >= len(days):
