@@ -610,6 +610,9 @@ class Incident:
     service_series : pandas.DataFrame or None
         :func:`llmdrift.series.span_series` per window and service (exact
         quantiles over the whole service, not a mix of group quantiles).
+    score_kinds : dict
+        Dimension -> the score kind ("heuristic", "judge" or "human") its
+        series and changes use.
     alerts : pandas.DataFrame or None
         The alerts of :func:`llmdrift.evaluate_alerts` over the same spans
         and scores with its default rules (one row per alert: ``rule``,
@@ -653,6 +656,7 @@ class Incident:
     threshold: float = 0.10
     service_series: pd.DataFrame | None = None
     alerts: pd.DataFrame | None = None
+    score_kinds: dict = field(default_factory=dict)
     spans: pd.DataFrame | None = field(default=None, repr=False)
     scores: pd.DataFrame | None = field(default=None, repr=False)
     contents: pd.DataFrame | None = field(default=None, repr=False)
@@ -1184,7 +1188,11 @@ def investigate(
     contents : pandas.DataFrame, optional
         Contents frame; when given, the sampled traces carry their texts.
     kind : {"heuristic", "judge", "human"}, optional
-        Use only scores of this kind.
+        Use only scores of this kind. By default each dimension uses the kind
+        that holds most of its scores (a judge score and a human label of the
+        same request are two rows; averaging them together would count that
+        request twice and blend two scales); ``Incident.score_kinds`` says
+        which.
     window : str or Timedelta or None, default="14D"
         How far on each side of the change the before/after comparisons
         (infrastructure tests, locality, figures, traces) reach; None uses
@@ -1275,6 +1283,10 @@ def investigate(
 
     spans_w = _in_range(spans, "start_time", start, end)
     scores_w = _in_range(scores, "time", start, end)
+    if kind is None:
+        scores_w, score_kinds = _one_kind_per_dimension(scores_w)
+    else:
+        score_kinds = {str(d): kind for d in scores_w["dimension"].dropna().unique()}
 
     # quality series and within-group changes ---------------------------------
     series = quality_series(spans_w, scores_w, freq=freq, by=list(keys), kind=kind)
@@ -1332,6 +1344,7 @@ def investigate(
         service_series = span_series(spans_w, freq=freq, by=["service"])
 
     empty_incident = dict(
+        score_kinds=score_kinds,
         alerts=alert_rows,
         service_series=service_series,
         overall=overall,
@@ -1457,6 +1470,34 @@ def _evaluate_alerts(spans, scores, deployments) -> pd.DataFrame | None:
         )
         return None
     return out  # keeps .attrs["status"]: which rules ran
+
+
+def _one_kind_per_dimension(scores: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Keep, per dimension, only the score kind with the most rows.
+
+    Ties go to human, then judge, then heuristic (the better-grounded kind).
+    Returns the kept rows and the ``dimension -> kind`` map.
+    """
+    if scores.empty or "kind" not in scores.columns:
+        return scores, {}
+    rank = {"human": 0, "judge": 1, "heuristic": 2}
+    counts = (
+        scores.groupby(["dimension", "kind"], observed=True)
+        .size()
+        .reset_index(name="n")
+    )
+    counts = counts[counts["n"] > 0]
+    counts["_pref"] = counts["kind"].map(rank).fillna(3)
+    counts = counts.sort_values(
+        ["dimension", "n", "_pref"], ascending=[True, False, True], kind="stable"
+    ).drop_duplicates("dimension")
+    chosen = dict(
+        zip(counts["dimension"].astype(str), counts["kind"].astype(str), strict=True)
+    )
+    keep = scores["kind"].astype("string") == scores["dimension"].astype("string").map(
+        chosen
+    )
+    return scores[keep.fillna(False).astype(bool)], chosen
 
 
 def _merge_steps(changes, keys, *, gap: pd.Timedelta) -> pd.DataFrame:

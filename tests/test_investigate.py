@@ -187,8 +187,11 @@ def test_demo_format_figures_match_the_raw_scores(demo, demo_incident):
     truth = demo.truth
     (b0, b1), (a0, a1) = demo_incident.periods()
     spans = demo.spans[demo.spans["intent"] == truth.intent]
+    # judge scores: most of the format rows (the human labels are a sample)
+    assert demo_incident.score_kinds[truth.dimension] == "judge"
     sc = demo.scores[
         (demo.scores["dimension"] == truth.dimension)
+        & (demo.scores["kind"] == "judge")
         & demo.scores["span_id"].isin(spans["span_id"])
     ]
     before = sc.loc[(sc["time"] >= b0) & (sc["time"] < b1), "value"].astype(float)
@@ -250,7 +253,10 @@ def test_demo_intent_mix_shift_is_not_a_quality_drop(demo, demo_incident):
     assert abs(row["mix"]) > abs(row["within"])
     # recompute the two parts from the raw scores (Shapley split by hand)
     time, side = row["time"], pd.Timedelta("14D")
-    sc = demo.scores[demo.scores["dimension"] == truth.dimension]
+    sc = demo.scores[
+        (demo.scores["dimension"] == truth.dimension)
+        & (demo.scores["kind"] == demo_incident.score_kinds[truth.dimension])
+    ]
     sc = sc.merge(demo.spans[["span_id", "intent"]], on="span_id")
     parts = {}
     for name, lo, hi in (("b", time - side, time), ("a", time, time + side)):
@@ -526,3 +532,18 @@ def test_runbook_source_reads_otlp_and_finds_the_change(tmp_path):
         "h2",
     )
     assert not bool(top["announced"])
+
+
+def test_one_score_kind_per_dimension_by_default():
+    spans, scores, _ = _frames()
+    # a few human labels of the same requests, on another scale of strictness
+    human = scores.iloc[::20].assign(kind="human", value=1.0)
+    both = pd.concat([scores, human], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "mix scores of several kinds"
+        inc = investigate(spans, both)
+    assert inc.score_kinds == {"format": "judge"}
+    judged = investigate(spans, scores)
+    pd.testing.assert_frame_equal(inc.series, judged.series)
+    only_human = investigate(spans, both, kind="human")
+    assert only_human.score_kinds == {"format": "human"}
