@@ -4,7 +4,7 @@ Examples
 --------
 >>> import argparse
 >>> parser = argparse.ArgumentParser(prog="llmdrift")
->>> add_parser(parser.add_subparsers(dest="command"))
+>>> _ = add_parser(parser.add_subparsers(dest="command"))
 >>> args = parser.parse_args(["report", "--source", "demo", "--out", "x.html"])
 >>> args.source, args.out, args.include_contents
 (['demo'], 'x.html', False)
