@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import json
 import warnings
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import ruptures as rpt
+from conftest import shared_path
 
 from llmdrift.changepoint import (
     binseg,
@@ -473,3 +475,28 @@ def test_tcpd_cover_reference_examples_and_hand_case():
     # Jaccard 5/10, weighted by 5/10 each -> 0.5
     assert t.covering({1: [5]}, [], 10) == pytest.approx(0.5)
     assert t.clean_predictions([0, 3, 3, 8, 9], 10) == [3, 8]
+
+
+def test_tcpd_f1_walk_order_case_from_provenance():
+    """children_per_woman / rfpop: the one default run where order matters.
+
+    Union of annotations T* = {0, 145, 146, 168, 170, 177, 180, 197}; the
+    prediction has 49 points plus the added 0. Walking T* ascending, 145 takes
+    148 and 146 takes 151 (distance 5, inclusive): 8 true positives, P = 8/50.
+    The reference walks CPython's set order, where 146 comes first and takes
+    148, leaving 145 nothing within 5 (139 is 6 away): P = 7/50. Every
+    annotator is fully recalled either way (R = 1).
+    """
+    t = _tcpd()
+    root = shared_path("tcpd")
+    ann = json.loads((root / "annotations.json").read_text())["children_per_woman"]
+    runs = (root / "tcpdbench_default_runs.jsonl").read_text().splitlines()
+    run = next(
+        r
+        for r in map(json.loads, runs)
+        if r["dataset"] == "children_per_woman" and r["method"] == "rfpop"
+    )
+    pred = t.clean_predictions(run["cplocations_raw"], 301)
+    assert len(pred) == 49
+    assert t.f_measure(ann, pred, order="ascending") == pytest.approx(2 * 0.16 / 1.16)
+    assert t.f_measure(ann, pred) == pytest.approx(2 * 0.14 / 1.14)
