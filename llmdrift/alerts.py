@@ -467,9 +467,10 @@ def drop_monitor(
     a dispersion factor (>= 1) measured from the spread of the baseline's
     daily means, so day-to-day variation beyond sampling noise does not
     cause alarms. The threshold: with ``k_g = d_g sqrt(m_g) / (2 sigma_g)``
-    (``m_g`` the mean count per window of the baseline, empty windows
-    included), ``k = sqrt(sum k_g**2)`` is the allowance of the equivalent
-    standardised CUSUM, and ``H = 2 k h`` with ``h =
+    (``m_g`` the group's mean count per window over the ``baseline`` days
+    before the current day, empty windows included, so the threshold
+    follows the traffic volume), ``k = sqrt(sum k_g**2)`` is the allowance
+    of the equivalent standardised CUSUM, and ``H = 2 k h`` with ``h =
     cusum_threshold(arl0 * w, k=k)``, ``w`` the windows per day (24 for
     hourly windows), so ``arl0`` stays in days whatever the window length.
 
@@ -477,7 +478,8 @@ def drop_monitor(
     known parameters; with hourly windows of unequal, often small counts and
     a 28-day baseline the realised false-alarm rate differs from ``arl0``
     (the detection benchmark measures it: about 0.3 false alarms a year
-    over 7 monitors at 5% judging, 0.7 at 1%). The baseline is learnt once
+    over 7 monitors at 5% judging, 0.8 at 1%, most of them in the first
+    weeks after a baseline). The baseline is learnt once
     (and after each alarm), so slow benign drift over months is eventually
     reported as a drop. Windows are weighted by their counts only: a
     day-level quality wobble larger than sampling noise is absorbed by the

@@ -214,3 +214,24 @@ def test_rules_file(tmp_path, capsys):
     assert code == 0
     status = json.loads(capsys.readouterr().out)["status"]
     assert [s["rule"] for s in status] == ["quality_drop"]
+
+
+def test_store_input(tmp_path, capsys):
+    store_mod = pytest.importorskip("llmdrift.store")
+    from llmdrift.schema import conform
+
+    spans, scores = _quiet_files(tmp_path)
+    spans = spans.assign(
+        duration_ms=100.0, request_model=pd.array(["m"] * len(spans), dtype="string")
+    )
+    store = store_mod.open_store(tmp_path / "s.duckdb")
+    store.append(spans=conform(spans, "spans"), scores=conform(scores, "scores"))
+    store.close()
+    code = main(["alerts", "--store", str(tmp_path / "s.duckdb"), "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["alerts"] == []
+    status = {s["rule"]: s["status"] for s in out["status"]}
+    assert status["quality_drop"] == "ran"
+    assert main(["alerts", "--store", str(tmp_path / "missing.duckdb")]) == 2
+    assert "does not exist" in capsys.readouterr().err

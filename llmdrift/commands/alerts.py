@@ -149,27 +149,26 @@ def _read_spans(paths):
 
 def _from_store(path):
     try:
-        from llmdrift.store import open_store
+        from llmdrift.store import load_from_store, open_store
     except ImportError:
         raise InputError(
             "--store needs llmdrift.store, which this installation lacks; read "
             "files with --spans/--scores instead."
         ) from None
+    if "://" not in str(path) and not Path(path).exists():
+        raise InputError(
+            f"store {str(path)!r} does not exist; create it with "
+            "`llmdrift ingest FILES --store PATH`."
+        )
     store = open_store(path)
-    frames = {}
-    for name in ("spans", "scores", "deployments"):
-        try:
-            table = store.table(name)
-        except Exception:  # a store without that table
-            if name == "deployments":
-                frames[name] = None
-                continue
-            raise InputError(f"store {path!r} has no {name!r} table.") from None
-        if name == "spans":
-            table = table.select(*[c for c in _SPAN_COLUMNS if c in table.columns])
-        # the rules need span-level rows (hash changes, flags) in pandas
-        frames[name] = table.to_pandas()
-    return frames["spans"], frames["scores"], frames["deployments"]
+    if not store.has_table("spans"):
+        raise InputError(f"store {str(path)!r} holds no spans yet.")
+    # the rules need span-level rows (hash changes, flags) in pandas: read
+    # only the span columns they use
+    present = set(store.table("spans").columns)
+    columns = {"spans": [c for c in _SPAN_COLUMNS if c in present]}
+    frames = load_from_store(store, tables=("spans", "scores"), columns=columns)
+    return frames["spans"], frames["scores"], None
 
 
 def load_inputs(args):
