@@ -361,3 +361,30 @@ def test_bad_window_is_named():
     level = np.full(10, 0.8)
     with pytest.raises(ValueError, match="retrieval_drop"):
         evaluate_alerts(_spans(10, 5, retrieval=level), _empty_scores(), rules=rules)
+
+
+def test_false_alarm_rate_on_hourly_windows_is_about_arl0_days():
+    """Hourly windows: arl0 is in days (not windows), and not wildly off."""
+    rng = np.random.default_rng(7)
+    p = np.array([0.01, 0.03, 0.10, 0.40, 0.46])
+    levels = np.arange(1, 6)
+    alarms, monitored = 0, 0
+    for _ in range(20):
+        days = 328
+        hours = np.arange(days * 24)
+        lam = 3.0 * (1 + 0.6 * np.sin(hours % 24 / 24 * 2 * np.pi))
+        n = rng.poisson(lam)
+        counts = rng.multinomial(n, p)
+        with np.errstate(all="ignore"):
+            mean = counts @ levels / n
+            var = (counts @ levels**2 - n * mean**2) / (n - 1)
+        sd = np.where(n > 1, np.sqrt(np.clip(var, 0, None)), np.nan)
+        found = drop_monitor(
+            n, np.where(n > 0, mean, np.nan), sd, hours // 24, arl0=100
+        )
+        alarms += len(found)
+        monitored += days - 28
+    nominal = monitored / 100
+    # the margin and the re-learnt baselines make it rarer than nominal; an
+    # arl0 counted in hourly windows would give ~190 alarms here
+    assert 0.15 * nominal <= alarms <= 1.5 * nominal
