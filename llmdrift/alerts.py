@@ -712,7 +712,7 @@ def quality_drop_alerts(
                         span,
                     )
                 )
-    out = pd.DataFrame(rows, columns=["rule"] + list(ALERT_COLUMNS[1:-1]))
+    out = pd.DataFrame(rows, columns=["rule"] + others + list(ALERT_COLUMNS[1:-1]))
     for column in ("time", "started"):
         out[column] = pd.to_datetime(out[column], utc=True).astype(_UTC)
     return out.sort_values("time", kind="stable").reset_index(drop=True)

@@ -388,3 +388,14 @@ def test_false_alarm_rate_on_hourly_windows_is_about_arl0_days():
     # the margin and the re-learnt baselines make it rarer than nominal; an
     # arl0 counted in hourly windows would give ~190 alarms here
     assert 0.15 * nominal <= alarms <= 1.5 * nominal
+
+
+def test_two_group_columns_label_both():
+    days = 60
+    counts = [np.full(days, 60), np.full(days, 300)]
+    means = [np.where(np.arange(days) < 40, 4.2, 3.78), np.full(days, 4.0)]
+    series = _series(days, means, counts)
+    series.insert(1, "service", "api")
+    out = quality_drop_alerts(series)
+    assert "service" in out.columns and set(out["service"]) == {"api"}
+    assert "intent=i0" in set(out["group"])
