@@ -160,7 +160,15 @@ def test_tables_render(demo, chen):
         ci.alerts_table(incident).to_html()
     _, incident = chen
     html = ci.alerts_table(incident).to_html()
-    assert "No alert fired" in html and "not evaluated" in html
+    alerts = incident.alerts
+    if len(alerts) == 0:
+        assert "No alert fired" in html
+    else:
+        assert f"{len(alerts)} alert(s) fired" in html
+    status = alerts.attrs["status"]
+    for rule, why in zip(status["rule"], status["status"], strict=True):
+        if why != "ran":  # a rule that could not run says why
+            assert f"{rule} ({why})" in html
 
 
 # --------------------------------------------------------------------------
