@@ -1,0 +1,210 @@
+"""The shareable incident report (llmdrift.report) and ``llmdrift report``.
+
+The report is parsed back with the standard library's HTML parser, so the
+checks read the page's structure (tables, rows, SVG elements, scripts and
+external references) rather than trusting the code that wrote it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from llmdrift.cli import main
+from llmdrift.report import incident_report
+
+
+class _Page(HTMLParser):
+    """Collects what a reader (and a browser) would load from the page."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+        self.external: list[str] = []
+        self.tables: list[list[list[str]]] = []
+        self.text: list[str] = []
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._svg_depth = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name in ("src", "href") and value and re.match(r"\w+:", value):
+                self.external.append(value)
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._row is not None and self._cell is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None and self.tables:
+            self.tables[-1].append(self._row)
+            self._row = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _parse(page: str) -> _Page:
+    parser = _Page()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+@pytest.fixture(scope="module")
+def demo_incident():
+    import warnings
+
+    import llmdrift
+    from llmdrift.datasets import load_demo
+
+    data = load_demo()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", llmdrift.LlmdriftWarning)
+        return llmdrift.investigate(
+            data.spans, data.scores, data.deployments, contents=data.contents
+        )
+
+
+@pytest.fixture(scope="module")
+def demo_pages(demo_incident):
+    return (
+        incident_report(demo_incident),
+        incident_report(demo_incident, include_contents=True),
+    )
+
+
+def test_demo_report_is_self_contained_with_svg_charts(demo_pages):
+    page = _parse(demo_pages[0])
+    assert "script" not in page.tags
+    assert page.external == []
+    # the three incident charts, inline; vl-convert writes one root <svg> each
+    assert page.tags.count("figure") == 3
+    assert page.tags.count("svg") >= 3
+    assert "could not be drawn" not in demo_pages[0]
+
+
+def test_demo_report_summary_and_quality_chart_name_the_drop(demo_incident, demo_pages):
+    text = demo_pages[0]
+    assert html.escape(demo_incident.summary()) in text
+    drop = demo_incident.drop
+    # the quality chart's title names the drop's dimension and group
+    first_svg = text[text.index("<svg") : text.index("</svg>")]
+    assert drop["dimension"] in first_svg
+    assert drop["intent"] in first_svg
+
+
+def test_demo_report_causes_table_matches_incident(demo_incident, demo_pages):
+    page = _parse(demo_pages[0])
+    causes = demo_incident.causes
+    table = next(t for t in page.tables if t and t[0][:2] == ["rank", "kind"])
+    header, rows = table[0], table[1:]
+    assert len(rows) == len(causes)
+    kinds = [r[header.index("kind")] for r in rows]
+    assert kinds == causes["kind"].astype(str).tolist()
+    assert rows[0][header.index("description")] == causes["description"].iloc[0]
+    # the top cause of the demo is the unannounced template change
+    assert kinds[0] == "prompt_hash"
+    assert rows[0][header.index("announced")] == "False"
+
+
+def test_demo_report_alerts_section(demo_incident, demo_pages):
+    alerts = demo_incident.alerts
+    text = demo_pages[0]
+    section = text[text.index("<h2>Alerts</h2>") : text.index("<h2>Before and")]
+    if alerts is None:
+        assert "not evaluated" in section
+    elif len(alerts) == 0:
+        assert "No alert fired" in section
+    else:
+        rows = _parse(section).tables[0][1:]
+        assert len(rows) == len(alerts)
+
+
+def test_demo_report_redacts_trace_texts_unless_asked(demo_incident, demo_pages):
+    redacted, full = demo_pages
+    traces = demo_incident.traces
+    assert len(traces) >= 2
+    texts = [
+        t
+        for t in pd.concat([traces["input_text"], traces["output_text"]])
+        if isinstance(t, str) and len(t) > 20
+    ]
+    assert texts
+    for t in texts:
+        assert html.escape(t) not in redacted
+        assert html.escape(t) in full
+    assert redacted.count("[redacted]") == 2 * len(traces)
+    for span in traces["span_id"]:
+        assert span in redacted
+
+
+def test_every_text_is_escaped():
+    evil = "<script>alert(1)</script>"
+    t = pd.Timestamp("2024-01-03", tz="UTC")
+    fake = SimpleNamespace(
+        summary=lambda: f"drop {evil}",
+        drop=None,
+        causes=pd.DataFrame(
+            {"rank": [1], "kind": ["prompt_hash"], "description": [evil], "time": [t]}
+        ),
+        alerts=pd.DataFrame({"rule": [evil], "time": [t]}),
+        traces=pd.DataFrame(
+            {
+                "side": ["after"],
+                "span_id": [evil],
+                "time": [t],
+                "dimension": [evil],
+                "value": [1.0],
+                "input_text": [evil],
+                "output_text": [evil],
+            }
+        ),
+    )
+    page = incident_report(fake, include_contents=True)
+    parsed = _parse(page)
+    assert "script" not in parsed.tags
+    assert page.count(html.escape(evil)) == 7
+    assert "2024-01-03 00:00 UTC" in page
+
+
+def test_writes_file_and_incident_to_html(demo_incident, tmp_path):
+    out = tmp_path / "incident.html"
+    returned = demo_incident.to_html(out)
+    assert out.read_text(encoding="utf-8") == returned
+    assert returned.startswith("<!DOCTYPE html>")
+
+
+def test_rejects_what_is_not_an_incident():
+    with pytest.raises(TypeError, match="llmdrift.investigate"):
+        incident_report(pd.DataFrame())
+
+
+def test_cli_store_only_for_named_sources(tmp_path, capsys):
+    code = main(
+        ["report", "--source", "a.json", "--store", "x", "--out", str(tmp_path / "o")]
+    )
+    assert code == 2
+    assert "--store applies to --source demo or chen2023" in capsys.readouterr().err
+
+
+def test_cli_missing_otlp_file_exits_2(tmp_path, capsys):
+    missing = tmp_path / "nope.json"
+    code = main(["report", "--source", str(missing), "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "nope.json" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
