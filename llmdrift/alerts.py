@@ -140,6 +140,16 @@ def default_rules() -> pd.DataFrame:
         - ``kind`` (str or None): score kind used (``"judge"``).
         - ``first_action`` (str): what the on-call engineer does first.
 
+    Notes
+    -----
+    For ``quality_drop`` the ``window`` only sets the rolling mean reported
+    beside the alert; detection is the CUSUM of :func:`drop_monitor`.
+    Known shortcoming: the quality rule watches drops only, and by default
+    only judge scores. A heuristic check where higher is better (e.g.
+    ``valid_json``) can be watched by setting ``kind="heuristic"`` and
+    ``dimension="valid_json"``; a check where higher is worse (e.g.
+    ``looks_like_refusal``) cannot, as there is no upward monitor yet.
+
     Examples
     --------
     >>> rules = default_rules()
@@ -1181,10 +1191,20 @@ def evaluate_alerts(
     ValueError
         For a malformed rule table.
 
+    Notes
+    -----
+    Known shortcomings: a quality drop's size is the mean from the
+    estimated start of the drop up to the alarm, so it is measured on few
+    hours of data, diluted when the start estimate falls before the change
+    or during a rollout, and its 95% interval is conditional on the alarm
+    (too narrow for drops near the detection limit). Alerts are evaluated
+    on the whole history in one pass; the times are when each alert would
+    have fired, not when this function ran.
+
     Examples
     --------
     >>> from llmdrift.datasets.demo import load_demo
-    >>> demo = load_demo(days=40, requests_per_day=400)
+    >>> demo = load_demo(days=30, requests_per_day=200)
     >>> alerts = evaluate_alerts(demo.spans, demo.scores, demo.deployments)
     >>> list(alerts.columns)[:4], len(alerts)
     (['rule', 'time', 'group', 'dimension'], 0)

@@ -10,6 +10,11 @@ alerts as a table or as JSON (``--json``). The exit code is for cron and CI:
 - 2: bad input (a missing file or column, naive times, a bad rule table),
   with a message on stderr naming what is wrong and how to fix it.
 
+Known shortcomings: with ``--store`` the span columns the rules use are
+read into pandas (prompt-hash changes and flag counts are computed in
+pandas), so memory grows with the history; a store holds no deployments,
+so pass ``--deployments`` or every prompt change counts as unannounced.
+
 Examples
 --------
 >>> import argparse
