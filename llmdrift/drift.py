@@ -398,6 +398,14 @@ def drift_tests(
         "insufficient_data"``, NaN statistics and ``drift = False``.
         Sorted by ``p_value``.
 
+    Notes
+    -----
+    Known shortcomings: the value type of each dimension is read from the
+    values present in the two periods (a 1-5 dimension that only took the
+    values 0 and 1 would be taken for a binary check; pass ``test=`` to
+    fix it). PSI and Wasserstein have no p-value, so they do not enter the
+    false-discovery control; ``drift`` rests on the test's p-value alone.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
