@@ -229,10 +229,8 @@ def _otel_buckets(t):
     return t.mutate(**values)
 
 
-def _request_table(t, by, freq, backend, one_group=True):
-    """Ibis: one row per (group, [window], request) with summed cost and tokens."""
-    import ibis.expr.datatypes as dt
-
+def _prepared_spans(t, backend):
+    """Ibis: counted spans with request_id and float cost/token columns."""
     ibis = _ibis()
     columns = set(t.columns)
     if "usage_source_convention" not in columns:
@@ -260,18 +258,126 @@ def _request_table(t, by, freq, backend, one_group=True):
         )
     if "start_time" in columns:
         values["_start"] = used.start_time
-    used = used.mutate(**values)
-    keys = list(by)
+    return used.mutate(**values), columns
+
+
+def _check_freq_units(freq, columns):
+    if freq is None:
+        return None
+    if "start_time" not in columns:
+        raise ValueError("freq= needs a 'start_time' column in spans")
+    unit = _FREQ_UNITS.get(str(freq))
+    if unit is None:
+        raise NotImplementedError(
+            f"freq={freq!r} is not supported by cost_by; use one of "
+            f"{sorted(_FREQ_UNITS)} (hours, UTC days, weeks from Monday, "
+            "months)."
+        )
+    return unit
+
+
+def _plain_window(start, unit):
+    """Window start of a UTC time, truncated as a plain time (much cheaper)."""
+    import ibis.expr.datatypes as dt
+
+    return start.cast(dt.Timestamp()).truncate(unit)
+
+
+def _lean_rollup(used, columns, by, freq, backend, approx):
+    """cost_by when each request has one group and one window, else None.
+
+    Per request only its cost, completeness, group and first/last start are
+    kept (a small aggregation state); the additive figures (spans, tokens,
+    flags) are summed straight from the spans per group and window, which is
+    exact when no request touches two groups or two windows. Both facts are
+    checked in the same queries; if either fails the caller takes the
+    general path.
+    """
+    ibis = _ibis()
+    unit = _check_freq_units(freq, columns)
+    keys = list(by) + (["window_start"] if freq is not None else [])
+    per = {
+        "cost_usd": used._cost.sum().fill_null(0.0),
+        "n_without_cost": used._cost.isnull().cast("int64").sum(),
+        "_n": used.count(),
+    }
     if freq is not None:
-        if "start_time" not in columns:
-            raise ValueError("freq= needs a 'start_time' column in spans")
-        unit = _FREQ_UNITS.get(str(freq))
-        if unit is None:
-            raise NotImplementedError(
-                f"freq={freq!r} is not supported by cost_by; use one of "
-                f"{sorted(_FREQ_UNITS)} (hours, UTC days, weeks from Monday, "
-                "months)."
-            )
+        per["_first"] = used._start.min()
+        per["_last"] = used._start.max()
+    for i, name in enumerate(by):
+        per[name] = used[name].min()
+        per[f"_hi{i}"] = used[name].max()
+        per[f"_k{i}"] = used[name].count()
+    requests = used.group_by("request_id").aggregate(**per)
+    odd = ibis.literal(False)
+    for i, name in enumerate(by):
+        known = requests[f"_k{i}"]
+        odd = odd | (requests[name] != requests[f"_hi{i}"]).fill_null(False)
+        odd = odd | ((known > 0) & (known < requests._n))
+    extra = {}
+    if freq is not None:
+        first = _plain_window(requests._first, unit)
+        odd = odd | (first != _plain_window(requests._last, unit))
+        extra["window_start"] = first
+    requests = requests.mutate(
+        _odd=odd.cast("int64"),
+        _complete_cost=ibis.ifelse(
+            requests.n_without_cost == 0, requests.cost_usd, ibis.null("float64")
+        ),
+        **extra,
+    )
+    cost = requests._complete_cost
+    aggs = {
+        "n_requests": requests.count(),
+        "total_cost_usd": requests.cost_usd.sum(),
+        "n_requests_priced": cost.count(),
+        "cost_per_request_usd": cost.mean(),
+        "cost_p50_usd": cost.approx_median() if approx else cost.median(),
+        "cost_p95_usd": cost.approx_quantile(0.95) if approx else cost.quantile(0.95),
+        "_n_odd": requests._odd.sum(),
+    }
+    grouped = (
+        requests.group_by(keys).aggregate(**aggs)
+        if keys
+        else requests.aggregate(**aggs)
+    )
+    head = backend.to_pyarrow(grouped).to_pandas()
+    if head["_n_odd"].fillna(0).sum() > 0:
+        return None
+
+    # the additive figures, per group and window of each span
+    if freq is not None:
+        used = used.mutate(window_start=_plain_window(used._start, unit))
+    sums = {
+        "n_spans": used.count(),
+        "n_without_cost": used._cost.isnull().cast("int64").sum(),
+        "n_fallback_spans": used.usage_fallback.cast("int64").sum(),
+        "n_usage_inconsistent": used._inconsistent.cast("int64").sum(),
+    }
+    for name in TOKEN_COLUMNS:
+        sums[name] = used[f"_{name}"].sum()
+    tail = used.group_by(keys).aggregate(**sums) if keys else used.aggregate(**sums)
+    tail = backend.to_pyarrow(tail).to_pandas()
+    head = head.drop(columns="_n_odd")
+    if not keys:
+        return pd.concat([head, tail], axis=1)
+    if "window_start" in keys:
+        for frame in (head, tail):
+            frame["window_start"] = pd.to_datetime(frame["window_start"], utc=True)
+    return head.merge(tail, on=keys, how="left")
+
+
+def _request_table(t, by, freq, backend):
+    """Ibis: one row per (group, [window], request): the general path.
+
+    A request in several groups is one request in each, in the window of
+    its first counted span across its groups.
+    """
+    ibis = _ibis()
+    used, columns = _prepared_spans(t, backend)
+    null_float = ibis.null().cast("float64")
+    keys = list(by)
+    unit = _check_freq_units(freq, columns)
     aggs = {
         "cost_usd": used._cost.sum().fill_null(0.0),
         "n_spans": used.count(),
@@ -283,40 +389,23 @@ def _request_table(t, by, freq, backend, one_group=True):
         aggs["_group_start"] = used._start.min()
     for name in TOKEN_COLUMNS:
         aggs[name] = used[f"_{name}"].sum()
-    if one_group:
-        # one row per request; the group check rides along (see cost_by)
-        extra = {}
-        for i, name in enumerate(by):
-            extra[name] = used[name].min()
-            extra[f"_hi{i}"] = used[name].max()
-            extra[f"_k{i}"] = used[name].count()
-        requests = used.group_by("request_id").aggregate(**aggs, **extra)
-        mixed = ibis.literal(False)
-        for i, name in enumerate(by):
-            known = requests[f"_k{i}"]
-            mixed = mixed | (requests[name] != requests[f"_hi{i}"]).fill_null(False)
-            mixed = mixed | ((known > 0) & (known < requests.n_spans))
-        requests = requests.mutate(_mixed=mixed.cast("int64"))
-        start = requests["_group_start"] if "start_time" in columns else None
-    else:
-        # a request in several groups is one request in each; it belongs to
-        # the window of its first counted span, across its groups
-        requests = used.group_by([*keys, "request_id"]).aggregate(**aggs)
-        requests = requests.mutate(_mixed=ibis.literal(0).cast("int64"))
-        start = None
-        if freq is not None:
-            firsts = used.group_by(_rid="request_id").aggregate(
-                _request_start=used._start.min()
-            )
-            requests = requests.left_join(
-                firsts, requests.request_id == firsts._rid
-            ).drop("_rid")
-            start = requests._request_start
+    # a request in several groups is one request in each; it belongs to
+    # the window of its first counted span, across its groups
+    requests = used.group_by([*keys, "request_id"]).aggregate(**aggs)
+    requests = requests.mutate(_mixed=ibis.literal(0).cast("int64"))
+    start = None
+    if freq is not None:
+        firsts = used.group_by(_rid="request_id").aggregate(
+            _request_start=used._start.min()
+        )
+        requests = requests.left_join(firsts, requests.request_id == firsts._rid).drop(
+            "_rid"
+        )
+        start = requests._request_start
     if freq is not None:
         # truncated as a plain UTC time: the same windows, much cheaper than
         # a time-zone-aware truncation
-        plain = start.cast(dt.Timestamp()).truncate(unit)
-        requests = requests.mutate(window_start=plain)
+        requests = requests.mutate(window_start=_plain_window(start, unit))
         keys.append("window_start")
     complete = requests.n_without_cost == 0
     requests = requests.mutate(
@@ -442,12 +531,13 @@ def cost_by(
     # first as one row per request (a request's spans share their groups,
     # as when the intent is set per trace); if a request turns out to touch
     # several groups, again with one row per request and group
-    requests, keys = _request_table(table, by, freq, backend)
-    out = backend.to_pyarrow(_group_table(requests, keys, approx)).to_pandas()
-    if by and out["_n_mixed"].fillna(0).sum() > 0:
-        requests, keys = _request_table(table, by, freq, backend, one_group=False)
+    used, columns = _prepared_spans(table, backend)
+    out = _lean_rollup(used, columns, by, freq, backend, approx)
+    if out is None:
+        requests, keys = _request_table(table, by, freq, backend)
         out = backend.to_pyarrow(_group_table(requests, keys, approx)).to_pandas()
-    out = out.drop(columns="_n_mixed")
+        out = out.drop(columns="_n_mixed")
+    keys = [*by, *(["window_start"] if freq is not None else [])]
 
     # the small result, in pandas: types, order, shares
     if not keys:
