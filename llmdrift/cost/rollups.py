@@ -495,9 +495,14 @@ def cost_by(
     "request_model"``; in each it is one request with that model's part of
     the cost.
 
-    The whole rollup is one Ibis expression (hierarchy rule, per-request
-    sums, per-group figures), run in-process by DuckDB for a pandas frame
-    and by the store's engine otherwise. The hierarchy rule follows parent
+    The rollup is written with Ibis (hierarchy rule, per-request sums,
+    per-group figures) and runs in-process on DuckDB for a pandas frame and
+    on the store's engine otherwise; a few small queries come back (the
+    hierarchy levels, the group table). When every request keeps to one
+    group and one window (checked), only a request's cost, completeness and
+    first and last start are kept per request and the token and span sums
+    come straight from the spans; otherwise every figure is summed per
+    request and group first. The hierarchy rule follows parent
     links up to 64 levels; a span more than 64 levels below a wrapper does
     not stop that wrapper from being counted. Approximate quantiles are the
     engine's own: DuckDB's ``approx_quantile`` (t-digest) and Spark's
