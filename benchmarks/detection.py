@@ -353,6 +353,23 @@ def render(table, mix, seeds, seconds):
         )
     lines += [
         "",
+        "## Ratio to the baseline (the simple rule), same runs",
+        "",
+        "Median delay of the simple rule divided by llmdrift's (higher: llmdrift "
+        "is faster; 'never' where the simple rule detected nothing):",
+        "",
+        "| scenario | judged | simple rule / llmdrift |",
+        "|---|---|---|",
+    ]
+    for (label, rate), part in table.groupby(["scenario", "rate"], sort=False):
+        by = part.set_index("detector")
+        ours, simple = by.loc["llmdrift", "median"], by.loc["simple rule", "median"]
+        if ours != ours:
+            continue
+        ratio = "never" if simple != simple else f"{simple / ours:.1f}x"
+        lines.append(f"| {label} | {rate:.0%} | {ratio} |")
+    lines += [
+        "",
         "## Mix shift: what moved the overall mean",
         "",
         "Change of the overall mean between the 28-day baseline and the last 7 "
