@@ -142,7 +142,8 @@ def run_store(folder: Path) -> dict:
     from llmdrift.store import open_store
 
     store = open_store(folder)
-    store.backend.raw_sql("SET memory_limit = '1GB'")
+    limit = os.environ.get("SCALE_DUCKDB_MEMORY", "1GB")
+    store.backend.raw_sql(f"SET memory_limit = '{limit}'")
     store.backend.raw_sql("SET preserve_insertion_order = false")
     store.backend.raw_sql(f"SET temp_directory = '{WORK / 'duckdb_tmp'}'")
     t = time.perf_counter()
@@ -247,8 +248,12 @@ def child(method: str, folder: str) -> None:
     print("RESULT " + json.dumps(out), flush=True)
 
 
-def measure(method: str, folder: Path, cap_gib: float | None = None) -> dict:
+def measure(
+    method: str, folder: Path, cap_gib: float | None = None, memory: str | None = None
+) -> dict:
     env = dict(os.environ)
+    if memory:
+        env["SCALE_DUCKDB_MEMORY"] = memory
     if cap_gib:
         env["SCALE_CAP_BYTES"] = str(int(cap_gib * 2**30))
     proc = subprocess.run(
@@ -273,9 +278,18 @@ def main() -> None:
     parser.add_argument("--child", nargs=2)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep generated data")
+    parser.add_argument(
+        "--only-main",
+        metavar="DUCKDB_MEMORY",
+        help="only the main comparison, with this DuckDB memory_limit; "
+        "appends a section to the results",
+    )
     args = parser.parse_args()
     if args.child:
         child(*args.child)
+        return
+    if args.only_main:
+        only_main(args.only_main, 200_000 if args.quick else 10_000_000, args.keep)
         return
 
     main_n = 200_000 if args.quick else 10_000_000
@@ -321,6 +335,51 @@ def main() -> None:
     )
     if not args.keep:
         shutil.rmtree(WORK, ignore_errors=True)
+
+
+def only_main(memory: str, n: int, keep: bool) -> None:
+    """The main comparison again with another DuckDB memory limit (appended)."""
+    folder = WORK / f"spans_{n}"
+    generate(n, folder)
+    store = measure("store", folder, memory=memory)
+    pandas = measure("pandas", folder, PANDAS_CAP_GIB)
+    print(store, pandas, flush=True)
+    ok = store.get("ok") and pandas.get("ok")
+    text = [
+        "",
+        f"## {n:,} spans again, DuckDB `memory_limit` {memory}",
+        "",
+        "A second run of the main comparison (same files, same script, "
+        f"`--only-main {memory}`), the store given less memory (DuckDB spills "
+        "to disk beyond its limit).",
+        "",
+        "| spans | store series s | store cost s | store peak MiB | pandas series s "
+        "| pandas cost s | pandas peak MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        _line(n, store, pandas),
+        "",
+    ]
+    if ok:
+        text.append(
+            f"Total time, pandas / store: **{pandas['total_s'] / store['total_s']:.2f}x**"
+            f"; peak memory, pandas / store: "
+            f"**{pandas['peak_rss_mib'] / store['peak_rss_mib']:.1f}x**. Same totals: "
+            f"{'yes' if store['check'] == pandas['check'] else 'NO'}."
+        )
+    with RESULTS.open("a") as out:
+        out.write("\n".join(text) + "\n")
+    print("\n".join(text))
+    if not keep:
+        shutil.rmtree(WORK, ignore_errors=True)
+
+
+def _line(n, s, p):
+    return (
+        f"| {n:,} | {fmt(s, 'series_s', '.1f')} | {fmt(s, 'cost_s', '.1f')} | "
+        f"{fmt(s, 'peak_rss_mib', ',.0f')} | {fmt(p, 'series_s', '.1f')} | "
+        f"{fmt(p, 'cost_s', '.1f')} | {fmt(p, 'peak_rss_mib', ',.0f')} |"
+        + ("" if p.get("ok") else f" pandas failed: {p.get('error')} |")
+    )
 
 
 def write_results(
