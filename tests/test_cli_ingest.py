@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from llmdrift.cli import main
@@ -114,3 +115,53 @@ def test_ingest_missing_file_is_a_clear_error(tmp_path, capsys):
     argv = ["ingest", str(tmp_path / "nope.jsonl"), "--store", str(tmp_path / "s.db")]
     assert main(argv) == 2
     assert "no such OTLP file" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_killed_ingest_rerun_equals_one_clean_run(tmp_path):
+    """`llmdrift ingest` killed inside its 2nd file's transaction, then re-run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from llmdrift.store import load_from_store
+
+    paths = [
+        write_file(
+            tmp_path / f"f{k}.jsonl", f"svc{k}", [_span(i, 100 * k) for i in range(5)]
+        )
+        for k in range(3)
+    ]
+    command = [sys.executable, "-m", "llmdrift.cli", "ingest", *map(str, paths)]
+    marker = tmp_path / "paused"
+    env = dict(os.environ, LLMDRIFT_STORE_TEST_PAUSE=f"2:{marker}")
+    store_path = str(tmp_path / "killed.duckdb")
+    child = subprocess.Popen(
+        [*command, "--store", store_path, "--no-progress"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert child.poll() is None, "ingest ended before the pause"
+        assert time.monotonic() < deadline, "ingest never reached the pause"
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert open_store(store_path).count("spans") == 5  # the first file only
+
+    for path in (store_path, str(tmp_path / "clean.duckdb")):
+        subprocess.run(
+            [*command, "--store", path, "--no-progress"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    got = load_from_store(store_path, tables=("spans", "contents"))
+    want = load_from_store(tmp_path / "clean.duckdb", tables=("spans", "contents"))
+    for name in ("spans", "contents"):
+        left = got[name].sort_values("span_id").reset_index(drop=True)
+        right = want[name].sort_values("span_id").reset_index(drop=True)
+        assert len(left) == 15
+        pd.testing.assert_frame_equal(left, right)
