@@ -63,6 +63,8 @@ _PUBLIC = {
     "read_otlp_contents": "llmdrift.ingest",
     "evaluate_alerts": "llmdrift.alerts",
     "default_rules": "llmdrift.alerts",
+    "quality_drop_alerts": "llmdrift.alerts",
+    "drift_tests": "llmdrift.drift",
     "open_store": "llmdrift.store",
     "SchemaError": "llmdrift.schema",
     "LlmdriftWarning": "llmdrift.schema",
