@@ -31,6 +31,8 @@ __all__ = ["LoadReport", "Malformed", "expand_paths", "iter_spans", "hex_id"]
 OTLP_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz", ".gz")
 MAX_EXAMPLES = 10
 _INT64_MAX = 2**63 - 1
+_BOM = b"\xef\xbb\xbf"
+_UNPARSED = object()  # a head line that is not JSON (JSON null is a value)
 
 
 class Malformed(ValueError):
@@ -106,7 +108,16 @@ def expand_paths(paths) -> list[Path]:
         )
     files: list[Path] = []
     for entry in paths:
+        if not isinstance(entry, str | os.PathLike):
+            raise TypeError(
+                "each path must be a str or a Path (a file, directory or glob), "
+                f"got {entry!r} ({type(entry).__name__})"
+            )
         text = os.fspath(entry)
+        if not text.strip():
+            raise FileNotFoundError(
+                "an empty path was given; pass a file, a directory or a glob"
+            )
         path = Path(text)
         if path.is_dir():
             found = sorted(
@@ -268,6 +279,9 @@ def _documents_of(
         for line in lines:
             lineno += 1
             position[0] = lineno
+            if lineno == 1 and line.startswith(_BOM):
+                # a byte-order mark (Windows editors, PowerShell) is not JSON
+                line = line[len(_BOM) :]
             if line.strip():
                 head.append((lineno, line))
                 if len(head) == 2:
@@ -279,9 +293,9 @@ def _documents_of(
             try:
                 parsed.append((number, orjson.loads(line)))
             except orjson.JSONDecodeError:
-                parsed.append((number, None))
-        line_mode = parsed[0][1] is not None or (
-            len(parsed) > 1 and parsed[1][1] is not None
+                parsed.append((number, _UNPARSED))
+        line_mode = parsed[0][1] is not _UNPARSED or (
+            len(parsed) > 1 and parsed[1][1] is not _UNPARSED
         )
         if not line_mode and len(head) > 1:
             # one document over many lines: read the rest and parse it whole
@@ -297,7 +311,7 @@ def _documents_of(
             return
         for (number, line), (_, doc) in zip(head, parsed, strict=True):
             report.lines_read += 1
-            if doc is None:
+            if doc is _UNPARSED:
                 try:
                     _loads(line)
                 except Malformed as error:

@@ -662,6 +662,13 @@ def read_otlp(
 
         # derived values: request model fallbacks, kind, hash, error type
         name = span.get("name")
+        if name is not None and type(name) is not str:
+            # OTLP names are strings; a number or object here is a writer bug
+            file, line, index = where
+            report.bad_value(
+                {"file": file, "line": line, "span": index}, "span_name", name
+            )
+            name = None
         oi_model = v[i_oi_model]
         request_model = v[i_request]
         if request_model is None:
