@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from _lab import ARTIFACTS
+
+from ._lab import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from _lab import (
+
+from ._lab import (
     chart_signature,
     check_outputs,
     open_notebook,

@@ -1,0 +1,1 @@
+"""Browser tests: the runbooks and the report in headless Chromium."""
