@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import warnings
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from llmdrift import schema
-from llmdrift.ingest import read_otlp, read_otlp_contents
+from llmdrift.ingest import from_table, read_otlp, read_otlp_contents
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
@@ -98,3 +100,106 @@ def test_empty_path_string_is_an_error_not_the_working_directory(tmp_path):
 def test_none_inside_a_path_list_names_the_entry():
     with pytest.raises(TypeError, match="each path must be a str or a Path.*None"):
         read_otlp([None])
+
+
+# --- from_table -----------------------------------------------------------------------
+
+_MAP = {
+    "start_time": "ts",
+    "span_id": "id",
+    "trace_id": "id",
+    "request_model": "model",
+    "input_tokens": "in",
+    "service": "svc",
+}
+
+
+def _table(**change) -> pd.DataFrame:
+    table = pd.DataFrame(
+        {
+            "ts": ["2024-06-10T06:13:20Z", "2024-06-10T06:14:20Z"],
+            "id": ["s1", "s2"],
+            "model": ["m", "m"],
+            "in": [7, 8],
+            "svc": ["a", "a"],
+        }
+    )
+    for name, values in change.items():
+        table[name] = values
+    return table
+
+
+def test_epoch_milliseconds_declared_as_seconds_is_an_error_not_a_wrapped_date():
+    # 1.718e12 s scaled to ns overflows int64; it used to wrap silently to 2047
+    table = _table(ts=[1_718_000_000_000, 1_718_000_001_000])
+    before = table.copy()
+    with pytest.raises(schema.SchemaError, match=r"'ts'.*too large for time_unit='s'"):
+        from_table(table, _MAP, time_unit="s")
+    pd.testing.assert_frame_equal(table, before)
+    # the same numbers with the right unit are read exactly
+    spans = from_table(table, _MAP, time_unit="ms")
+    assert spans["start_time"].tolist() == [
+        pd.Timestamp("2024-06-10 06:13:20", tz="UTC"),
+        pd.Timestamp("2024-06-10 06:13:21", tz="UTC"),
+    ]
+
+
+def test_infinite_epoch_names_the_column():
+    table = _table(ts=[1_718_000_000.0, np.inf])
+    with pytest.raises(schema.SchemaError, match=r"'ts'.*inf\)? at row 1"):
+        from_table(table, _MAP, time_unit="s")
+
+
+def test_unparseable_time_text_is_not_called_a_missing_zone():
+    table = _table(ts=["2024-06-10T06:13:20Z", "yesterday"])
+    with pytest.raises(
+        schema.SchemaError, match="not ISO 8601 times, e.g. 'yesterday'"
+    ):
+        from_table(table, _MAP)
+
+
+def test_status_codes_read_as_floats_from_a_csv_with_gaps():
+    # a CSV status column "1,,2" arrives as 1.0, NaN, 2.0
+    table = _table(status=[1.0, np.nan])
+    spans = from_table(table, _MAP)
+    assert spans["status"].tolist() == ["ok", pd.NA]
+    table = _table(status=[2.0, 0.0])
+    assert from_table(table, _MAP)["status"].tolist() == ["error", "unset"]
+    with pytest.raises(schema.SchemaError, match=r"value np.float64\(1.5\)"):
+        from_table(_table(status=[1.5, 1.0]), _MAP)
+
+
+def test_columns_argument_of_the_wrong_shape():
+    with pytest.raises(TypeError, match="columns must be a dict"):
+        from_table(_table(), ["ts"])
+    with pytest.raises(TypeError, match=r"maps 'start_time' to \['ts'\]"):
+        from_table(_table(), {**_MAP, "start_time": ["ts"]})
+
+
+def test_duplicated_column_names_are_named():
+    table = pd.concat([_table(), _table()[["ts"]]], axis=1)
+    with pytest.raises(ValueError, match=r"duplicated column names \['ts'\]"):
+        from_table(table, _MAP)
+
+
+def test_impossible_values_warn_and_are_kept():
+    table = _table(**{"in": [-7, 8]}, cost_usd=[0.5, -1.0])
+    table["end_time"] = ["2024-06-10T06:13:19Z", "2024-06-10T06:15:20Z"]
+    with pytest.warns(schema.LlmdriftWarning) as caught:
+        spans = from_table(table, _MAP)
+    message = str(caught[0].message)
+    assert "end_time before start_time: 1 (position 0)" in message
+    assert "negative column 'in' (mapped to 'input_tokens'): 1 (position 0)" in message
+    assert "negative column 'cost_usd': 1 (position 1)" in message
+    # kept as given: nothing clamped or dropped
+    assert spans["input_tokens"].tolist() == [-7, 8]
+    assert spans["cost_usd"].tolist() == [0.5, -1.0]
+    assert spans["duration_ms"].tolist() == [-1000.0, 60000.0]
+    assert spans["usage_inconsistent"].tolist() == [True, False]
+
+
+def test_clean_table_does_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spans = from_table(_table(), _MAP)
+    assert spans["input_tokens"].tolist() == [7, 8]

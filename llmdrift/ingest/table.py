@@ -65,6 +65,19 @@ def _utc_times(series: pd.Series, name: str, source: str, time_unit) -> pd.Serie
                 f"from_table: {where} holds numbers; say what they count with "
                 "time_unit='s', 'ms', 'us' or 'ns' (epoch, UTC)."
             )
+        numbers = pd.to_numeric(series)
+        limit = np.iinfo(np.int64).max // _NS_PER_UNIT[time_unit]
+        outside = numbers.notna() & ~(numbers.abs() <= limit)
+        if outside.any():
+            # scaling such a number to ns would wrap around int64 (silently
+            # giving a wrong date) or is infinite: a wrong time_unit, mostly
+            first = series[outside.to_numpy()]
+            raise schema.SchemaError(
+                f"from_table: {where} has {int(outside.sum())} epoch value(s) "
+                f"too large for time_unit={time_unit!r}, e.g. {first.iloc[0]!r} "
+                f"at row {first.index[0]!r} (beyond the year 2262). Check the "
+                "unit (milliseconds given as seconds?) and drop infinite values."
+            )
         if pd.api.types.is_integer_dtype(dtype):
             # integer epochs are scaled in int64 so nanoseconds stay exact
             values = series.astype("Int64")
@@ -80,6 +93,16 @@ def _utc_times(series: pd.Series, name: str, source: str, time_unit) -> pd.Serie
         # nothing to read (an empty table, or no value given): all missing
         return pd.Series(pd.NaT, index=series.index, dtype=schema.UTC_DTYPE)
     if all(isinstance(v, str) for v in values):
+        parsed = pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
+        unreadable = parsed.isna()
+        if unreadable.any():
+            raise schema.SchemaError(
+                f"from_table: {where} has {int(unreadable.sum())} value(s) that "
+                f"are not ISO 8601 times, e.g. {values[unreadable].iloc[0]!r} at "
+                f"row {values.index[unreadable][0]!r}. Give times such as "
+                "'2024-06-10T06:13:20Z'; epoch numbers stored as text need "
+                f"pd.to_numeric(df[{source!r}]) and time_unit=."
+            )
         naive = ~values.str.strip().str.contains(_OFFSET)
         if naive.any():
             raise schema.SchemaError(
@@ -88,9 +111,7 @@ def _utc_times(series: pd.Series, name: str, source: str, time_unit) -> pd.Serie
                 "does not guess zones. Write them with 'Z' or '+00:00', or parse "
                 "them yourself and tz_localize."
             )
-        return pd.to_datetime(series, utc=True, format="ISO8601").astype(
-            schema.UTC_DTYPE
-        )
+        return parsed.reindex(series.index).astype(schema.UTC_DTYPE)
     try:
         parsed = pd.to_datetime(series)
     except (TypeError, ValueError) as error:
@@ -151,7 +172,11 @@ def _span_kinds(series: pd.Series, source: str) -> pd.Series:
 def _statuses(series: pd.Series, source: str) -> pd.Series:
     lookup = {}
     for value in series.dropna().unique():
-        status = _STATUS.get(str(value).strip().lower())
+        key = value
+        if isinstance(value, float | np.floating) and float(value).is_integer():
+            # OTel codes read from a CSV with gaps arrive as 0.0/1.0/2.0
+            key = int(value)
+        status = _STATUS.get(str(key).strip().lower())
         if status is None:
             raise schema.SchemaError(
                 f"from_table: {_where('status', source)} has value {value!r}; "
@@ -203,6 +228,33 @@ def _is_utf8(value: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _warn_impossible(out: pd.DataFrame, sources) -> None:
+    """Warn (rows kept, values unchanged) about values no real call can have."""
+    found = {}
+    if "end_time" in out.columns:
+        before = (out["end_time"] < out["start_time"]).fillna(False)
+        if before.any():
+            found["end_time before start_time"] = before
+    checks = [("duration_ms", "negative")]
+    checks += [(name, "negative") for name in (*_TOKENS, "cost_usd")]
+    for name, what in checks:
+        if name in out.columns:
+            bad = (out[name] < 0).fillna(False)
+            if bad.any():
+                found[f"{what} {_where(name, sources.get(name, name))}"] = bad
+    if found:
+        counts = {k: int(v.sum()) for k, v in found.items()}
+        first = {k: int(np.flatnonzero(v.to_numpy())[0]) for k, v in found.items()}
+        warnings.warn(
+            "from_table: impossible values kept as given (rows, first position): "
+            + "; ".join(f"{k}: {counts[k]} (position {first[k]})" for k in counts)
+            + ". Token counts are flagged in usage_inconsistent; fix or drop "
+            "these rows before cost and latency figures.",
+            schema.LlmdriftWarning,
+            stacklevel=3,
+        )
 
 
 def _no_missing(out: pd.DataFrame, df: pd.DataFrame, sources, names) -> None:
@@ -312,9 +364,27 @@ def from_table(
         )
     if time_unit is not None and time_unit not in _TIME_UNITS:
         raise ValueError(f"time_unit must be one of {_TIME_UNITS}, got {time_unit!r}")
+    if columns is not None and not isinstance(columns, dict):
+        raise TypeError(
+            "from_table: columns must be a dict {spans column: column of df}, "
+            f"e.g. {{'start_time': 'ts'}}, got {type(columns).__name__}"
+        )
+    duplicated = df.columns[df.columns.duplicated()]
+    if len(duplicated):
+        raise ValueError(
+            f"from_table: df has duplicated column names {list(duplicated)[:5]}; "
+            "rename or drop them first, e.g. df.loc[:, ~df.columns.duplicated()]."
+        )
     columns = dict(columns or {})
     known = [c.name for c in schema.SPANS] + list(_EXTRA_COLUMNS)
     for target, source in columns.items():
+        try:
+            hash(source)
+        except TypeError:
+            raise TypeError(
+                f"from_table: columns maps {target!r} to {source!r}; give one "
+                "column name of df per spans column."
+            ) from None
         if target not in known:
             raise ValueError(
                 f"from_table: {target!r} is not a spans column; map onto one of "
@@ -414,4 +484,5 @@ def from_table(
             )
     _no_missing(out, df, sources, ("span_id", "start_time"))
     out["usage_inconsistent"] = usage_inconsistent(out)
+    _warn_impossible(out, sources)
     return schema.conform(out, "spans")
