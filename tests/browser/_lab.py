@@ -33,7 +33,7 @@ WIDGET_FAILURES = (
 # an Altair chart in an output: vega-embed's container, or the div of
 # Altair's HTML renderer before vega-embed ran (so a chart that never loads
 # still counts as a chart that drew nothing)
-CHART = ".vega-embed, [id^='altair-viz'], .jp-RenderedVegaCommon"
+CHART = ".vega-embed, [id^='altair-viz'], [id^='llmdrift-vega'], .jp-RenderedVegaCommon"
 MARKS = "svg.marks, canvas.marks"
 
 
@@ -75,18 +75,28 @@ def run_all(page, *, timeout_s: float = 240) -> None:
     settle(page)
 
 
-def settle(page, *, timeout_s: float = 60) -> None:
-    """Wait until no widget is loading and every chart has drawn."""
-    page.wait_for_function(
-        """(args) => !document.body.innerText.includes('Loading widget')
-             && [...document.querySelectorAll(args.chart)]
-                  .every(e => e.querySelector(args.marks)
-                              || (e.innerText || '').includes('Error'))""",
-        arg={"chart": CHART, "marks": MARKS},
-        timeout=timeout_s * 1000,
-        polling=500,
-    )
+def settle(page, *, timeout_s: float = 60) -> bool:
+    """Wait until no widget is loading and every chart has drawn.
+
+    Returns False when that did not happen in time; ``check_outputs`` then
+    says what is missing.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            """(args) => !document.body.innerText.includes('Loading widget')
+                 && [...document.querySelectorAll(args.chart)]
+                      .every(e => e.querySelector(args.marks)
+                                  || (e.innerText || '').includes('Error'))""",
+            arg={"chart": CHART, "marks": MARKS},
+            timeout=timeout_s * 1000,
+            polling=500,
+        )
+    except PlaywrightTimeout:
+        return False
     page.wait_for_timeout(500)
+    return True
 
 
 def run_code(page, code: str) -> None:
