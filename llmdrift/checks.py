@@ -323,6 +323,13 @@ def _to_float(values, name: str, n: int) -> np.ndarray:
             f"check {name!r} returned {arr.shape} values for {n} answers; it must "
             "return one number per answer, in order"
         )
+    infinite = np.isinf(arr)
+    if infinite.any():
+        raise ValueError(
+            f"check {name!r} returned {int(infinite.sum())} infinite value(s) "
+            f"(first at answer {int(np.flatnonzero(infinite)[0])}); a score must "
+            "be a finite number, or NaN when the check cannot score the answer"
+        )
     return arr
 
 
@@ -332,6 +339,24 @@ def _bool_to_float(result) -> np.ndarray:
 
 
 _SMART_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'"})
+
+
+class PatternError(re.error, ValueError):
+    """A check's regular expression does not compile (a ValueError and re.error)."""
+
+
+def _compile_pattern(pattern, who: str) -> None:
+    """Raise a ValueError naming ``pattern`` when Python cannot compile it."""
+    if not isinstance(pattern, str):
+        raise TypeError(f"{who}: pattern must be a str, got {type(pattern).__name__}")
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise PatternError(
+            f"{who}: {pattern!r} is not a valid regular expression ({error}); "
+            "escape literal characters such as ( [ ? with a backslash or "
+            "re.escape()."
+        ) from None
 
 
 def _regex_search(texts: pd.Series, pattern: str, *, ignore_case: bool) -> np.ndarray:
@@ -476,8 +501,9 @@ def matches_json_schema(
 
     Raises
     ------
-    jsonschema.exceptions.SchemaError
-        If ``schema`` itself is not a valid JSON Schema.
+    ValueError
+        If ``schema`` itself is not a valid JSON Schema (the message says
+        which keyword is wrong).
 
     Examples
     --------
@@ -488,8 +514,23 @@ def matches_json_schema(
     """
     import jsonschema
 
+    if not isinstance(schema, dict | bool):
+        raise TypeError(
+            "matches_json_schema: schema must be a JSON Schema dict, e.g. "
+            f"{{'type': 'object'}}, got {type(schema).__name__} {schema!r:.60}"
+        )
     validator_cls = jsonschema.validators.validator_for(schema)
-    validator_cls.check_schema(schema)
+    try:
+        validator_cls.check_schema(schema)
+    except jsonschema.exceptions.SchemaError as error:
+
+        class InvalidJsonSchema(jsonschema.exceptions.SchemaError, ValueError):
+            """Not a valid JSON Schema (a ValueError and jsonschema's SchemaError)."""
+
+        raise InvalidJsonSchema(
+            f"matches_json_schema: the schema is not a valid JSON Schema: "
+            f"{error.message} (at {'/'.join(map(str, error.path)) or 'the top'})"
+        ) from None
     validator = validator_cls(schema)
 
     def func(texts: pd.Series) -> np.ndarray:
@@ -545,6 +586,19 @@ def length_within(
             "length_within needs at least one of min_chars, max_chars, "
             "min_words, max_words"
         )
+    for key, bound in bounds.items():
+        if bound is None:
+            continue
+        if (
+            isinstance(bound, bool)
+            or not isinstance(bound, int | float | np.integer | np.floating)
+            or not np.isfinite(bound)
+            or bound < 0
+        ):
+            raise ValueError(
+                f"length_within: {key} must be a whole number >= 0 or None, got "
+                f"{bound!r}"
+            )
     for low, high in (("min_chars", "max_chars"), ("min_words", "max_words")):
         if bounds[low] is not None and bounds[high] is not None:
             if bounds[low] > bounds[high]:
@@ -623,7 +677,7 @@ def matches_regex(
     >>> c(pd.Series(["See SKU-12.", "none"])).tolist()
     [1.0, 0.0]
     """
-    re.compile(pattern)  # fail early on a pattern Python cannot read either
+    _compile_pattern(pattern, "matches_regex")  # fail early, naming the pattern
 
     def func(texts: pd.Series) -> np.ndarray:
         return _regex_search(texts, pattern, ignore_case=ignore_case)
@@ -654,7 +708,7 @@ def avoids_regex(
     >>> c(pd.Series(["Lorem Ipsum dolor", "fine"])).tolist()
     [0.0, 1.0]
     """
-    re.compile(pattern)
+    _compile_pattern(pattern, "avoids_regex")
 
     def func(texts: pd.Series) -> np.ndarray:
         return 1.0 - _regex_search(texts, pattern, ignore_case=ignore_case)
@@ -929,6 +983,14 @@ def _times(contents: pd.DataFrame, spans: pd.DataFrame | None):
     )
 
 
+def _encodes(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _is_utf8(value: bytes) -> bool:
     try:
         value.decode("utf-8")
@@ -1035,6 +1097,16 @@ def run_checks(
     span_id = contents["span_id"].astype("string")
     try:
         texts = _as_text(contents["output_text"])
+    except UnicodeEncodeError:
+        raw = contents["output_text"]
+        row = next(i for i, v in raw.items() if isinstance(v, str) and not _encodes(v))
+        raise SchemaError(
+            f"run_checks: contents column 'output_text' row {row!r} holds a lone "
+            f"surrogate ({raw[row]!r:.40}), which is not valid Unicode text (often "
+            "from JSON with a broken \\ud83d escape). Repair it first, e.g. "
+            "contents['output_text'].str.encode('utf-8', 'replace')"
+            ".str.decode('utf-8')."
+        ) from None
     except UnicodeDecodeError:
         raw = contents["output_text"]
         row = next(

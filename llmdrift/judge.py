@@ -552,7 +552,34 @@ def population_mean(
     frame = scores
     if dimension is not None:
         wanted = [dimension] if isinstance(dimension, str) else list(dimension)
+        present = set(frame["dimension"].dropna().unique())
+        absent = [d for d in wanted if d not in present]
+        if absent and len(frame):
+            raise ValueError(
+                f"population_mean: dimension(s) {absent} have no scores; "
+                f"dimensions present: {sorted(present)[:20]}"
+            )
         frame = frame.loc[frame["dimension"].isin(wanted).to_numpy()]
+    value = pd.to_numeric(frame["value"], errors="coerce").astype(float)
+    infinite = np.isinf(value.to_numpy())
+    if infinite.any():
+        raise ValueError(
+            f"population_mean: scores column 'value' holds {int(infinite.sum())} "
+            f"infinite value(s) (e.g. span {frame['span_id'].iloc[infinite.argmax()]!r}"
+            "); a score is a finite number, NaN when the scorer failed. Fix or "
+            "drop those rows first."
+        )
+    key_columns = [c for c in ("span_id", "dimension", "scorer") if c in frame]
+    repeated = frame.duplicated(key_columns).to_numpy()
+    if repeated.any():
+        first = frame.loc[repeated, key_columns].iloc[0].tolist()
+        raise ValueError(
+            f"population_mean: {int(repeated.sum())} score row(s) repeat a "
+            f"(span_id, dimension, scorer) already scored, e.g. {first}; each "
+            "would count as another sampled span and shrink the interval. Keep "
+            "one per span, e.g. scores.drop_duplicates(['span_id', 'dimension', "
+            "'scorer'], keep='last')."
+        )
 
     strata_columns = [strata] if isinstance(strata, str) else list(strata)
     if population is not None:
@@ -570,8 +597,8 @@ def population_mean(
         dict.fromkeys(by_columns + (strata_columns if population is not None else []))
     )
     need_from_spans = [c for c in group_columns if c not in frame.columns]
-    has_prob = (
-        "inclusion_prob" in frame.columns and frame["inclusion_prob"].notna().any()
+    has_prob = "inclusion_prob" in frame.columns and (
+        frame["inclusion_prob"].notna().any() or not len(frame)
     )
     if not has_prob:
         need_from_spans.append("inclusion_prob")
@@ -582,10 +609,16 @@ def population_mean(
         source = population
     if need_from_spans:
         if source is None or any(c not in source.columns for c in need_from_spans):
+            empty = (
+                " (scores has an 'inclusion_prob' column, but every value is missing)"
+                if "inclusion_prob" in need_from_spans
+                and "inclusion_prob" in frame.columns
+                else ""
+            )
             raise ValueError(
                 f"population_mean needs column(s) {need_from_spans} in scores or "
-                "in spans=...; pass spans=sample_for_judging(...) output, which "
-                "carries inclusion_prob"
+                f"in spans=...{empty}; pass spans=sample_for_judging(...) output, "
+                "which carries inclusion_prob"
             )
         lookup = source[["span_id", *need_from_spans]].drop_duplicates("span_id")
         frame = frame.drop(columns=[c for c in need_from_spans if c in frame]).merge(

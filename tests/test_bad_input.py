@@ -8,6 +8,7 @@ loaded. Frames given to a function must come back unchanged.
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -15,7 +16,17 @@ import pandas as pd
 import pytest
 
 from llmdrift import schema
+from llmdrift.checks import (
+    avoids_regex,
+    check,
+    length_within,
+    matches_json_schema,
+    matches_regex,
+    run_checks,
+    valid_json,
+)
 from llmdrift.ingest import from_table, read_otlp, read_otlp_contents
+from llmdrift.judge import population_mean
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
@@ -203,3 +214,111 @@ def test_clean_table_does_not_warn():
         warnings.simplefilter("error")
         spans = from_table(_table(), _MAP)
     assert spans["input_tokens"].tolist() == [7, 8]
+
+
+# --- checks -----------------------------------------------------------------------------
+
+
+def _contents(*texts) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "span_id": [f"s{i}" for i in range(len(texts))],
+            "output_text": pd.Series(texts, dtype=object),
+            "time": pd.to_datetime(["2024-01-01"] * len(texts), utc=True),
+        }
+    )
+
+
+def test_lone_surrogate_in_an_answer_names_the_row():
+    # json.loads('"\\ud83d"') gives such a string; Arrow used to fail with a
+    # bare UnicodeEncodeError
+    contents = _contents("fine", "broken \ud83d emoji")
+    before = contents.copy()
+    with pytest.raises(schema.SchemaError, match="row 1 holds a lone surrogate"):
+        run_checks(contents, [valid_json()])
+    pd.testing.assert_frame_equal(contents, before)
+
+
+@pytest.mark.parametrize("make", [matches_regex, avoids_regex])
+def test_bad_regex_is_a_value_error_naming_the_pattern(make):
+    with pytest.raises(ValueError, match=r"'\(total' is not a valid regular") as info:
+        make("(total")
+    assert isinstance(info.value, re.error)  # still what re users catch
+
+
+def test_invalid_json_schema_is_a_value_error():
+    import jsonschema
+
+    with pytest.raises(ValueError, match="not a valid JSON Schema.*at type") as info:
+        matches_json_schema({"type": 5})
+    assert isinstance(info.value, jsonschema.exceptions.SchemaError)
+    with pytest.raises(TypeError, match="schema must be a JSON Schema dict.*str"):
+        matches_json_schema("object")
+
+
+@pytest.mark.parametrize("bound", [np.nan, "10", -1, True, np.inf])
+def test_length_bounds_must_be_numbers(bound):
+    # NaN compared False everywhere and "10" failed only at run time
+    with pytest.raises(ValueError, match="max_chars must be a whole number"):
+        length_within(max_chars=bound)
+
+
+def test_custom_check_returning_infinity_is_refused():
+    @check("scores_inf", version="1")
+    def scores_inf(texts):
+        return np.where(texts.str.len() > 3, np.inf, 1.0)
+
+    with pytest.raises(RuntimeError, match="1 infinite value.*answer 1"):
+        run_checks(_contents("ok", "longer"), [scores_inf])
+
+
+# --- population_mean ----------------------------------------------------------------------
+
+
+def _judged(values, probs, span_ids=None) -> pd.DataFrame:
+    n = len(values)
+    return pd.DataFrame(
+        {
+            "span_id": span_ids or [f"s{i}" for i in range(n)],
+            "time": pd.to_datetime(["2024-01-01"] * n, utc=True),
+            "dimension": "format",
+            "value": np.asarray(values, dtype=float),
+            "scorer": "j",
+            "kind": "judge",
+            "inclusion_prob": probs,
+        }
+    )
+
+
+def test_population_mean_refuses_repeated_scores():
+    # the same judge verdict exported twice used to halve nothing but the
+    # standard error: n doubled silently
+    scores = _judged([1.0, 5.0, 5.0], [0.5, 0.5, 0.5], ["a", "b", "b"])
+    with pytest.raises(ValueError, match=r"1 score row\(s\) repeat.*\['b', 'format'"):
+        population_mean(scores)
+    # Hajek mean of the de-duplicated rows, by hand: (1/0.5 + 5/0.5) / (2/0.5)
+    out = population_mean(scores.drop_duplicates(["span_id", "dimension", "scorer"]))
+    assert out["mean"].item() == pytest.approx(3.0)
+    assert out["n"].item() == 2
+
+
+def test_population_mean_unknown_dimension_names_the_present_ones():
+    with pytest.raises(ValueError, match=r"\['fromat'\] have no scores.*\['format'\]"):
+        population_mean(_judged([1.0, 2.0], [1.0, 1.0]), dimension="fromat")
+
+
+def test_population_mean_infinite_score():
+    scores = _judged([1.0, np.inf], [1.0, 1.0])
+    with pytest.raises(ValueError, match=r"1 infinite value\(s\) \(e.g. span 's1'"):
+        population_mean(scores)
+
+
+def test_population_mean_of_no_scores_is_an_empty_table():
+    out = population_mean(_judged([], []))
+    assert len(out) == 0
+    assert list(out.columns[:3]) == ["dimension", "mean", "se"]
+
+
+def test_population_mean_all_missing_inclusion_prob_says_so():
+    with pytest.raises(ValueError, match="every value is missing"):
+        population_mean(_judged([1.0, 2.0], [np.nan, np.nan]))
