@@ -157,15 +157,24 @@ def test_cost_by_on_a_store_equals_the_pandas_path(tmp_path, layout):
     store.append(spans=spans)
     for freq in (None, "D"):
         want = cost_by(spans, by="intent", freq=freq)
-        got = cost_by(store, by="intent", freq=freq)
+        got = cost_by(store, by="intent", freq=freq, quantiles="exact")
         pd.testing.assert_frame_equal(
             got.drop(columns="intent"), want.drop(columns="intent"), check_dtype=False
         )
         assert got["intent"].tolist() == want["intent"].tolist()
     # independent check of one figure: per-trace costs summed with numpy
-    got = cost_by(store, by=())
+    got = cost_by(store, by=(), quantiles="exact")
     per_trace = spans.groupby("trace_id")["cost_usd"].sum().to_numpy(float)
     assert got["cost_p95_usd"].iloc[0] == pytest.approx(np.percentile(per_trace, 95))
+    # by default a store gets the engine's approximate quantile (T-Digest):
+    # between the order statistics around the asked rank
+    approx = cost_by(store, by=())
+    costs = np.sort(per_trace)
+    for q, column in ((0.5, "cost_p50_usd"), (0.95, "cost_p95_usd")):
+        rank = q * (len(costs) - 1)
+        low = costs[max(int(np.floor(rank)) - 1, 0)]
+        high = costs[min(int(np.ceil(rank)) + 1, len(costs) - 1)]
+        assert low <= approx[column].iloc[0] <= high
     store.close()
 
 

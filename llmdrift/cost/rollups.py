@@ -463,9 +463,11 @@ def cost_by(
         a request falls in the window of its first counted span.
     quantiles : {"auto", "exact", "approx"}, default="auto"
         How ``cost_p50_usd`` and ``cost_p95_usd`` are computed. "auto" is
-        exact on DuckDB (pandas input, DuckDB and Parquet stores) and the
-        engine's approximate quantile on any other backend, where an exact
-        quantile would gather every value of a group in one place.
+        exact for a pandas frame (it is in memory already) and the engine's
+        approximate quantile for a store or an Ibis table: an exact quantile
+        must hold every request cost of a group in memory at once (DuckDB
+        cannot spill it to disk), which does not scale to a quarter of
+        traces.
 
     Returns
     -------
@@ -505,10 +507,11 @@ def cost_by(
     request and group first. The hierarchy rule follows parent
     links up to 64 levels; a span more than 64 levels below a wrapper does
     not stop that wrapper from being counted. Approximate quantiles are the
-    engine's own: DuckDB's ``approx_quantile`` (t-digest) and Spark's
-    ``percentile_approx`` (rank error at most 1/10000 of the group size
-    with its default accuracy; it returns one of the values, never an
-    interpolation between two). Windows are cut in the engine's session
+    engine's own: DuckDB's ``approx_quantile`` (a T-Digest, with no stated
+    bound; in ``benchmarks/results/scale.md`` its daily per-intent p50 and
+    p95 are compared with exact ones) and Spark's ``percentile_approx``
+    (rank error at most 1/10000 of the group size with its default
+    accuracy; it returns one of the values, never an interpolation). Windows are cut in the engine's session
     time zone, which must be UTC (llmdrift's DuckDB connections set it; set
     ``spark.sql.session.timeZone=UTC`` on Spark).
 
@@ -531,7 +534,7 @@ def cost_by(
         )
     table, backend = _span_input(spans, by)
     approx = quantiles == "approx" or (
-        quantiles == "auto" and getattr(backend, "name", "duckdb") != "duckdb"
+        quantiles == "auto" and not isinstance(spans, pd.DataFrame)
     )
     # first as one row per request (a request's spans share their groups,
     # as when the intent is set per trace); if a request turns out to touch
