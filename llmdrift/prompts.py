@@ -185,6 +185,16 @@ def _prepare(spans: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
         "llmdrift.prompt.template_hash attribute) or map a hash column with "
         "llmdrift.from_table(df, columns={'prompt_hash': ...}).",
     )
+    if "span_id" in spans.columns:
+        repeated = spans["span_id"].duplicated()
+        if repeated.any():
+            raise SchemaError(
+                f"spans frame: column 'span_id' must be unique, but "
+                f"{spans.loc[repeated, 'span_id'].iloc[0]!r} appears more than "
+                f"once ({int(repeated.sum())} repeats); every request would count "
+                "twice in the hash shares. Drop them first, e.g. "
+                "spans.drop_duplicates('span_id')."
+            )
     calls = spans.loc[_model_calls(spans)]
     hashes = calls["prompt_hash"].astype("string")
     calls = calls.loc[hashes.notna().to_numpy()]
@@ -1241,6 +1251,37 @@ def change_impact(
             "_p": _inclusion(scores, spans).to_numpy(),
         }
     )
+    infinite = np.isinf(placed["value"].to_numpy())
+    if infinite.any():
+        raise ValueError(
+            f"scores column 'value' holds {int(infinite.sum())} infinite value(s) "
+            f"(e.g. span {placed.loc[infinite, 'span_id'].iloc[0]!r}); a score is "
+            "a finite number, NaN when the scorer failed. Fix or drop those rows."
+        )
+    who = [c for c in ("scorer", "kind") if c in scores.columns][:1]
+    ids = pd.DataFrame({"span_id": placed["span_id"], "dimension": placed["dimension"]})
+    for name in who:
+        ids[name] = scores[name].astype("string").to_numpy()
+    # scores of spans not in spans are left out below (with a warning)
+    known = ids["span_id"].isin(spans["span_id"].astype("string")).to_numpy()
+    repeated = ids.duplicated().to_numpy() & known
+    if repeated.any():
+        names = ["span_id", "dimension", *who]
+        raise ValueError(
+            f"scores: {int(repeated.sum())} row(s) repeat a ({', '.join(names)}) "
+            f"already scored, e.g. {ids.loc[repeated].iloc[0].tolist()}; a repeated "
+            "score would count as another request. Keep one, e.g. "
+            f"scores.drop_duplicates({names})."
+        )
+    failed = int(placed["value"].isna().sum())
+    if failed:
+        warnings.warn(
+            f"change_impact: {failed} of {len(placed)} scores have no value (the "
+            "scorer failed) and are left out; this assumes failures are unrelated "
+            "to quality.",
+            LlmdriftWarning,
+            stacklevel=2,
+        )
     keys = pd.DataFrame({name: spans[name].astype("string") for name in by})
     keys["span_id"] = spans["span_id"].astype("string")
     keys = keys.drop_duplicates("span_id")

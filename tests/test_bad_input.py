@@ -27,6 +27,7 @@ from llmdrift.checks import (
 )
 from llmdrift.ingest import from_table, read_otlp, read_otlp_contents
 from llmdrift.judge import population_mean
+from llmdrift.prompts import change_impact, hash_changes, hash_timeline
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
@@ -322,3 +323,68 @@ def test_population_mean_of_no_scores_is_an_empty_table():
 def test_population_mean_all_missing_inclusion_prob_says_so():
     with pytest.raises(ValueError, match="every value is missing"):
         population_mean(_judged([1.0, 2.0], [np.nan, np.nan]))
+
+
+# --- prompts ------------------------------------------------------------------------------
+
+
+def _switch(n: int = 80, seed: int = 0):
+    """Hourly requests; the hash flips A -> B half way; format falls 4.5 -> 3.5."""
+    rng = np.random.default_rng(seed)
+    times = pd.date_range("2024-06-01", periods=n, freq="1h", tz="UTC")
+    after = np.arange(n) >= n // 2
+    spans = pd.DataFrame(
+        {
+            "span_id": [f"{i:016x}" for i in range(n)],
+            "start_time": times,
+            "service": "api",
+            "intent": "triage",
+            "prompt_hash": np.where(after, "b" * 12, "a" * 12),
+        }
+    )
+    scores = pd.DataFrame(
+        {
+            "span_id": spans["span_id"],
+            "time": times,
+            "dimension": "format",
+            "value": np.where(
+                after, rng.choice([3, 4], n), rng.choice([4, 5], n)
+            ).astype(float),
+            "scorer": "j",
+            "kind": "judge",
+        }
+    )
+    return spans, scores
+
+
+def test_hash_timeline_refuses_duplicated_spans():
+    # a concat of two overlapping exports used to double every request count
+    spans, _ = _switch()
+    doubled = pd.concat([spans, spans.iloc[:5]])
+    with pytest.raises(
+        schema.SchemaError, match=r"'span_id' must be unique.*5 repeats"
+    ):
+        hash_timeline(doubled)
+    assert hash_timeline(spans)["n_requests"].sum() == len(spans)
+
+
+def test_change_impact_refuses_repeated_and_infinite_scores():
+    spans, scores = _switch()
+    changes = hash_changes(spans)
+    assert len(changes) == 1
+    with pytest.raises(ValueError, match=r"40 row\(s\) repeat a \(span_id, dimension"):
+        change_impact(changes, spans, pd.concat([scores, scores.iloc[40:]]))
+    bad = scores.assign(value=np.where(np.arange(len(scores)) == 3, np.inf, 4.0))
+    before = bad.copy()
+    with pytest.raises(ValueError, match=r"1 infinite value.*'0000000000000003'"):
+        change_impact(changes, spans, bad)
+    pd.testing.assert_frame_equal(bad, before)
+
+
+def test_change_impact_warns_about_failed_scores():
+    spans, scores = _switch()
+    failed = scores.assign(value=np.where(np.arange(len(scores)) < 4, np.nan, 4.0))
+    with pytest.warns(schema.LlmdriftWarning, match="4 of 80 scores have no value"):
+        out = change_impact(hash_changes(spans), spans, failed)
+    # the 36 valid scores before the switch are the ones counted
+    assert out["n_before"].item() == 36
