@@ -99,17 +99,6 @@ def settle(page, *, timeout_s: float = 60) -> bool:
     return True
 
 
-def run_code(page, code: str) -> None:
-    """Add a cell at the end of the notebook, type ``code`` and run it."""
-    page.locator(".jp-Notebook .jp-Cell").last.click()
-    page.keyboard.press("Escape")
-    page.keyboard.press("b")  # new cell below, in command mode
-    page.keyboard.press("Enter")  # edit it
-    page.keyboard.insert_text(code)
-    page.keyboard.press("Shift+Enter")
-    page.wait_for_function(_ALL_RAN, timeout=60_000, polling=500)
-
-
 def outputs(page) -> list[dict]:
     """Every output area: its text, MIME type and how many charts it drew."""
     return page.evaluate(

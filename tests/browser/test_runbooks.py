@@ -17,7 +17,6 @@ from ._lab import (
     check_outputs,
     open_notebook,
     run_all,
-    run_code,
     screenshot,
     wait_for_change,
 )
@@ -83,19 +82,25 @@ def test_widget_check_fails_when_callback_broken(lab, page):
         if "IncidentExplorer(" in "".join(c["source"])
     )
     nb["cells"] = nb["cells"][: cut + 1]
+    # then a cell that breaks the callback: update() becomes a no-op
+    nb["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "import gc\n"
+            "from llmdrift.widgets import IncidentExplorer\n"
+            "for _e in gc.get_objects():\n"
+            "    if isinstance(_e, IncidentExplorer):\n"
+            "        _e.update = lambda *a, **k: None\n",
+        }
+    )
     path.write_text(json.dumps(nb))
 
     open_notebook(page, lab, RUNBOOK_01)
     run_all(page)
     check_outputs(page, min_charts=2, min_widgets=1)
-    run_code(
-        page,
-        "import gc\n"
-        "from llmdrift.widgets import IncidentExplorer\n"
-        "for _e in gc.get_objects():\n"
-        "    if isinstance(_e, IncidentExplorer):\n"
-        "        _e.update = lambda *a, **k: None\n",
-    )
     with pytest.raises(AssertionError, match="did not change"):
         _change_and_expect_redraw(page, "dimension", timeout_s=10)
 
