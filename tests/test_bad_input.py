@@ -25,6 +25,7 @@ from llmdrift.checks import (
     run_checks,
     valid_json,
 )
+from llmdrift.cost import cost_by, price_spans, sample_plan
 from llmdrift.ingest import from_table, read_otlp, read_otlp_contents
 from llmdrift.judge import population_mean
 from llmdrift.prompts import change_impact, hash_changes, hash_timeline
@@ -388,3 +389,82 @@ def test_change_impact_warns_about_failed_scores():
         out = change_impact(hash_changes(spans), spans, failed)
     # the 36 valid scores before the switch are the ones counted
     assert out["n_before"].item() == 36
+
+
+# --- cost -----------------------------------------------------------------------------------
+
+
+def _calls(n: int = 4, **extra) -> pd.DataFrame:
+    # microsecond times, as pandas makes them from text: cost_by converts to ns
+    times = pd.to_datetime(["2025-09-01T10:00:00Z"] * n).as_unit("us")
+    frame = pd.DataFrame(
+        {
+            "span_id": [f"s{i}" for i in range(n)],
+            "provider": "acme",
+            "request_model": "m-1",
+            "start_time": times + pd.to_timedelta(np.arange(n), unit="h"),
+            "intent": ["a", "b"] * (n // 2),
+            "input_tokens": [1_000_000] * n,
+            "output_tokens": [0] * n,
+        }
+    )
+    return frame.assign(**extra)
+
+
+_TABLE = pd.DataFrame({"model": ["m-1"], "input": [2.0], "output": [8.0]})
+
+
+def test_priced_frames_survive_pandas_operations_and_cost_by():
+    # attrs["prices_used"] used to be a DataFrame: pandas compares attrs with ==
+    # in astype/merge/concat and raised "truth value of a DataFrame is ambiguous"
+    first = price_spans(_calls(), _TABLE, genai_prices=False)
+    second = price_spans(
+        _calls().assign(span_id=list("wxyz")), _TABLE, genai_prices=False
+    )
+    both = pd.concat([first, second], ignore_index=True)
+    assert len(both.merge(first[["span_id"]], on="span_id")) == 4
+    rollup = cost_by(first)
+    # 2 calls per intent, 1M input tokens at 2 USD/MTok each: 4 USD per intent
+    assert rollup.set_index("intent")["total_cost_usd"].to_dict() == {"a": 4.0, "b": 4.0}
+    used = pd.DataFrame(first.attrs["prices_used"])
+    assert used[["price_model", "n_spans", "input"]].values.tolist() == [
+        ["m-1", 4, 2.0]
+    ]
+    assert used["first_span"].item() == "2025-09-01T10:00:00+00:00"
+    json.dumps(first.attrs)  # Arrow/Parquet write attrs as JSON
+
+
+def test_reported_cost_that_is_not_finite_is_na_and_warned():
+    calls = _calls(reported_cost_usd=[0.5, np.inf, -np.inf, 0.25], request_model="x")
+    before = calls.copy()
+    with pytest.warns(schema.LlmdriftWarning, match="2 value.*'reported_cost_usd'"):
+        out = price_spans(calls, _TABLE, genai_prices=False, use_reported=True)
+    assert out["cost_usd"].tolist() == [0.5, pd.NA, pd.NA, 0.25]
+    assert out["price_source"].tolist() == ["reported", pd.NA, pd.NA, "reported"]
+    pd.testing.assert_frame_equal(calls, before)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"budget_per_day": "5"}, "budget_per_day must be a number, got str"),
+        ({"days": 0}, "days must be a positive, finite"),
+        ({"alpha": 0}, "alpha must lie strictly between 0 and 1"),
+        ({"power": 1}, "power must lie strictly between 0 and 1"),
+        ({"count_quantile": 0}, "count_quantile must lie strictly"),
+        ({"window_days": 0}, "window_days must be at least 1 day"),
+        ({"alpha": 0.5, "power": 0.4}, r"power \(0.4\) must exceed alpha"),
+    ],
+)
+def test_sample_plan_rejects_impossible_settings(option, message):
+    priced = price_spans(_calls(), _TABLE, genai_prices=False)
+    kwargs = {"budget_per_day": 1.0, **option}
+    with pytest.raises((ValueError, TypeError), match=message):
+        sample_plan(priced, kwargs.pop("budget_per_day"), **kwargs)
+
+
+def test_sample_plan_with_only_failed_scores_says_so():
+    priced = price_spans(_calls(), _TABLE, genai_prices=False)
+    scores = pd.DataFrame({"span_id": ["s0", "s1"], "dimension": "f", "value": np.nan})
+    with pytest.raises(ValueError, match="scores hold no values.*all missing"):
+        sample_plan(priced, 1.0, scores=scores)

@@ -278,6 +278,17 @@ def _score_std(scores, spans, by, groups, dimension):
         return pd.Series(1.0, index=groups), pd.Series("assumed", index=groups)
     require_columns(scores, ["span_id", "dimension", "value"], "scores")
     sc = scores[scores["value"].notna()]
+    if sc.empty:
+        raise ValueError(
+            f"scores hold no values ({len(scores)} rows, all missing: every scorer "
+            "failed?); give scores with values or leave scores=None"
+        )
+    infinite = np.isinf(sc["value"].astype(float).to_numpy())
+    if infinite.any():
+        raise ValueError(
+            f"scores column 'value' holds {int(infinite.sum())} infinite value(s) "
+            f"(e.g. span {sc['span_id'].iloc[infinite.argmax()]!r}); fix or drop them"
+        )
     dims = sorted(sc["dimension"].dropna().unique())
     if dimension is None:
         if len(dims) != 1:
@@ -409,10 +420,32 @@ def sample_plan(
     """
     require_frame(spans)
     require_columns(spans, ["span_id", by], "spans")
+    for name, value in (("budget_per_day", budget_per_day), ("floor", floor)):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+            raise TypeError(
+                f"{name} must be a number, got {type(value).__name__} {value!r}"
+            )
     if not (budget_per_day >= 0):
         raise ValueError(f"budget_per_day must be >= 0, got {budget_per_day!r}")
     if not 0 <= floor <= 1:
         raise ValueError(f"floor must be between 0 and 1, got {floor!r}")
+    for name, value in (
+        ("alpha", alpha),
+        ("power", power),
+        ("count_quantile", count_quantile),
+    ):
+        if not 0 < value < 1:
+            raise ValueError(f"{name} must lie strictly between 0 and 1, got {value!r}")
+    if power <= alpha:
+        raise ValueError(f"power ({power}) must exceed alpha ({alpha})")
+    for name, value in (("window_days", window_days), ("baseline_days", baseline_days)):
+        if value is not None and not value >= 1:
+            raise ValueError(f"{name} must be at least 1 day, got {value!r}")
+    if days is not None and not (0 < days < np.inf):
+        raise ValueError(
+            f"days must be a positive, finite number of days the spans cover, got "
+            f"{days!r}"
+        )
     calls = spans.loc[llm_level(spans)]
     if calls.empty:
         raise ValueError("spans holds no model-call spans to plan for")

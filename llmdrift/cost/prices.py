@@ -368,14 +368,26 @@ def _times_ns(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _reported(frame: pd.DataFrame) -> pd.Series:
-    if "reported_cost_usd" in frame.columns:
-        return pd.to_numeric(frame["reported_cost_usd"], errors="coerce").astype(
-            "Float64"
-        )
-    for name in ("cost_usd", *_REPORTED_ALIASES):
+    for name in ("reported_cost_usd", "cost_usd", *_REPORTED_ALIASES):
         if name in frame.columns:
-            return pd.to_numeric(frame[name], errors="coerce").astype("Float64")
+            return _readable_cost(frame[name], name)
     return pd.Series(pd.NA, index=frame.index, dtype="Float64")
+
+
+def _readable_cost(column: pd.Series, name: str) -> pd.Series:
+    """Reported costs as Float64; text and infinite values become <NA>, counted."""
+    numbers = pd.to_numeric(column, errors="coerce").astype("Float64")
+    values = numbers.to_numpy(dtype=float, na_value=np.nan)
+    unreadable = (np.isnan(values) & column.notna().to_numpy()) | np.isinf(values)
+    if unreadable.any():
+        first = int(np.flatnonzero(unreadable)[0])
+        warn(
+            f"price_spans: {int(unreadable.sum())} value(s) of {name!r} are not "
+            f"finite numbers (e.g. {column.iloc[first]!r} at position {first}); "
+            "they are read as <NA> (no reported cost)"
+        )
+        numbers = numbers.mask(unreadable)
+    return numbers
 
 
 def _codes(series: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -494,7 +506,10 @@ def price_spans(
           model id that priced the span.
 
         ``attrs["prices_used"]`` lists each (source, model, provider, period)
-        price applied, in USD per million tokens.
+        price applied, in USD per million tokens, as a list of dicts with
+        ``first_span``/``last_span`` as ISO 8601 text, so that pandas can
+        compare, copy and serialise the attrs
+        (``pd.DataFrame(priced.attrs["prices_used"])`` shows it as a table).
 
     Notes
     -----
@@ -569,8 +584,9 @@ def price_spans(
                 "price_source": label,
                 "price_model": name,
                 "provider": provider,
-                "first_span": pd.Timestamp(int(t_rows.min()), tz="UTC"),
-                "last_span": pd.Timestamp(int(t_rows.max()), tz="UTC"),
+                # ISO text, so attrs stay JSON-serialisable (Arrow, Parquet)
+                "first_span": pd.Timestamp(int(t_rows.min()), tz="UTC").isoformat(),
+                "last_span": pd.Timestamp(int(t_rows.max()), tz="UTC").isoformat(),
                 "n_spans": int(rows.size),
                 **bucket.summary(),
             }
@@ -647,7 +663,10 @@ def price_spans(
     out["reported_cost_usd"] = reported.to_numpy()
     out["price_source"] = strings_from_codes(source, _SOURCE_LABELS)
     out["price_model"] = strings_from_codes(model_code, model_names)
-    out.attrs["prices_used"] = pd.DataFrame(used)
+    # plain records, not a DataFrame: pandas compares attrs with == when it
+    # concatenates or merges frames, and a DataFrame there raises "truth
+    # value of a DataFrame is ambiguous" (cost_by on such a frame did)
+    out.attrs["prices_used"] = pd.DataFrame(used).to_dict("records")
     return out
 
 
