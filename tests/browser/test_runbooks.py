@@ -4,6 +4,13 @@ Each test starts its own JupyterLab (fixture ``lab``), opens one runbook on
 the demo data, runs all cells from the Run menu and checks what a reader sees
 (see ``conftest.check_outputs``). Screenshots go to tests/_artifacts/browser/
 and, for the README, docs/screenshots/.
+
+Known shortcomings: the widget-change check (a chart must redraw with
+different marks) runs on runbook 01's explorer only (dimension and intent);
+the explorer of runbook 02 and the budget slider of runbook 03 are checked to
+render, not to redraw. Each runbook test starts its own JupyterLab and runs
+the whole page on the demo data, about 1.5 to 2.5 minutes each on this
+machine, so the browser tests take several minutes in all.
 """
 
 from __future__ import annotations
