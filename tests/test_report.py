@@ -194,12 +194,24 @@ def test_rejects_what_is_not_an_incident():
         incident_report(pd.DataFrame())
 
 
-def test_cli_store_only_for_named_sources(tmp_path, capsys):
-    code = main(
-        ["report", "--source", "a.json", "--store", "x", "--out", str(tmp_path / "o")]
-    )
+def test_cli_data_only_for_named_sources(tmp_path, capsys):
+    out = str(tmp_path / "o")
+    code = main(["report", "--source", "a.json", "--data", "x", "--out", out])
     assert code == 2
-    assert "--store applies to --source demo or chen2023" in capsys.readouterr().err
+    assert "--data applies to --source demo or chen2023" in capsys.readouterr().err
+
+
+def test_cli_source_and_store_exclusive(tmp_path, capsys):
+    out = str(tmp_path / "o")
+    code = main(["report", "--source", "demo", "--store", "s", "--out", out])
+    assert code == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_cli_missing_store_exits_2(tmp_path, capsys):
+    code = main(["report", "--store", str(tmp_path / "none.duckdb"), "--out", "o"])
+    assert code == 2
+    assert "llmdrift ingest" in capsys.readouterr().err
 
 
 def test_cli_missing_otlp_file_exits_2(tmp_path, capsys):
@@ -208,3 +220,52 @@ def test_cli_missing_otlp_file_exits_2(tmp_path, capsys):
     assert code == 2
     assert "nope.json" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_report_from_a_span_store(tmp_path):
+    """A planted template change in intent a: the page from the store names it."""
+    import numpy as np
+
+    from llmdrift.store import open_store
+
+    rng = np.random.default_rng(0)
+    t = pd.date_range("2024-01-01", periods=30 * 48, freq="30min", tz="UTC")
+    n = len(t)
+    spans = pd.DataFrame(
+        {
+            "trace_id": [f"{i:032x}" for i in range(n)],
+            "span_id": [f"{i:016x}" for i in range(n)],
+            "start_time": t,
+            "duration_ms": rng.normal(900, 80, n),
+            "service": "api",
+            "request_model": "m",
+            "intent": np.tile(["a", "b"], n // 2),
+            "prompt_hash": "h1",
+            "status": "ok",
+            "cost_usd": 0.001,
+        }
+    )
+    late = (spans["start_time"] >= "2024-01-20") & (spans["intent"] == "a")
+    spans.loc[late, "prompt_hash"] = "h2"
+    value = np.clip(rng.normal(4.5, 0.5, n) - 2 * late, 1, 5).round()
+    scores = pd.DataFrame(
+        {
+            "span_id": spans["span_id"],
+            "trace_id": spans["trace_id"],
+            "time": t,
+            "dimension": "format",
+            "value": value,
+            "scorer": "j",
+            "kind": "judge",
+        }
+    )
+    store_path = tmp_path / "spans.duckdb"
+    open_store(store_path).append(spans=spans, scores=scores)
+    out = tmp_path / "incident.html"
+    assert main(["report", "--store", str(store_path), "--out", str(out)]) == 0
+    page = _parse(out.read_text(encoding="utf-8"))
+    text = "".join(page.text)
+    assert "format for intent a fell" in text
+    causes = next(tb for tb in page.tables if tb and tb[0][:2] == ["rank", "kind"])
+    assert causes[1][1] == "prompt_hash"
+    assert page.tags.count("figure") == 3

@@ -6,8 +6,8 @@ Examples
 >>> parser = argparse.ArgumentParser(prog="llmdrift")
 >>> _ = add_parser(parser.add_subparsers(dest="command"))
 >>> args = parser.parse_args(["report", "--source", "demo", "--out", "x.html"])
->>> args.source, args.out, args.include_contents
-(['demo'], 'x.html', False)
+>>> args.source, args.out, args.include_contents, args.store
+(['demo'], 'x.html', False, None)
 """
 
 from __future__ import annotations
@@ -33,9 +33,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--source",
         nargs="+",
-        default=["demo"],
+        default=None,
         metavar="SOURCE",
-        help="'demo', 'chen2023', or OTLP/JSON file paths or globs (default: demo)",
+        help="'demo', 'chen2023', or OTLP/JSON file paths or globs "
+        "(default: demo, unless --store is given)",
+    )
+    parser.add_argument(
+        "--store",
+        default=None,
+        metavar="PATH",
+        help="a span store instead of --source (see llmdrift ingest); its spans, "
+        "scores and, when present, contents are read",
     )
     parser.add_argument(
         "--out", required=True, help="HTML file to write, e.g. incident.html"
@@ -46,14 +54,35 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="show prompt and answer texts of the traces (may hold personal data)",
     )
     parser.add_argument(
-        "--store",
+        "--data",
         default=None,
-        metavar="PATH",
+        metavar="FOLDER",
         help="folder of the demo Parquet files or of the chen2023 CSVs "
         "(default: data/demo, or the download cache)",
     )
     parser.set_defaults(func=run)
     return parser
+
+
+def _from_store(path):
+    """Spans, scores, contents (or None) and no deployments from a span store."""
+    from pathlib import Path
+
+    from llmdrift.store import load_from_store, open_store
+
+    if "://" not in str(path) and not Path(path).exists():
+        raise FileNotFoundError(
+            f"store {str(path)!r} does not exist; create it with "
+            "`llmdrift ingest FILES --store PATH`"
+        )
+    store = open_store(path)
+    tables = [t for t in ("spans", "scores", "contents") if store.has_table(t)]
+    if "spans" not in tables or "scores" not in tables:
+        raise ValueError(
+            f"store {str(path)!r} needs spans and scores tables, has {tables}"
+        )
+    frames = load_from_store(store, tables=tuple(tables))
+    return frames["spans"], frames["scores"], frames.get("contents"), None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,23 +91,29 @@ def run(args: argparse.Namespace) -> int:
     from llmdrift.investigate import load_source
     from llmdrift.report import incident_report
 
-    sources = list(args.source)
+    if args.source is not None and args.store is not None:
+        print("llmdrift report: give --source or --store, not both", file=sys.stderr)
+        return 2
+    sources = list(args.source or ["demo"])
     named = len(sources) == 1 and sources[0] in ("demo", "chen2023")
-    source = sources[0] if named else sources
-    if not named and args.store is not None:
+    if args.data is not None and (args.store is not None or not named):
         print(
-            "llmdrift report: --store applies to --source demo or chen2023 only",
+            "llmdrift report: --data applies to --source demo or chen2023 only",
             file=sys.stderr,
         )
         return 2
     try:
-        data = load_source(source, path=args.store)
+        if args.store is not None:
+            spans, scores, contents, deployments = _from_store(args.store)
+        else:
+            data = load_source(sources[0] if named else sources, path=args.data)
+            spans, scores = data.spans, data.scores
+            contents, deployments = data.contents, data.deployments
     except (FileNotFoundError, ValueError) as err:
-        print(f"llmdrift report: cannot load {sources}: {err}", file=sys.stderr)
+        where = args.store if args.store is not None else sources
+        print(f"llmdrift report: cannot load {where}: {err}", file=sys.stderr)
         return 2
-    incident = llmdrift.investigate(
-        data.spans, data.scores, data.deployments, contents=data.contents
-    )
+    incident = llmdrift.investigate(spans, scores, deployments, contents=contents)
     incident_report(incident, args.out, include_contents=args.include_contents)
     print(f"wrote {args.out}")
     return 0

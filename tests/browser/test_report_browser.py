@@ -32,12 +32,12 @@ def _shared_path(*parts):
     return module.shared_path(*parts)
 
 
-def _report(tmp_path, source: str, store=None) -> Path:
+def _report(tmp_path, source: str, data=None) -> Path:
     out = tmp_path / f"incident-{source}.html"
     command = [sys.executable, "-m", "llmdrift.cli", "report", "--source", source]
     command += ["--out", str(out)]
-    if store is not None:
-        command += ["--store", str(store)]
+    if data is not None:
+        command += ["--data", str(data)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert out.is_file()
@@ -46,8 +46,8 @@ def _report(tmp_path, source: str, store=None) -> Path:
 
 @pytest.mark.parametrize("source", ["demo", "chen2023"])
 def test_report_opens_with_its_charts(tmp_path, page, source):
-    store = _shared_path("chen2023-llmdrift") if source == "chen2023" else None
-    out = _report(tmp_path, source, store)
+    data = _shared_path("chen2023-llmdrift") if source == "chen2023" else None
+    out = _report(tmp_path, source, data)
 
     # nothing may come from the network: abort every request that is not the file
     requested = []
