@@ -26,9 +26,11 @@ from llmdrift.checks import (
     valid_json,
 )
 from llmdrift.cost import cost_by, price_spans, sample_plan
+from llmdrift.datasets import load_calibration_source
 from llmdrift.ingest import from_table, read_otlp, read_otlp_contents
 from llmdrift.judge import population_mean
 from llmdrift.prompts import change_impact, hash_changes, hash_timeline
+from llmdrift.schema import LlmdriftWarning
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
@@ -425,7 +427,10 @@ def test_priced_frames_survive_pandas_operations_and_cost_by():
     assert len(both.merge(first[["span_id"]], on="span_id")) == 4
     rollup = cost_by(first)
     # 2 calls per intent, 1M input tokens at 2 USD/MTok each: 4 USD per intent
-    assert rollup.set_index("intent")["total_cost_usd"].to_dict() == {"a": 4.0, "b": 4.0}
+    assert rollup.set_index("intent")["total_cost_usd"].to_dict() == {
+        "a": 4.0,
+        "b": 4.0,
+    }
     used = pd.DataFrame(first.attrs["prices_used"])
     assert used[["price_model", "n_spans", "input"]].values.tolist() == [
         ["m-1", 4, 2.0]
@@ -468,3 +473,67 @@ def test_sample_plan_with_only_failed_scores_says_so():
     scores = pd.DataFrame({"span_id": ["s0", "s1"], "dimension": "f", "value": np.nan})
     with pytest.raises(ValueError, match="scores hold no values.*all missing"):
         sample_plan(priced, 1.0, scores=scores)
+
+
+# --- load_calibration_source (CSV of human labels) ------------------------------------------
+
+_JUDGE = pd.DataFrame(
+    {
+        "span_id": ["a", "b"],
+        "dimension": "format",
+        "value": [4.0, 2.0],
+        "scorer": "gpt",
+        "kind": "judge",
+    }
+)
+_HEADER = "span_id,dimension,value,annotator\n"
+
+
+def _labels_file(tmp_path, body, name="labels.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(body.encode(encoding) if isinstance(body, str) else body)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("", "is empty"),
+        (_HEADER + "a,f\xf6rmat,3,x\n", "not UTF-8 text"),
+        (b"PAR1garbage", "cannot be read as Parquet"),
+        (_HEADER + "a,format,inf,x\nb,format,3,x\n", "1 label value.*infinite.*line 2"),
+        (
+            _HEADER + "a,format,3,x\nb,format,2,x\na,format,4,x\n",
+            r"annotator 'x' labelled span 'a' on 'format' more than once \(lines "
+            r"\[2, 4\]",
+        ),
+        ("span_id;dimension;value;annotator\na;format;3;x\n", "';'-separated"),
+    ],
+)
+def test_labels_file_problems_name_the_file(tmp_path, body, message):
+    name = "labels.parquet" if body == b"PAR1garbage" else "labels.csv"
+    encoding = "latin-1" if "\xf6" in str(body) else "utf-8"
+    path = _labels_file(tmp_path, body, name, encoding)
+    with pytest.raises(ValueError, match=message):
+        load_calibration_source(path, scores=_JUDGE)
+
+
+def test_incomplete_label_rows_are_skipped_and_reported(tmp_path):
+    body = _HEADER + "a,format,5,x\n,format,3,x\nb,format,,x\nb,format,2,x\n"
+    path = _labels_file(tmp_path, body)
+    with pytest.warns(LlmdriftWarning, match="skipped 2 malformed.*line 3.*span_id"):
+        data = load_calibration_source(path, scores=_JUDGE)
+    human = data.scores[data.scores["kind"] == "human"]
+    assert human[["span_id", "value"]].values.tolist() == [["a", 5.0], ["b", 2.0]]
+
+
+def test_scores_argument_of_the_wrong_shape(tmp_path):
+    path = _labels_file(tmp_path, _HEADER + "a,format,5,x\n")
+    before = _JUDGE.copy()
+    with pytest.raises(ValueError, match=r"scores= lacks column\(s\) \['kind'\]"):
+        load_calibration_source(path, scores=_JUDGE.drop(columns="kind"))
+    with pytest.raises(TypeError, match="scores file must be a DataFrame or the path"):
+        load_calibration_source(path, scores=[1])
+    with pytest.raises(FileNotFoundError, match="scores file .*nope.csv"):
+        load_calibration_source(path, scores=str(tmp_path / "nope.csv"))
+    pd.testing.assert_frame_equal(_JUDGE, before)

@@ -1053,10 +1053,34 @@ _LOADERS = {
 _LABEL_COLUMNS = ("span_id", "dimension", "value", "annotator")
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
+def _read_table(path, what: str = "labels file") -> pd.DataFrame:
+    """A CSV or Parquet file; unreadable files raise a ValueError naming them."""
+    if not isinstance(path, str | Path):
+        raise TypeError(
+            f"{what} must be a DataFrame or the path of a CSV/Parquet file, got "
+            f"{type(path).__name__}"
+        )
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} {str(path)!r} does not exist or is not a file")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{what} {str(path)!r} is empty (no header line)") from None
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{what} {str(path)!r} is not UTF-8 text (byte {error.start}); save it "
+            "as UTF-8 CSV (or read it with pd.read_csv(path, encoding='latin-1') "
+            "and pass the frame)"
+        ) from None
+    except (pd.errors.ParserError, OSError, ValueError) as error:
+        raise ValueError(
+            f"{what} {str(path)!r} cannot be read as "
+            f"{'Parquet' if path.suffix.lower() in ('.parquet', '.pq') else 'CSV'}: "
+            f"{type(error).__name__}: {str(error)[:200]}"
+        ) from None
 
 
 def _demo_set() -> AnnotatedSet:
@@ -1148,10 +1172,19 @@ def load_calibration_source(
     labels = _read_table(file)
     missing = [c for c in _LABEL_COLUMNS if c not in labels.columns]
     if missing:
+        header = ",".join(map(str, labels.columns))
+        hint = next(
+            (
+                f"; the header looks {sep!r}-separated: save the file with commas"
+                for sep in (";", "\t", "|")
+                if sep in header
+            ),
+            "",
+        )
         raise ValueError(
             f"{file}: columns {missing} are missing; a labels file needs "
             f"{list(_LABEL_COLUMNS)} (one row per span, dimension and annotator), "
-            f"present: {list(labels.columns)[:12]}"
+            f"present: {list(labels.columns)[:12]}{hint}"
         )
     demo = None
     if scores is None:
@@ -1161,10 +1194,21 @@ def load_calibration_source(
             contents = demo.contents
     else:
         judged = (
-            scores if isinstance(scores, pd.DataFrame) else _read_table(Path(scores))
+            scores
+            if isinstance(scores, pd.DataFrame)
+            else _read_table(scores, "scores file")
         )
+        absent = [
+            c for c in ("span_id", "dimension", "value", "kind") if c not in judged
+        ]
+        if absent:
+            raise ValueError(
+                f"scores= lacks column(s) {absent}; it should be a scores frame "
+                "with the judge rows (kind='judge') of the labelled spans; "
+                f"present: {list(judged.columns)[:12]}"
+            )
     if isinstance(contents, str | Path):
-        contents = _read_table(Path(contents))
+        contents = _read_table(contents, "contents file")
     judged = judged[judged["kind"] == "judge"]
     human = pd.DataFrame(
         {
@@ -1182,6 +1226,35 @@ def load_calibration_source(
             f"{file}: {int(bad.sum())} label value(s) are not numbers (first: "
             f"{first}); code the labels as numbers (e.g. 1-5, or 0/1 for fail/pass)"
         )
+    infinite = np.isinf(human["value"].to_numpy(dtype=float))
+    if infinite.any():
+        raise ValueError(
+            f"{file}: {int(infinite.sum())} label value(s) are infinite (first at "
+            f"line {int(np.flatnonzero(infinite)[0]) + 2}); labels are finite numbers"
+        )
+    # a row without span, dimension, annotator or value is skipped, and said so
+    skips = _Skips("load_calibration_source")
+    incomplete = human[["span_id", "dimension", "scorer", "value"]].isna()
+    for row in np.flatnonzero(incomplete.any(axis=1).to_numpy()):
+        empty = [
+            _LABEL_COLUMNS[i]
+            for i, name in enumerate(["span_id", "dimension", "value", "scorer"])
+            if incomplete.iloc[row][name]
+        ]
+        skips.add(file.name, f"line {row + 2}", f"empty {empty}")
+    if skips.rows:
+        human = human.loc[~incomplete.any(axis=1).to_numpy()]
+    repeated = human.duplicated(["span_id", "dimension", "scorer"], keep=False)
+    if repeated.any():
+        first = human.loc[repeated.to_numpy()].iloc[0]
+        lines = [int(i) + 2 for i in human.index[repeated.to_numpy()][:2]]
+        raise ValueError(
+            f"{file}: annotator {first['scorer']!r} labelled span "
+            f"{first['span_id']!r} on {first['dimension']!r} more than once (lines "
+            f"{lines}, {int(repeated.sum())} such rows); keep one label per span, "
+            "dimension and annotator"
+        )
+    skips.warn()
     keys = ["span_id", "dimension"]
     judged = judged.assign(
         span_id=judged["span_id"].astype("string"),
