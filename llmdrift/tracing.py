@@ -112,8 +112,16 @@ def template_hash(template: str) -> str:
     >>> len(a)
     12
     """
-    digest = hashlib.sha256(normalize_template(template).encode("utf-8"))
-    return digest.hexdigest()[:HASH_LENGTH]
+    text = normalize_template(template)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(
+            f"template holds a lone surrogate {text[error.start]!r} (character "
+            f"{error.start} after normalising), which is not valid Unicode text (often a JSON escape cut "
+            "in half); repair it, e.g. text.encode('utf-8', 'replace').decode()"
+        ) from None
+    return hashlib.sha256(data).hexdigest()[:HASH_LENGTH]
 
 
 # --- prompt attributes on OpenTelemetry spans ---------------------------------

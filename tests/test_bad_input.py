@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from llmdrift import schema
+from llmdrift.charts.calibration import calibration_view
 from llmdrift.checks import (
     avoids_regex,
     check,
@@ -31,6 +32,7 @@ from llmdrift.ingest import from_table, read_otlp, read_otlp_contents
 from llmdrift.judge import population_mean
 from llmdrift.prompts import change_impact, hash_changes, hash_timeline
 from llmdrift.schema import LlmdriftWarning
+from llmdrift.tracing import template_hash
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
@@ -537,3 +539,44 @@ def test_scores_argument_of_the_wrong_shape(tmp_path):
     with pytest.raises(FileNotFoundError, match="scores file .*nope.csv"):
         load_calibration_source(path, scores=str(tmp_path / "nope.csv"))
     pd.testing.assert_frame_equal(_JUDGE, before)
+
+
+# --- tracing and the calibration view -------------------------------------------------------
+
+
+def test_template_hash_of_a_lone_surrogate_is_a_clear_error():
+    with pytest.raises(ValueError, match="lone surrogate '\\\\ud83d'"):
+        template_hash("Reply in {language} \ud83d.")
+    # a valid emoji hashes as before: sha256 of the UTF-8 text, 12 hex digits
+    import hashlib
+
+    text = "Reply in {language} \U0001f600."
+    expected = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    assert template_hash(text) == expected
+
+
+def _ratings(values_judge, values_human) -> pd.DataFrame:
+    n = len(values_judge)
+    return pd.DataFrame(
+        {
+            "span_id": np.tile(np.arange(n), 2),
+            "dimension": "q",
+            "value": np.r_[values_human, values_judge].astype(float),
+            "scorer": ["ann"] * n + ["gpt"] * n,
+            "kind": ["human"] * n + ["judge"] * n,
+        }
+    )
+
+
+def test_calibration_view_unknown_dimension_and_all_missing_values():
+    scores = _ratings([1, 2, 3, 2] * 5, [1, 2, 3, 3] * 5)
+    before = scores.copy()
+    with pytest.raises(ValueError, match=r"dimension 'qq' has no scores.*\['q'\]"):
+        calibration_view(scores, "qq", n_boot=0, trust=False)
+    failed = scores.assign(value=np.nan)
+    # used to end in an IndexError deep inside the agreement code
+    with pytest.raises(ValueError, match="every value of dimension 'q' is missing"):
+        calibration_view(failed, "q", n_boot=0, trust=False)
+    with pytest.raises(ValueError, match=r"lack column\(s\) \['kind'\]"):
+        calibration_view(scores.drop(columns="kind"), "q", n_boot=0, trust=False)
+    pd.testing.assert_frame_equal(scores, before)

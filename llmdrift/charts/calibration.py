@@ -1026,6 +1026,31 @@ def calibration_view(
     """
     from llmdrift import calibration as cal
 
+    if not isinstance(scores, pd.DataFrame):
+        raise TypeError(
+            f"calibration_view: scores must be a DataFrame, got {type(scores).__name__}"
+        )
+    absent = [
+        c
+        for c in ("span_id", "dimension", "value", "scorer", "kind")
+        if c not in scores
+    ]
+    if absent:
+        raise ValueError(
+            f"calibration_view: scores lack column(s) {absent}; give long rows "
+            "span_id, dimension, value, scorer, kind"
+        )
+    present = sorted(scores["dimension"].dropna().astype(str).unique())
+    if dimension not in present:
+        raise ValueError(
+            f"calibration_view: dimension {dimension!r} has no scores; dimensions "
+            f"present: {present[:20]}"
+        )
+    if scores.loc[scores["dimension"] == dimension, "value"].isna().all():
+        raise ValueError(
+            f"calibration_view: every value of dimension {dimension!r} is missing "
+            "(all scorers failed?); nothing to compare"
+        )
     by = list(by)
     dim_scale = None if scale is None else scale.get(dimension)
     scale_arg = None if dim_scale is None else {dimension: dim_scale}
