@@ -483,7 +483,11 @@ def write_results(
         f"address space capped at {PANDAS_CAP_GIB} GiB so that it fails cleanly "
         "instead of pushing a shared machine into swap or the OOM killer: "
         + (
-            "it failed ({}).".format(big_pandas.get("error"))
+            "it failed ({}) after {:.0f} s at a peak of {:,.0f} MiB.".format(
+                big_pandas.get("error"),
+                big_pandas.get("total_s", float("nan")),
+                big_pandas.get("peak_rss_mib", float("nan")),
+            )
             if not big_pandas.get("ok")
             else f"it finished with a peak of {big_pandas['peak_rss_mib']:,.0f} MiB."
         ),
