@@ -180,6 +180,19 @@ def _stratum_rates(
                 "the mapping/plan or pass default_rate=<float>"
             )
         out[missing] = check(default_rate, "default_rate")
+        present = set(keys.dropna().tolist())
+        unmatched = sorted(
+            str(k) for k in mapping if k is not None and k not in present
+        )
+        if unmatched:
+            # a misspelt stratum would otherwise fall back to default_rate silently
+            warnings.warn(
+                f"rate lists {by} value(s) {unmatched[:10]} that no span has, while "
+                f"{int(missing.sum())} span(s) took default_rate={default_rate}; "
+                "check the spelling of the mapping/plan keys",
+                LlmdriftWarning,
+                stacklevel=3,
+            )
     return out
 
 

@@ -29,7 +29,7 @@ from llmdrift.checks import (
 from llmdrift.cost import cost_by, price_spans, sample_plan
 from llmdrift.datasets import load_calibration_source
 from llmdrift.ingest import from_table, read_otlp, read_otlp_contents
-from llmdrift.judge import population_mean
+from llmdrift.judge import population_mean, sample_for_judging
 from llmdrift.prompts import change_impact, hash_changes, hash_timeline
 from llmdrift.schema import LlmdriftWarning
 from llmdrift.tracing import template_hash
@@ -580,3 +580,46 @@ def test_calibration_view_unknown_dimension_and_all_missing_values():
     with pytest.raises(ValueError, match=r"lack column\(s\) \['kind'\]"):
         calibration_view(scores.drop(columns="kind"), "q", n_boot=0, trust=False)
     pd.testing.assert_frame_equal(scores, before)
+
+
+def test_tz_aware_objects_in_several_zones_are_converted_not_refused():
+    # a database driver hands back datetime objects with their own offsets
+    table = _table(
+        ts=pd.Series(
+            [
+                pd.Timestamp("2024-06-10 06:00", tz="UTC"),
+                pd.Timestamp("2024-06-10 08:30", tz="Europe/Berlin"),
+            ],
+            dtype=object,
+        )
+    )
+    spans = from_table(table, _MAP)
+    # Berlin is UTC+2 in June: 08:30 local is 06:30 UTC
+    assert spans["start_time"].tolist() == [
+        pd.Timestamp("2024-06-10 06:00", tz="UTC"),
+        pd.Timestamp("2024-06-10 06:30", tz="UTC"),
+    ]
+    mixed = _table(
+        ts=pd.Series(
+            [pd.Timestamp("2024-06-10 06:00", tz="UTC"), pd.Timestamp("2024-06-10")],
+            dtype=object,
+        )
+    )
+    with pytest.raises(schema.SchemaError, match="mixes tz-aware and naive.*row 1"):
+        from_table(mixed, _MAP)
+
+
+def test_misspelt_stratum_with_a_default_rate_warns():
+    spans = pd.DataFrame(
+        {
+            "span_id": [f"{i:016x}" for i in range(200)],
+            "intent": ["summarise", "classify"] * 100,
+        }
+    )
+    with pytest.warns(LlmdriftWarning, match=r"\['sumarise'\] that no span has"):
+        sample = sample_for_judging(
+            spans, {"sumarise": 1.0, "classify": 1.0}, default_rate=0.0, always=()
+        )
+    # the typo left 'summarise' at the default rate 0: only 'classify' sampled
+    assert set(sample["intent"]) == {"classify"}
+    assert len(sample) == 100

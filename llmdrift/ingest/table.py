@@ -112,6 +112,21 @@ def _utc_times(series: pd.Series, name: str, source: str, time_unit) -> pd.Serie
                 "them yourself and tz_localize."
             )
         return parsed.reindex(series.index).astype(schema.UTC_DTYPE)
+    aware = [getattr(v, "tzinfo", None) is not None for v in values]
+    if all(aware):
+        # tz-aware datetimes in several zones (a database driver's objects):
+        # each names its instant, so converting to UTC guesses nothing
+        try:
+            return pd.to_datetime(series, utc=True).astype(schema.UTC_DTYPE)
+        except (TypeError, ValueError):
+            pass
+    elif any(aware) and not all(isinstance(v, str) for v in values):
+        naive = values[[not a for a in aware]]
+        raise schema.SchemaError(
+            f"from_table: {where} mixes tz-aware and naive times, e.g. "
+            f"{naive.iloc[0]!r} at row {naive.index[0]!r} has no zone; llmdrift "
+            "does not guess zones. Localise the naive ones first."
+        )
     try:
         parsed = pd.to_datetime(series)
     except (TypeError, ValueError) as error:
