@@ -26,7 +26,7 @@ from llmdrift.checks import (
     run_checks,
     valid_json,
 )
-from llmdrift.cost import cost_by, price_spans, sample_plan
+from llmdrift.cost import cost_by, normalize_usage, price_spans, sample_plan
 from llmdrift.datasets import load_calibration_source
 from llmdrift.ingest import from_table, read_otlp, read_otlp_contents
 from llmdrift.judge import population_mean, sample_for_judging
@@ -623,3 +623,11 @@ def test_misspelt_stratum_with_a_default_rate_warns():
     # the typo left 'summarise' at the default rate 0: only 'classify' sampled
     assert set(sample["intent"]) == {"classify"}
     assert len(sample) == 100
+
+
+def test_fractional_token_count_warning_says_why():
+    calls = _calls(input_tokens=[1000.5, 1000.0, 1000.0, 1000.0])
+    with pytest.warns(LlmdriftWarning, match="1 of 4 rows.*negative or fractional"):
+        out = normalize_usage(calls)
+    assert out["usage_inconsistent"].tolist() == [True, False, False, False]
+    assert out["input_tokens"].tolist() == [pd.NA, 1000, 1000, 1000]

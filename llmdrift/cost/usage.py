@@ -482,7 +482,9 @@ def _normalize(df: pd.DataFrame, convention) -> tuple[pd.DataFrame, dict]:
     if inconsistent.any():
         warn(
             f"{int(inconsistent.sum())} of {n} rows have contradictory token "
-            "counts (e.g. cache reads larger than an inclusive input total); "
+            "counts (a negative or fractional count, cache reads larger than an "
+            "inclusive input total, reasoning above output, or a total that is "
+            "not input + output); "
             "they are flagged usage_inconsistent, their uncached input is <NA> "
             "and they get no computed cost"
         )
