@@ -631,3 +631,26 @@ def test_fractional_token_count_warning_says_why():
         out = normalize_usage(calls)
     assert out["usage_inconsistent"].tolist() == [True, False, False, False]
     assert out["input_tokens"].tolist() == [pd.NA, 1000, 1000, 1000]
+
+
+def test_content_attribute_with_a_numeric_key_does_not_lose_the_span(tmp_path):
+    span = _span(
+        "00000000000000d1",
+        attributes=[
+            {"key": 7, "value": {"stringValue": "stray"}},
+            {"key": "gen_ai.completion.0.content", "value": {"stringValue": "Hi!"}},
+        ],
+    )
+    path = tmp_path / "spans.jsonl"
+    path.write_text(_line(span) + "\n")
+    contents = read_otlp_contents(path)
+    assert contents["span_id"].tolist() == ["00000000000000d1"]
+    assert contents["output_text"].tolist() == ["Hi!"]
+
+
+def test_empty_attribute_name_option_is_refused(tmp_path):
+    path = tmp_path / "spans.jsonl"
+    path.write_text(_line(_span("00000000000000d2")) + "\n")
+    with pytest.raises(ValueError, match="intent_attributes holds an empty"):
+        read_otlp(path, intent_attributes="")
+    assert read_otlp(path, intent_attributes=())["intent"].isna().all()

@@ -188,7 +188,7 @@ class _Slots:
 
 def _names_option(value, slot: str) -> tuple[str, ...]:
     if isinstance(value, str):
-        return (value,)
+        value = (value,)
     try:
         value = tuple(value)
     except TypeError:
@@ -198,6 +198,11 @@ def _names_option(value, slot: str) -> tuple[str, ...]:
         ) from None
     if not all(isinstance(v, str) for v in value):
         raise TypeError(f"{slot}_attributes must hold attribute names (str): {value!r}")
+    if any(not v.strip() for v in value):
+        raise ValueError(
+            f"{slot}_attributes holds an empty attribute name: {value!r}; pass () "
+            "to read no attribute for it"
+        )
     return value
 
 
@@ -738,6 +743,10 @@ def _content_attributes(span: dict) -> dict:
     found: dict = {}
     for item in span.get("attributes") or ():
         key = item["key"]
+        if type(key) is not str:
+            # not an attribute name (as read_otlp, which ignores it too); the
+            # span's other texts still load
+            continue
         if key in _CONTENT_KEYS:
             found[key] = _scalar(item.get("value") or {})
         elif key.startswith(_CONTENT_PREFIXES):
