@@ -66,6 +66,8 @@ _PUBLIC = {
     "quality_drop_alerts": "llmdrift.alerts",
     "drift_tests": "llmdrift.drift",
     "open_store": "llmdrift.store",
+    "load_from_store": "llmdrift.store",
+    "Store": "llmdrift.store",
     "incident_report": "llmdrift.report",
     "SchemaError": "llmdrift.schema",
     "LlmdriftWarning": "llmdrift.schema",
