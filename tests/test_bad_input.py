@@ -654,3 +654,20 @@ def test_empty_attribute_name_option_is_refused(tmp_path):
     with pytest.raises(ValueError, match="intent_attributes holds an empty"):
         read_otlp(path, intent_attributes="")
     assert read_otlp(path, intent_attributes=())["intent"].isna().all()
+
+
+def test_negative_token_count_in_otlp_is_flagged_and_warned(tmp_path):
+    span = _span(
+        "00000000000000e1",
+        attributes=[
+            {"key": "gen_ai.request.model", "value": {"stringValue": "m"}},
+            {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "-5"}},
+        ],
+    )
+    path = tmp_path / "spans.jsonl"
+    path.write_text(_line(span) + "\n" + _line(_span("00000000000000e2")) + "\n")
+    with pytest.warns(LlmdriftWarning, match="1 span.*contradictory token counts"):
+        spans = read_otlp(path)
+    # kept as given, never clamped, and flagged
+    assert spans["input_tokens"].tolist() == [-5, 25]
+    assert spans["usage_inconsistent"].tolist() == [True, False]

@@ -433,6 +433,12 @@ def _finish_report(report: LoadReport, who: str, extra: dict) -> dict:
         problems.append(f"{report.spans_skipped} span(s) skipped")
     if extra.get("duplicate_spans_dropped"):
         problems.append(f"{extra['duplicate_spans_dropped']} duplicate span(s) dropped")
+    if extra.get("usage_inconsistent"):
+        problems.append(
+            f"{extra['usage_inconsistent']} span(s) have contradictory token counts "
+            "(negative, or cache/reasoning above their total; kept as given and "
+            "flagged usage_inconsistent)"
+        )
     n_bad = sum(report.values_not_parsed.values())
     if n_bad:
         problems.append(
@@ -440,10 +446,14 @@ def _finish_report(report: LoadReport, who: str, extra: dict) -> dict:
             f"({dict(report.values_not_parsed)})"
         )
     if problems:
-        first = (report.examples or report.value_examples or [{}])[0]
+        examples = report.examples or report.value_examples
+        detail = (
+            f" Reasons: {dict(report.skipped_reasons)}; first example: {examples[0]}."
+            if examples
+            else ""
+        )
         warnings.warn(
-            f"{who}: " + "; ".join(problems) + f". Reasons: "
-            f"{dict(report.skipped_reasons)}; first example: {first}. The rest "
+            f"{who}: " + "; ".join(problems) + f".{detail} The rest "
             "loaded; see .attrs['ingest_report'] for details.",
             schema.LlmdriftWarning,
             stacklevel=3,
