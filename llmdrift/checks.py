@@ -830,8 +830,19 @@ def answer_format(
     >>> c(pd.Series(["[yes] it is prime", "Yes.", "[NO]"])).tolist()
     [1.0, 0.0, 1.0]
     """
+    if isinstance(pattern, str) and pattern not in ANSWER_FORMATS:
+        import difflib
+
+        near = difflib.get_close_matches(pattern, list(ANSWER_FORMATS), n=1, cutoff=0.8)
+        if near:
+            # a misspelt key would run as a regex that never matches: all 0.0
+            raise ValueError(
+                f"answer_format: {pattern!r} is not a known format; did you mean "
+                f"{near[0]!r}? Known: {sorted(ANSWER_FORMATS)}. For a literal text "
+                "use matches_regex(re.escape(text))."
+            )
     regex = ANSWER_FORMATS.get(pattern, pattern)
-    re.compile(regex)
+    _compile_pattern(regex, "answer_format")
 
     def func(texts: pd.Series) -> np.ndarray:
         return _regex_search(texts, regex, ignore_case=ignore_case)

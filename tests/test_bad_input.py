@@ -18,6 +18,7 @@ import pytest
 from llmdrift import schema
 from llmdrift.charts.calibration import calibration_view
 from llmdrift.checks import (
+    answer_format,
     avoids_regex,
     check,
     length_within,
@@ -671,3 +672,11 @@ def test_negative_token_count_in_otlp_is_flagged_and_warned(tmp_path):
     # kept as given, never clamped, and flagged
     assert spans["input_tokens"].tolist() == [-5, 25]
     assert spans["usage_inconsistent"].tolist() == [True, False]
+
+
+def test_misspelt_answer_format_key_is_not_run_as_a_regex():
+    # 'yes_no_bracket' used to become a regex that never matches: every answer 0.0
+    with pytest.raises(ValueError, match="did you mean 'yes_no_brackets'"):
+        answer_format("yes_no_bracket")
+    check_ = answer_format(r"\[(A|B)\]")  # a real regex still works
+    assert check_(pd.Series(["[A] first", "none"])).tolist() == [1.0, 0.0]
