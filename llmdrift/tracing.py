@@ -42,6 +42,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import math
+import numbers
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -200,6 +202,17 @@ def prompt_attributes(
         )
     attrs = {PROMPT_NAME: name}
     if version is not None:
+        number = isinstance(version, numbers.Real)
+        if (
+            isinstance(version, bool)
+            or not (isinstance(version, str) or number)
+            or (number and not math.isfinite(version))
+        ):
+            # str(True), str([1]) or str(nan) would become a version label
+            raise TypeError(
+                f"version must be a str or a number (e.g. 'v3' or 3), got "
+                f"{type(version).__name__} {version!r}"
+            )
         attrs[PROMPT_VERSION] = str(version)
     if template is not None:
         attrs[PROMPT_TEMPLATE_HASH] = template_hash(template)
@@ -208,6 +221,11 @@ def prompt_attributes(
             raise ValueError(
                 "record_rendered_hash=True needs the rendered prompt: pass "
                 "rendered=<the prompt as sent>"
+            )
+        if not isinstance(rendered, str):
+            raise TypeError(
+                f"rendered must be a str (the prompt as sent), got "
+                f"{type(rendered).__name__}"
             )
         attrs[PROMPT_RENDERED_HASH] = template_hash(rendered)
     return attrs
@@ -260,6 +278,11 @@ def set_prompt_attributes(
         record_rendered_hash=record_rendered_hash,
     )
     target = trace.get_current_span() if span is None else span
+    if not hasattr(target, "is_recording") or not hasattr(target, "set_attributes"):
+        raise TypeError(
+            "span must be an OpenTelemetry span (or None for the current one), got "
+            f"{type(span).__name__}"
+        )
     if target.is_recording():
         target.set_attributes(attrs)
     return attrs

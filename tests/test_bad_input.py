@@ -33,7 +33,7 @@ from llmdrift.ingest import from_table, read_otlp, read_otlp_contents
 from llmdrift.judge import population_mean, sample_for_judging
 from llmdrift.prompts import change_impact, hash_changes, hash_timeline
 from llmdrift.schema import LlmdriftWarning
-from llmdrift.tracing import template_hash
+from llmdrift.tracing import prompt_attributes, set_prompt_attributes, template_hash
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
@@ -680,3 +680,18 @@ def test_misspelt_answer_format_key_is_not_run_as_a_regex():
         answer_format("yes_no_bracket")
     check_ = answer_format(r"\[(A|B)\]")  # a real regex still works
     assert check_(pd.Series(["[A] first", "none"])).tolist() == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("version", [float("nan"), [1], True, {"v": 1}])
+def test_prompt_version_that_is_not_a_label_is_refused(version):
+    # str() of these would have become the version label ('nan', '[1]', 'True')
+    with pytest.raises(TypeError, match="version must be a str or a number"):
+        prompt_attributes(name="triage", version=version)
+    assert prompt_attributes(name="triage", version=3)["gen_ai.prompt.version"] == "3"
+
+
+def test_set_prompt_attributes_on_something_that_is_not_a_span():
+    with pytest.raises(TypeError, match="span must be an OpenTelemetry span.*str"):
+        set_prompt_attributes("my-span", name="triage")
+    with pytest.raises(TypeError, match="rendered must be a str"):
+        prompt_attributes(name="t", rendered=b"Hi", record_rendered_hash=True)
