@@ -1094,7 +1094,7 @@ def _cost_per_quality(spans, scores, rule):
     threshold, min_count = float(rule["threshold"]), int(rule["min_count"])
     alerts = []
     for dim in dims:
-        part = sc[sc["dimension"] == dim]
+        part = sc[(sc["dimension"] == dim) & sc["value"].notna()]
         if part.empty:
             continue
         with warnings.catch_warnings():
@@ -1220,16 +1220,25 @@ def evaluate_alerts(
             status.append(dict(rule=rule["rule"], status="disabled", n_alerts=0))
             continue
         name = rule["rule"]
-        if name == "quality_drop":
-            found, state = _quality_drop(spans, scores, rule, tz)
-        elif name == "prompt_hash_change":
-            found, state = _prompt_hash_change(spans, deployments, rule)
-        elif name == "retrieval_drop":
-            found, state = _retrieval_drop(spans, rule, tz)
-        elif name == "hallucination_spike":
-            found, state = _hallucination_spike(spans, rule, tz)
-        else:
-            found, state = _cost_per_quality(spans, scores, rule)
+        try:
+            if name == "quality_drop":
+                found, state = _quality_drop(spans, scores, rule, tz)
+            elif name == "prompt_hash_change":
+                found, state = _prompt_hash_change(spans, deployments, rule)
+            elif name == "retrieval_drop":
+                found, state = _retrieval_drop(spans, rule, tz)
+            elif name == "hallucination_spike":
+                found, state = _hallucination_spike(spans, rule, tz)
+            else:
+                found, state = _cost_per_quality(spans, scores, rule)
+        except (ValueError, KeyError, TypeError) as exc:
+            # one rule that cannot run on this data must not hide the others
+            warnings.warn(
+                f"alert rule {name!r} could not run: {type(exc).__name__}: {exc}",
+                LlmdriftWarning,
+                stacklevel=2,
+            )
+            found, state = [], f"failed: {type(exc).__name__}: {exc}"
         rows.extend(found)
         status.append(dict(rule=name, status=state, n_alerts=len(found)))
     out = pd.DataFrame(rows, columns=list(ALERT_COLUMNS))

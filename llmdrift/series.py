@@ -28,7 +28,7 @@ import zoneinfo
 import numpy as np
 import pandas as pd
 
-from llmdrift.schema import LlmdriftWarning, SchemaError, validate
+from llmdrift.schema import SCORE_KINDS, LlmdriftWarning, SchemaError, validate
 
 __all__ = [
     "quality_series",
@@ -413,6 +413,23 @@ def quality_series(
                 "duplicates with spans.drop_duplicates('span_id')."
             )
 
+    if kind is not None:
+        unknown = [k for k in _as_list(kind) if k not in SCORE_KINDS]
+        if unknown:
+            raise ValueError(
+                f"kind {unknown} is not a score kind; use one of {SCORE_KINDS}."
+            )
+    if not _is_ibis_table(scores):
+        values = pd.to_numeric(scores["value"], errors="coerce")
+        infinite = np.isinf(values.to_numpy(dtype="float64", na_value=np.nan))
+        if infinite.any():
+            raise ValueError(
+                f"scores column 'value' holds {int(infinite.sum())} infinite "
+                f"value(s) (first at span_id {scores['span_id'].iloc[infinite.argmax()]!r}); "
+                "a failed scorer is NaN, not inf: replace them, e.g. "
+                "scores['value'].replace([np.inf, -np.inf], np.nan)."
+            )
+
     # filter scores
     t = _to_table(scores, score_cols + from_scores, "scores")
     t = t.filter(t.value.notnull() & ~t.value.isnan())
@@ -452,9 +469,23 @@ def quality_series(
             LlmdriftWarning,
             stacklevel=2,
         )
-    if from_spans and int(info.get("unmatched", 0) or 0):
+    # a sum over no rows is NULL (NaN here), which means none unmatched
+    unmatched = info.get("unmatched", 0)
+    unmatched = 0 if pd.isna(unmatched) else int(unmatched)
+    if int(info["rows"]) == 0 and dimension is not None:
+        present = _execute(
+            _to_table(scores, ["dimension"], "scores").select("dimension").distinct(),
+            [scores],
+        )["dimension"]
+        wanted = [d for d in _as_list(dimension) if d not in set(present)]
+        if wanted:
+            raise ValueError(
+                f"dimension(s) {wanted} have no scores; present: "
+                f"{sorted(present.dropna().tolist())}."
+            )
+    if from_spans and unmatched:
         warnings.warn(
-            f"{int(info['unmatched'])} scores have no span (or a missing "
+            f"{unmatched} scores have no span (or a missing "
             f"{from_spans[0]!r}) in spans; their group is <NA>.",
             LlmdriftWarning,
             stacklevel=2,

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import llmdrift
 from llmdrift.alerts import (
     ALERT_COLUMNS,
     default_rules,
@@ -399,3 +400,13 @@ def test_two_group_columns_label_both():
     out = quality_drop_alerts(series)
     assert "service" in out.columns and set(out["service"]) == {"api"}
     assert "intent=i0" in set(out["group"])
+
+
+def test_all_scores_failed_gives_no_alert_and_no_crash():
+    from llmdrift.datasets import load_demo
+
+    demo = load_demo(days=4, requests_per_day=150)
+    failed = demo.scores.assign(value=np.nan)
+    out = llmdrift.evaluate_alerts(demo.spans, failed, demo.deployments)
+    assert not (out["rule"] == "quality_drop").any()
+    assert not (out["rule"] == "cost_per_quality").any()

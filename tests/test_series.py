@@ -8,6 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+import llmdrift
 from llmdrift.schema import SchemaError
 from llmdrift.series import (
     calendar_windows,
@@ -400,3 +401,31 @@ def test_a_broken_store_is_named():
         quality_series(Broken(), None)
     with pytest.raises(SchemaError, match="scores is None"):
         quality_series(None, None)
+
+
+def _tiny_demo():
+    from llmdrift.datasets import load_demo
+
+    return load_demo(days=4, requests_per_day=150)
+
+
+def test_empty_and_all_failed_scores_give_an_empty_series_not_a_crash():
+    demo = _tiny_demo()
+    # no scores at all, and every scorer failed (NaN): both are "no data"
+    for scores in (demo.scores.iloc[:0], demo.scores.assign(value=np.nan)):
+        out = llmdrift.quality_series(demo.spans, scores, by=["intent"], freq="h")
+        assert len(out) == 0
+        assert list(out.columns[:2]) == ["window_start", "intent"]
+
+
+def test_unknown_dimension_kind_and_infinite_values_are_named():
+    demo = _tiny_demo()
+    with pytest.raises(ValueError, match=r"dimension\(s\) \['nope'\] have no scores"):
+        llmdrift.quality_series(demo.spans, demo.scores, dimension="nope")
+    with pytest.raises(ValueError, match="kind \\['robot'\\] is not a score kind"):
+        llmdrift.quality_series(demo.spans, demo.scores, kind="robot")
+    bad = demo.scores.assign(
+        value=demo.scores["value"].where(demo.scores.index % 5 > 0, np.inf)
+    )
+    with pytest.raises(ValueError, match="'value' holds .* infinite"):
+        llmdrift.quality_series(demo.spans, bad)
