@@ -586,6 +586,31 @@ def execute(expr, backend) -> pd.DataFrame:
     return backend.to_pyarrow(expr).to_pandas()
 
 
+def _restore_dtypes(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Give columns back the contract's nullable dtypes after an engine round trip.
+
+    Engines hand a BIGINT column with NULLs back as float64 and a BOOLEAN one
+    with NULLs as object; the contract wants ``Int64`` and ``boolean`` (with
+    ``<NA>`` for missing), so they are converted here, exactly (an integer
+    column only ever held whole numbers).
+    """
+    from llmdrift.schema import _columns
+
+    if name not in ("spans", "contents", "scores", "deployments"):
+        return frame
+    for col in _columns(name):
+        if col.name not in frame.columns:
+            continue
+        values = frame[col.name]
+        if col.dtype == "Int64" and values.dtype != "Int64":
+            frame[col.name] = pd.array(
+                pd.to_numeric(values, errors="raise"), dtype="Int64"
+            )
+        elif col.dtype == "boolean" and values.dtype != "boolean":
+            frame[col.name] = values.astype("boolean")
+    return frame
+
+
 def load_from_store(
     store, *, tables=("spans", "scores"), start=None, end=None, columns=None
 ) -> dict:
@@ -650,7 +675,7 @@ def load_from_store(
                 t = t.filter(column >= value if keep == "start" else column < value)
         if columns and name in columns:
             t = t.select(*columns[name])
-        frame = execute(t, store.backend)
+        frame = _restore_dtypes(execute(t, store.backend), name)
         if not (columns and name in columns):
             frame = conform(frame, name)
         for column in frame.columns:

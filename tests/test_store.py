@@ -268,3 +268,26 @@ def test_request_in_two_groups_counts_once_in_each_at_its_first_window():
         ["y", pd.Timestamp("2026-03-01", tz="UTC"), 1, 2.0],
         ["y", pd.Timestamp("2026-03-02", tz="UTC"), 1, 4.0],
     ]
+
+
+def test_spans_with_missing_counts_and_flags_load_back_with_contract_dtypes(tmp_path):
+    # real traces: tool and agent spans carry no token counts, so the BIGINT
+    # column holds NULLs and the engine returns float64; loading must give the
+    # contract's Int64/boolean back, with <NA> where nothing was recorded
+    from llmdrift.datasets import load_demo
+    from llmdrift.store import load_from_store
+
+    demo = load_demo(days=3, requests_per_day=100)
+    spans = demo.spans.copy()
+    every_third = np.arange(len(spans)) % 3 == 0
+    spans["input_tokens"] = spans["input_tokens"].astype("Int64").mask(every_third)
+    spans["flagged"] = spans["flagged"].astype("boolean").mask(every_third)
+    store = open_store(tmp_path / "x.duckdb")
+    store.append(spans=spans, scores=demo.scores)
+    back = load_from_store(store, tables=("spans", "scores"))["spans"]
+    back = back.sort_values("span_id").reset_index(drop=True)
+    want = spans.sort_values("span_id").reset_index(drop=True)
+    assert back["input_tokens"].dtype == "Int64"
+    assert back["flagged"].dtype == "boolean"
+    pd.testing.assert_series_equal(back["input_tokens"], want["input_tokens"])
+    pd.testing.assert_series_equal(back["flagged"], want["flagged"])
