@@ -11,6 +11,8 @@ Examples
 >>> import llmdrift
 >>> callable(llmdrift.read_otlp)
 True
+>>> llmdrift.schema.describe("deployments")["column"].tolist()
+['time', 'service', 'version', 'note']
 """
 
 from __future__ import annotations
@@ -76,7 +78,35 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
+# submodules reachable as attributes after ``import llmdrift`` alone
+# (``llmdrift.schema.describe(...)``); ``investigate`` is the function
+_SUBMODULES = frozenset(
+    {
+        "alerts",
+        "calibration",
+        "changepoint",
+        "charts",
+        "checks",
+        "cli",
+        "cost",
+        "datasets",
+        "drift",
+        "ingest",
+        "judge",
+        "prompts",
+        "report",
+        "schema",
+        "series",
+        "store",
+        "tracing",
+        "widgets",
+    }
+)
+
+
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"llmdrift.{name}")
     try:
         module = _PUBLIC[name]
     except KeyError:
@@ -87,4 +117,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+    return sorted(set(globals()) | set(_PUBLIC) | _SUBMODULES)

@@ -244,3 +244,22 @@ def test_conform_casts_present_columns():
     assert out["value"].dtype == np.float64 and out["value"].tolist() == [1.0, 5.0]
     assert str(out["span_id"].dtype) == "string"
     assert np.isnan(out["inclusion_prob"]).all()  # float64 missing is NaN
+
+
+def test_submodules_are_attributes_of_the_package_after_import_llmdrift_alone():
+    # a fresh interpreter: only ``import llmdrift`` has run
+    import subprocess
+    import sys
+
+    code = (
+        "import llmdrift\n"
+        "print(llmdrift.schema.describe('deployments')['column'].tolist())\n"
+        "print(llmdrift.drift.drift_tests.__name__, llmdrift.changepoint.pelt.__name__)\n"
+        "print(callable(llmdrift.investigate))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    assert out[0] == "['time', 'service', 'version', 'note']"
+    assert out[1] == "drift_tests pelt"
+    assert out[2] == "True"
