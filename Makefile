@@ -6,8 +6,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEMO := data/demo/spans.parquet
 PYTEST_ARGS ?=
+# JupyterLab refuses to run as root (containers, CI boxes) without --allow-root
+JUPYTER_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test install demo lint format bench clean
+.PHONY: lab test install demo lint format clean
 
 install: $(STAMP)
 
@@ -19,11 +21,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(DEMO)
 
-$(DEMO): $(STAMP)
+$(DEMO): $(STAMP) llmdrift/datasets/demo.py
 	$(PY) -m llmdrift.datasets.demo --out data/demo
 
 lab: $(STAMP) $(DEMO)
-	$(VENV)/bin/jupyter lab notebooks/01_investigate_incident.ipynb
+	$(VENV)/bin/jupyter lab $(JUPYTER_ARGS) notebooks/01_investigate_incident.ipynb
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check llmdrift tests benchmarks
@@ -35,9 +37,6 @@ format: $(STAMP)
 
 test: lint
 	$(PY) -m pytest -n 2 --timeout=900 $(PYTEST_ARGS)
-
-bench: $(STAMP)
-	$(PY) benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache
