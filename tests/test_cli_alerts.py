@@ -101,7 +101,11 @@ def test_source_demo_and_disable(monkeypatch, small_demo, tmp_path, capsys):
         ]
     )
     assert code == 0
-    assert capsys.readouterr().out.strip() == "no alerts"
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0] == "no alerts"
+    # the rules that could not run are named, so "no alerts" is not read as
+    # "all checked and well"
+    assert out[1:] == ["not evaluated: retrieval_drop (no retrieval scores)"]
 
 
 def test_quiet_history_exits_0_with_table(tmp_path, capsys):
@@ -116,7 +120,28 @@ def test_quiet_history_exits_0_with_table(tmp_path, capsys):
         ]
     )
     assert code == 0
-    assert capsys.readouterr().out.strip() == "no alerts"
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0] == "no alerts"
+    assert "not evaluated: cost_per_quality (no cost_usd in spans)" in out
+
+
+def test_no_rule_able_to_run_exits_2(tmp_path, capsys):
+    _quiet_files(tmp_path)
+    code = main(
+        [
+            "alerts",
+            "--spans",
+            str(tmp_path / "spans.parquet"),
+            "--scores",
+            str(tmp_path / "scores.parquet"),
+            "--disable",
+            "quality_drop",
+            "--disable",
+            "prompt_hash_change",
+        ]
+    )
+    assert code == 2
+    assert "no alert rule could run" in capsys.readouterr().err
 
 
 def test_since_filters_but_keeps_history(demo_files, small_demo, capsys):

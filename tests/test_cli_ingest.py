@@ -165,3 +165,24 @@ def test_killed_ingest_rerun_equals_one_clean_run(tmp_path):
         right = want[name].sort_values("span_id").reset_index(drop=True)
         assert len(left) == 15
         pd.testing.assert_frame_equal(left, right)
+
+
+def test_answers_are_scored_by_the_default_checks_and_spans_priced(files, tmp_path):
+    from llmdrift.checks import default_checks
+
+    store_path = tmp_path / "s.duckdb"
+    assert main(["ingest", *map(str, files), "--store", str(store_path)]) == 0
+    store = open_store(store_path)
+    n_texts = store.count("contents")
+    assert n_texts > 0
+    # one heuristic score per answer and default check, nothing else
+    assert store.count("scores") == n_texts * len(default_checks())
+    scores = store.table("scores").to_pandas()
+    assert set(scores["kind"]) == {"heuristic"}
+    assert set(scores["scorer"]) == {c.name for c in default_checks()}
+    # the model is unknown to genai-prices: priced as <NA>, never 0
+    spans = store.table("spans").to_pandas()
+    assert "cost_usd" in spans.columns and spans["cost_usd"].isna().all()
+    # a second run adds nothing, scores included
+    assert main(["ingest", *map(str, files), "--store", str(store_path)]) == 0
+    assert open_store(store_path).count("scores") == n_texts * len(default_checks())

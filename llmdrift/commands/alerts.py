@@ -298,7 +298,13 @@ def _main(args) -> int:
             warnings.simplefilter("ignore", LlmdriftWarning)
             alerts = evaluate_alerts(spans, scores, deployments, rules, tz=args.tz)
         if args.since:
-            since = pd.Timestamp(args.since)
+            try:
+                since = pd.Timestamp(args.since)
+            except ValueError:
+                raise ValueError(
+                    f"--since {args.since!r} is not a time; give an ISO time such "
+                    "as 2026-02-20 or 2026-02-20T06:00Z (UTC unless it says)"
+                ) from None
             since = since.tz_localize("UTC") if since.tzinfo is None else since
             status = alerts.attrs["status"]
             alerts = alerts[alerts["time"] >= since].reset_index(drop=True)
@@ -306,8 +312,21 @@ def _main(args) -> int:
     except (SchemaError, ValueError, TypeError, KeyError, OSError) as exc:
         print(f"llmdrift alerts: error: {exc}", file=sys.stderr)
         return 2
+    status = alerts.attrs["status"]
     if args.json:
-        print(_to_json(alerts, alerts.attrs["status"]))
+        print(_to_json(alerts, status))
     else:
         print(format_table(alerts))
+        for row in status.itertuples(index=False):
+            if row.status not in ("ran", "disabled"):
+                print(f"not evaluated: {row.rule} ({row.status})")
+    if len(alerts) == 0 and not (status["status"] == "ran").any():
+        # nothing was checked: "no alerts" would read as "all is well"
+        print(
+            "llmdrift alerts: error: no alert rule could run on this data (see "
+            "'not evaluated' above); give scores (llmdrift ingest scores the "
+            "answers with the heuristic checks), prompt hashes or costs",
+            file=sys.stderr,
+        )
+        return 2
     return 1 if len(alerts) else 0

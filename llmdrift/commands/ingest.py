@@ -59,6 +59,18 @@ def add_parser(subparsers) -> None:
         help="do not load prompt and answer texts",
     )
     parser.add_argument(
+        "--no-checks",
+        dest="checks",
+        action="store_false",
+        help="do not score the answers with the default heuristic checks",
+    )
+    parser.add_argument(
+        "--no-prices",
+        dest="prices",
+        action="store_false",
+        help="do not price the spans (genai-prices) before storing them",
+    )
+    parser.add_argument(
         "--no-progress",
         dest="progress",
         action="store_false",
@@ -68,7 +80,14 @@ def add_parser(subparsers) -> None:
 
 
 def run_ingest(
-    files, store, *, contents=True, contents_store=None, progress=True
+    files,
+    store,
+    *,
+    contents=True,
+    contents_store=None,
+    progress=True,
+    checks=True,
+    prices=True,
 ) -> dict:
     """Load trace files into a store, one transaction per file.
 
@@ -84,18 +103,28 @@ def run_ingest(
         A separate store for the texts.
     progress : bool, default=True
         Show a ``tqdm`` bar over the files.
+    checks : bool, default=True
+        Score every loaded answer with :func:`llmdrift.checks.default_checks`
+        and store those heuristic scores, so the store can be analysed (and
+        ``llmdrift alerts``/``report --store`` run) without a judge. Needs
+        ``contents``.
+    prices : bool, default=True
+        Price the spans with :func:`llmdrift.price_spans` (``cost_usd``)
+        before storing them; an unknown model keeps ``<NA>`` cost.
 
     Returns
     -------
     dict
         ``files``, ``spans_read``, ``spans_loaded``, ``spans_already_stored``,
-        ``contents_loaded``, ``skipped`` (reason -> count of spans or lines
+        ``contents_loaded``, ``scores_loaded``, ``skipped`` (reason -> count of spans or lines
         the reader skipped), ``warnings`` (reader warnings, deduplicated),
         ``first_start``, ``last_start`` (UTC timestamps of the spans read, or
         None), ``services`` (service -> spans read), ``seconds``.
     """
     from tqdm.auto import tqdm
 
+    from llmdrift.checks import run_checks
+    from llmdrift.cost import price_spans
     from llmdrift.ingest import read_otlp, read_otlp_contents
     from llmdrift.ingest._files import expand_paths
     from llmdrift.store import open_store
@@ -109,6 +138,7 @@ def run_ingest(
         "spans_loaded": 0,
         "spans_already_stored": 0,
         "contents_loaded": 0,
+        "scores_loaded": 0,
         "skipped": Counter(),
         "warnings": [],
         "first_start": None,
@@ -120,6 +150,12 @@ def run_ingest(
             warnings.simplefilter("always")
             spans = read_otlp(path)
             texts = read_otlp_contents(path) if contents else None
+            if prices and len(spans):
+                spans = price_spans(spans)
+            scores = None
+            if checks and texts is not None and len(texts):
+                answered = texts[texts["span_id"].isin(spans["span_id"])]
+                scores = run_checks(answered, spans=spans)
         for item in caught:
             text = str(item.message)
             if text not in summary["warnings"]:
@@ -129,11 +165,12 @@ def run_ingest(
         dropped = report.get("duplicate_spans_dropped", 0)
         if dropped:
             summary["skipped"]["duplicate span id in the file"] += dropped
-        added = store.append(spans=spans, contents=texts)
+        added = store.append(spans=spans, contents=texts, scores=scores)
         summary["spans_read"] += len(spans)
         summary["spans_loaded"] += added.get("spans", 0)
         summary["spans_already_stored"] += len(spans) - added.get("spans", 0)
         summary["contents_loaded"] += added.get("contents", 0)
+        summary["scores_loaded"] += added.get("scores", 0)
         if len(spans):
             lo, hi = spans["start_time"].min(), spans["start_time"].max()
             first, last = summary["first_start"], summary["last_start"]
@@ -160,6 +197,8 @@ def format_summary(summary: dict, store: str) -> str:
     ]
     if summary["contents_loaded"]:
         lines.append(f"texts loaded: {summary['contents_loaded']:,}")
+    if summary.get("scores_loaded"):
+        lines.append(f"heuristic scores loaded: {summary['scores_loaded']:,}")
     if summary["skipped"]:
         lines.append("skipped by the reader:")
         for reason, count in sorted(summary["skipped"].items()):
@@ -190,8 +229,10 @@ def _main(args) -> int:
             contents=args.contents,
             contents_store=args.contents_store,
             progress=args.progress,
+            checks=args.checks,
+            prices=args.prices,
         )
-    except FileNotFoundError as err:
+    except (FileNotFoundError, ValueError, ImportError) as err:
         print(f"llmdrift ingest: {err}", file=sys.stderr)
         return 2
     print(format_summary(summary, args.store))
