@@ -1182,7 +1182,8 @@ def evaluate_alerts(
         - ``evidence`` (str): the test and figures the alert rests on
         - ``first_action`` (str): from the rule table
 
-        ``.attrs["status"]`` is a frame ``rule, status, n_alerts``.
+        ``.attrs["status"]`` holds records ``rule, status, n_alerts``
+        (``pd.DataFrame(alerts.attrs["status"])`` makes them a frame).
 
     Raises
     ------
@@ -1220,25 +1221,16 @@ def evaluate_alerts(
             status.append(dict(rule=rule["rule"], status="disabled", n_alerts=0))
             continue
         name = rule["rule"]
-        try:
-            if name == "quality_drop":
-                found, state = _quality_drop(spans, scores, rule, tz)
-            elif name == "prompt_hash_change":
-                found, state = _prompt_hash_change(spans, deployments, rule)
-            elif name == "retrieval_drop":
-                found, state = _retrieval_drop(spans, rule, tz)
-            elif name == "hallucination_spike":
-                found, state = _hallucination_spike(spans, rule, tz)
-            else:
-                found, state = _cost_per_quality(spans, scores, rule)
-        except (ValueError, KeyError, TypeError) as exc:
-            # one rule that cannot run on this data must not hide the others
-            warnings.warn(
-                f"alert rule {name!r} could not run: {type(exc).__name__}: {exc}",
-                LlmdriftWarning,
-                stacklevel=2,
-            )
-            found, state = [], f"failed: {type(exc).__name__}: {exc}"
+        if name == "quality_drop":
+            found, state = _quality_drop(spans, scores, rule, tz)
+        elif name == "prompt_hash_change":
+            found, state = _prompt_hash_change(spans, deployments, rule)
+        elif name == "retrieval_drop":
+            found, state = _retrieval_drop(spans, rule, tz)
+        elif name == "hallucination_spike":
+            found, state = _hallucination_spike(spans, rule, tz)
+        else:
+            found, state = _cost_per_quality(spans, scores, rule)
         rows.extend(found)
         status.append(dict(rule=name, status=state, n_alerts=len(found)))
     out = pd.DataFrame(rows, columns=list(ALERT_COLUMNS))
@@ -1251,5 +1243,8 @@ def evaluate_alerts(
     out = out.sort_values(["time", "rule", "group"], kind="stable").reset_index(
         drop=True
     )
-    out.attrs["status"] = pd.DataFrame(status, columns=["rule", "status", "n_alerts"])
+    # records, not a frame: pandas compares .attrs with == on concat/merge
+    out.attrs["status"] = pd.DataFrame(
+        status, columns=["rule", "status", "n_alerts"]
+    ).to_dict("records")
     return out

@@ -777,7 +777,8 @@ def changepoints(
         - ``n_before``, ``n_after`` (int64): scores in those segments
         - ``status`` (str): ``"change"``
 
-        ``.attrs["status"]`` is a frame with one row per group x dimension:
+        ``.attrs["status"]`` holds records (``pd.DataFrame(...)`` makes
+        them a frame), one per group x dimension:
         groups, ``dimension``, ``status`` (``"change"``, ``"no_change"`` or
         ``"insufficient_data"``), ``n_windows`` (non-empty windows),
         ``n_changes``, ``penalty``.
@@ -887,7 +888,9 @@ def changepoints(
         status_rows,
         columns=keys + ["dimension", "status", "n_windows", "n_changes", "penalty"],
     )
-    out.attrs["status"] = status_frame
+    # records, not a frame: pandas compares .attrs with == when it concatenates
+    # or merges frames, which a DataFrame value cannot answer
+    out.attrs["status"] = status_frame.to_dict("records")
     return out.reset_index(drop=True)
 
 
@@ -916,7 +919,7 @@ def changepoint_status(series, **options) -> pd.DataFrame:
     >>> changepoint_status(series)["status"].tolist()
     ['insufficient_data']
     """
-    return changepoints(series, **options).attrs["status"]
+    return pd.DataFrame(changepoints(series, **options).attrs["status"])
 
 
 # ---------------------------------------------------------------------------
@@ -1327,7 +1330,7 @@ def monitor(
     out["time"] = pd.to_datetime(out["time"], utc=True).astype("datetime64[ns, UTC]")
     out.attrs["status"] = pd.DataFrame(
         status_rows, columns=keys + ["dimension", "status", "n_alarms"]
-    )
+    ).to_dict("records")
     if any(r["status"] == "insufficient_data" for r in status_rows):
         warnings.warn(
             f"some series have {baseline} or fewer non-empty windows, too few to "

@@ -96,7 +96,7 @@ def test_demo_nothing_fires_for_deployment_or_mix_shift(demo, demo_alerts):
 
 def test_demo_status_and_columns(demo_alerts):
     assert list(demo_alerts.columns) == list(ALERT_COLUMNS)
-    status = demo_alerts.attrs["status"].set_index("rule")
+    status = pd.DataFrame(demo_alerts.attrs["status"]).set_index("rule")
     assert status.loc["retrieval_drop", "status"] == "no retrieval scores"
     assert status["n_alerts"].sum() == len(demo_alerts)
     assert str(demo_alerts["time"].dtype) == "datetime64[ns, UTC]"
@@ -108,7 +108,7 @@ def test_rules_are_editable(demo):
     rules = rules[rules["rule"].isin(["prompt_hash_change", "hallucination_spike"])]
     out = evaluate_alerts(demo.spans, demo.scores, demo.deployments, rules=rules)
     assert len(out) == 0
-    status = out.attrs["status"].set_index("rule")["status"]
+    status = pd.DataFrame(out.attrs["status"]).set_index("rule")["status"]
     assert status["prompt_hash_change"] == "disabled"
 
 
@@ -410,3 +410,22 @@ def test_all_scores_failed_gives_no_alert_and_no_crash():
     out = llmdrift.evaluate_alerts(demo.spans, failed, demo.deployments)
     assert not (out["rule"] == "quality_drop").any()
     assert not (out["rule"] == "cost_per_quality").any()
+
+
+def test_results_of_two_runs_concatenate():
+    # pandas compares .attrs with == when it concatenates; a frame stored there
+    # made pd.concat of two results raise "truth value ... is ambiguous"
+    from llmdrift.datasets import load_demo
+
+    demo = load_demo(days=4, requests_per_day=150)
+    a = llmdrift.evaluate_alerts(demo.spans, demo.scores, demo.deployments)
+    both = pd.concat([a, a.copy()])
+    assert len(both) == 2 * len(a)
+    series = llmdrift.quality_series(demo.spans, demo.scores, kind="judge")
+    found = llmdrift.changepoints(series)
+    assert len(pd.concat([found, found])) == 2 * len(found)
+    assert set(pd.DataFrame(found.attrs["status"])["dimension"]) == {
+        "format",
+        "relevance",
+        "coherence",
+    }

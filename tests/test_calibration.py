@@ -472,7 +472,9 @@ def test_labels_needed_matches_the_closed_form_for_a_proportion():
     want = (2 * 1.959964) ** 2 * p * (1 - p) / 0.05**2
     assert out["labels_needed"] == pytest.approx(want, rel=0.1)
     assert out["additional_labels"] == out["labels_needed"] - 400
-    curve = out_curves = labels_needed(scores, target_width=0.1).attrs["curves"]
+    curve = out_curves = pd.DataFrame(
+        labels_needed(scores, target_width=0.1).attrs["curves"]
+    )
     assert {"n_labels", "width"} <= set(out_curves.columns)
     assert curve["width"].iloc[-1] < curve["width"].iloc[0]
 

@@ -200,7 +200,7 @@ def test_br14_changepoints_on_short_series_frame_reports_status():
     )
     found = changepoints(series, min_size=5)
     assert len(found) == 0
-    status = found.attrs["status"]
+    status = pd.DataFrame(found.attrs["status"])
     assert status["status"].tolist() == ["insufficient_data"]
     assert changepoint_status(series)["status"].tolist() == ["insufficient_data"]
 
@@ -277,7 +277,7 @@ def test_changepoints_finds_the_step_with_time_size_and_interval():
     )
     assert row["change"] == pytest.approx(exp, rel=1e-12)
     assert row["n_before"] == pre["n"].sum() and row["n_after"] == post["n"].sum()
-    status = found.attrs["status"].set_index("intent")["status"]
+    status = pd.DataFrame(found.attrs["status"]).set_index("intent")["status"]
     assert status.to_dict() == {"a": "change", "b": "no_change"}
 
 
@@ -288,7 +288,7 @@ def test_changepoints_skips_empty_windows_and_binseg_agrees():
     for method in ("pelt", "binseg"):
         found = changepoints(series, method=method)
         assert found["time"].tolist() == [pd.Timestamp("2026-03-13", tz="UTC")]
-    assert found.attrs["status"]["n_windows"].tolist() == [57]
+    assert pd.DataFrame(found.attrs["status"])["n_windows"].tolist() == [57]
 
 
 def test_changepoints_bad_input_is_named():
@@ -427,7 +427,9 @@ def test_monitor_over_series_frame_and_insufficient_groups():
     assert alarms["intent"].unique().tolist() == ["a"]
     assert alarms["time"].iloc[0] >= pd.Timestamp("2026-03-08", tz="UTC")
     assert alarms["time"].iloc[0] <= pd.Timestamp("2026-03-10", tz="UTC")
-    status = alarms.attrs["status"].set_index("intent")["status"].to_dict()
+    status = (
+        pd.DataFrame(alarms.attrs["status"]).set_index("intent")["status"].to_dict()
+    )
     assert status == {"a": "alarm", "b": "insufficient_data"}
 
 

@@ -165,7 +165,7 @@ def test_tables_render(demo, chen):
         assert "No alert fired" in html
     else:
         assert f"{len(alerts)} alert(s) fired" in html
-    status = alerts.attrs["status"]
+    status = pd.DataFrame(alerts.attrs["status"])
     for rule, why in zip(status["rule"], status["status"], strict=True):
         if why != "ran":  # a rule that could not run says why
             assert f"{rule} ({why})" in html

@@ -252,8 +252,9 @@ def labels_needed(
     for col in ("labels_needed", "additional_labels"):
         out[col] = out[col].astype("Int64")
     cols = ["dimension", "judge", "human", "n_labels", "width"]
+    # records, not a frame: pandas compares .attrs with == on concat/merge
     out.attrs["curves"] = (
-        pd.concat(curves, ignore_index=True)[cols] if curves else pd.DataFrame()
+        pd.concat(curves, ignore_index=True)[cols].to_dict("records") if curves else []
     )
     return out
 

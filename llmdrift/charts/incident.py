@@ -326,7 +326,8 @@ def alerts_table(incident, *, alerts: pd.DataFrame | None = None, top: int = 20)
     if not len(frame):
         caption = "No alert fired under the default rules"
     status = frame.attrs.get("status")
-    if isinstance(status, pd.DataFrame) and {"rule", "status"} <= set(status):
+    status = pd.DataFrame(status) if status is not None else None
+    if status is not None and {"rule", "status"} <= set(status):
         skipped = status[status["status"].astype(str) != "ran"]
         if len(skipped):
             caption += "; not evaluated: " + "; ".join(

@@ -312,7 +312,7 @@ def _main(args) -> int:
     except (SchemaError, ValueError, TypeError, KeyError, OSError) as exc:
         print(f"llmdrift alerts: error: {exc}", file=sys.stderr)
         return 2
-    status = alerts.attrs["status"]
+    status = pd.DataFrame(alerts.attrs["status"])
     if args.json:
         print(_to_json(alerts, status))
     else:
