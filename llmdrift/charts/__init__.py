@@ -12,7 +12,7 @@ another renderer was chosen.
 
 from __future__ import annotations
 
-from llmdrift.charts._offline import use_offline_renderer
+from llmdrift.charts._offline import load_chart_library, use_offline_renderer
 from llmdrift.charts.calibration import *  # noqa: F403
 from llmdrift.charts.calibration import __all__ as _calibration_all
 from llmdrift.charts.cost import *  # noqa: F403
@@ -24,4 +24,11 @@ from llmdrift.charts.style import save_png, to_svg
 # charts must draw in JupyterLab without a CDN (see llmdrift.charts._offline)
 use_offline_renderer()
 
-__all__ = [*_incident_all, *_calibration_all, *_cost_all, "save_png", "to_svg"]
+__all__ = [
+    *_incident_all,
+    *_calibration_all,
+    *_cost_all,
+    "save_png",
+    "to_svg",
+    "load_chart_library",
+]

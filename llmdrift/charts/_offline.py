@@ -21,9 +21,42 @@ import uuid
 
 RENDERER = "llmdrift"
 
+# the bundle goes out with the first chart of a kernel session only: a 0.9 MB
+# output inside an ipywidgets Output stalls headless runs (nbclient, papermill)
+# until their cell timeout, and every runbook draws a plain chart before any
+# widget
+_STATE = {"bundle_sent": False}
+
+_MISSING = (
+    "The chart library is not loaded on this page: run "
+    "llmdrift.charts.load_chart_library() in a cell, then this cell again."
+)
+
+
+def _bundle_script() -> str:
+    import vl_convert as vlc
+
+    # inside a function: its top-level constants must not clash with a second
+    # copy; it sets window.vegaEmbed
+    return "(function(){if(!window.vegaEmbed){" + vlc.javascript_bundle() + "}})();"
+
+
+def load_chart_library():
+    """Put the chart library on the page (for when its first copy was cleared).
+
+    Returns an ``IPython.display.HTML`` object; show it as a cell's result.
+    """
+    from IPython.display import HTML
+
+    _STATE["bundle_sent"] = True
+    return HTML(f'<script type="text/javascript">{_bundle_script()}</script>')
+
 
 def offline_html(spec: dict, **metadata) -> dict:
-    """Render a Vega-Lite ``spec`` to a self-contained ``text/html`` bundle.
+    """Render a Vega-Lite ``spec`` to ``text/html`` that draws without a network.
+
+    The first chart of a session carries the vega-embed bundle; later ones
+    wait (up to 10 s) for it to be on the page.
 
     Examples
     --------
@@ -32,21 +65,22 @@ def offline_html(spec: dict, **metadata) -> dict:
     >>> html.startswith('<div id="llmdrift-vega-') and "vegaEmbed" in html
     True
     """
-    import vl_convert as vlc
-
     div = f"llmdrift-vega-{uuid.uuid4().hex}"
     # "</" inside the spec would close the script element early
     data = json.dumps(spec).replace("</", "<\\/")
-    script = (
-        "(function(){if(!window.vegaEmbed){"
-        + vlc.javascript_bundle()
-        + "}"
-        + f'window.vegaEmbed("#{div}", {data}, {{"mode": "vega-lite"}})'
-        + ".catch(console.error);})();"
+    bundle = "" if _STATE["bundle_sent"] else _bundle_script()
+    _STATE["bundle_sent"] = True
+    embed = (
+        f'(function(){{var el=document.getElementById("{div}"),tries=0;'
+        "(function go(){if(window.vegaEmbed){"
+        f'window.vegaEmbed(el,{data},{{"mode":"vega-lite"}}).catch(console.error);'
+        "}else if(tries++<100){setTimeout(go,100);}"
+        f"else{{el.textContent={json.dumps(_MISSING)};}}}})();}})();"
     )
     return {
         "text/html": (
-            f'<div id="{div}"></div><script type="text/javascript">{script}</script>'
+            f'<div id="{div}"></div><script type="text/javascript">'
+            f"{bundle}{embed}</script>"
         )
     }
 
