@@ -1285,7 +1285,15 @@ class Judge:
         if self._client is None:
             import anthropic
 
-            self._client = anthropic.Anthropic()
+            client = anthropic.Anthropic()
+            if client.api_key is None and client.auth_token is None:
+                raise ValueError(
+                    "Judge needs an Anthropic API key: set the environment "
+                    "variable ANTHROPIC_API_KEY, or pass "
+                    "client=anthropic.Anthropic(api_key=...) to Judge. Nothing "
+                    "was sent."
+                )
+            self._client = client
         return self._client
 
     def _is_async(self) -> bool:

@@ -871,3 +871,11 @@ def test_process_killed_outright_loses_nothing_stored(fake_anthropic, tmp_path):
     # cut off mid-send reaches the fake server but names no answer, and a
     # real API would not bill it)
     assert sum(counts.values()) - n <= 2
+
+
+def test_missing_api_key_is_named_before_any_call(monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    spans, contents = frames(2)
+    with pytest.raises(ValueError, match="ANTHROPIC_API_KEY"):
+        Judge().score(spans, contents, progress=False)
