@@ -782,3 +782,20 @@ def test_human_ceiling_weights_need_an_order():
         (out["comparison"] == "annotator pair") & (out["statistic"] == "cohen_kappa")
     ]["value"].iloc[0]
     assert got == pytest.approx(ref)
+
+
+def test_infinite_and_all_missing_ratings_are_named():
+    scores = pd.DataFrame(
+        {
+            "span_id": ["a", "a", "b", "b", "c", "c"],
+            "dimension": "format",
+            "value": [1.0, 1.0, 2.0, 2.0, 3.0, 2.0],
+            "scorer": ["j", "h", "j", "h", "j", "h"],
+            "kind": ["judge", "human"] * 3,
+        }
+    )
+    bad = scores.assign(value=scores["value"].where(scores.index != 2, np.inf))
+    with pytest.raises(ValueError, match="infinite rating.*'b'"):
+        agreement(bad, n_boot=10)
+    with pytest.raises(ValueError, match="every judge and human value is missing"):
+        agreement(scores.assign(value=np.nan), n_boot=10)

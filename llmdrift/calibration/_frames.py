@@ -65,6 +65,22 @@ def check_scores(scores, *, where: str, by: Sequence[str] = ()) -> pd.DataFrame:
             f"{where}: column 'kind' has values {sorted(bad)}; expected 'judge', "
             "'human' (or 'heuristic', which is ignored)"
         )
+    rated = scores[scores["kind"].isin(["judge", "human"])]
+    numbers = pd.to_numeric(rated["value"], errors="coerce").to_numpy(
+        dtype="float64", na_value=np.nan
+    )
+    if np.isinf(numbers).any():
+        first = rated["span_id"].iloc[int(np.isinf(numbers).argmax())]
+        raise ValueError(
+            f"{where}: column 'value' holds {int(np.isinf(numbers).sum())} "
+            f"infinite rating(s) (first at span_id {first!r}); a missing rating "
+            "is NaN: replace them, e.g. .replace([np.inf, -np.inf], np.nan)"
+        )
+    if len(rated) and rated["value"].isna().all():
+        raise ValueError(
+            f"{where}: every judge and human value is missing (NaN: the scorers "
+            "failed); there is nothing to compare"
+        )
     return scores
 
 
