@@ -269,3 +269,17 @@ def test_cli_report_from_a_span_store(tmp_path):
     causes = next(tb for tb in page.tables if tb and tb[0][:2] == ["rank", "kind"])
     assert causes[1][1] == "prompt_hash"
     assert page.tags.count("figure") == 3
+
+
+def test_cli_unwritable_out_and_empty_source_exit_2(tmp_path, capsys):
+    missing = tmp_path / "no" / "such" / "x.html"
+    assert main(["report", "--source", "demo", "--out", str(missing)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["report", "--source", "demo", "--out", str(tmp_path)]) == 2
+    assert "it is a folder" in capsys.readouterr().err
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert (
+        main(["report", "--source", str(empty), "--out", str(tmp_path / "x.html")]) == 2
+    )
+    assert "no spans loaded" in capsys.readouterr().err

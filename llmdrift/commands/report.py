@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 __all__ = ["add_parser", "run"]
 
@@ -102,6 +103,18 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    out = Path(args.out)
+    if out.is_dir() or not out.parent.is_dir():
+        print(
+            f"llmdrift report: cannot write {args.out}: "
+            + (
+                "it is a folder; give a file name such as incident.html"
+                if out.is_dir()
+                else f"folder {str(out.parent)!r} does not exist; create it first"
+            ),
+            file=sys.stderr,
+        )
+        return 2
     try:
         if args.store is not None:
             spans, scores, contents, deployments = _from_store(args.store)
@@ -112,6 +125,14 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as err:
         where = args.store if args.store is not None else sources
         print(f"llmdrift report: cannot load {where}: {err}", file=sys.stderr)
+        return 2
+    if len(spans) == 0 or len(scores) == 0:
+        what = "spans" if len(spans) == 0 else "scores"
+        print(
+            f"llmdrift report: no {what} loaded from "
+            f"{args.store if args.store is not None else sources}; nothing to report",
+            file=sys.stderr,
+        )
         return 2
     incident = llmdrift.investigate(spans, scores, deployments, contents=contents)
     incident_report(incident, args.out, include_contents=args.include_contents)
