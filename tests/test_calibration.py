@@ -799,3 +799,42 @@ def test_infinite_and_all_missing_ratings_are_named():
         agreement(bad, n_boot=10)
     with pytest.raises(ValueError, match="every judge and human value is missing"):
         agreement(scores.assign(value=np.nan), n_boot=10)
+
+
+def test_corrected_mean_reads_population_level_probabilities_as_two_phase():
+    # labels drawn from judged spans: a human row's inclusion_prob in the
+    # scores contract is P(sampled from all traffic) = P(judged) * P(labelled |
+    # judged); giving it that way or as the conditional gives the same answer
+    rng = np.random.default_rng(3)
+    n = 400
+    span = [f"s{i}" for i in range(n)]
+    judge_value = rng.integers(1, 6, n).astype(float)
+    labelled = rng.random(n) < np.where(judge_value <= 2, 0.5, 0.1)
+    p_label = np.where(judge_value <= 2, 0.5, 0.1)
+    human_value = np.clip(judge_value - (rng.random(n) < 0.3), 1, 5)
+    judges = pd.DataFrame(
+        {
+            "span_id": span,
+            "dimension": "q",
+            "value": judge_value,
+            "scorer": "j",
+            "kind": "judge",
+            "inclusion_prob": 0.05,
+        }
+    )
+    humans = pd.DataFrame(
+        {
+            "span_id": np.array(span)[labelled],
+            "dimension": "q",
+            "value": human_value[labelled],
+            "scorer": "h",
+            "kind": "human",
+            "inclusion_prob": p_label[labelled],
+        }
+    )
+    conditional = corrected_mean(judges.drop(columns="inclusion_prob"), humans)
+    population = corrected_mean(
+        judges, humans.assign(inclusion_prob=0.05 * humans["inclusion_prob"])
+    )
+    for column in ("corrected_mean", "ci_low", "ci_high"):
+        assert population[column].iloc[0] == pytest.approx(conditional[column].iloc[0])

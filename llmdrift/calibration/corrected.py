@@ -306,7 +306,10 @@ def corrected_mean(
         PPI++ weighting of the judge (False: classical PPI, weight 1).
     inclusion_prob : str or None, default="inclusion_prob"
         Column of the human rows holding the probability each labelled item
-        had of being picked for labelling. Used when the human rows have it
+        had of being picked for labelling. As in the scores contract it may be
+        the probability of being sampled from all traffic: where the judge
+        rows carry the same column, the labelling probability given judged is
+        taken as the ratio of the two. Used when the human rows have it
         (the ``labelling`` column of the result says so); None ignores it and
         treats the labels as a simple random sample. Rows of one item must
         agree, and values must lie in (0, 1].
@@ -405,7 +408,7 @@ def corrected_mean(
         judges = judges_all
     cols = ["span_id", "dimension", "value", "scorer", "kind"]
     combined = pd.concat([judges[cols], humans[cols]], ignore_index=True)
-    probs = _inclusion(humans, inclusion_prob)
+    probs = _inclusion(humans, inclusion_prob, judges)
     judge_names = as_list(judge, "judge")
     records = []
     for pairs in iter_pairs(
@@ -422,8 +425,14 @@ def corrected_mean(
     return pd.DataFrame.from_records(records)
 
 
-def _inclusion(humans: pd.DataFrame, column: str | None):
-    """{(dimension, span_id): probability} from the human rows, or None."""
+def _inclusion(humans: pd.DataFrame, column: str | None, judges=None):
+    """{(dimension, span_id): probability} from the human rows, or None.
+
+    In the scores contract ``inclusion_prob`` is the probability that the span
+    was sampled from all traffic. Labels are drawn from the judged spans, so
+    where the judge rows carry their own probability, the probability of
+    being labelled given judged is the ratio of the two (two-phase sampling).
+    """
     if column is None or column not in humans.columns:
         return None
     frame = humans[["dimension", "span_id", column]]
@@ -444,7 +453,14 @@ def _inclusion(humans: pd.DataFrame, column: str | None):
             f"same item (first: {per_item.index[differ][:3].tolist()}); one "
             "probability per item"
         )
-    return per_item["min"]
+    prob = per_item["min"]
+    if judges is not None and column in judges.columns:
+        judged = pd.to_numeric(judges[column], errors="coerce")
+        judged = judged.groupby([judges["dimension"], judges["span_id"]]).mean()
+        judged = judged.reindex(prob.index)
+        conditional = (prob / judged).where(judged.notna() & (judged > 0), prob)
+        prob = conditional.clip(upper=1.0)
+    return prob
 
 
 def _one(pairs, judges, method, positive, power_tuning, ci, probs) -> dict:
