@@ -424,6 +424,16 @@ def test_interrupted_run_loses_nothing_and_repeats_no_paid_call(
     reason="a real SIGINT reaches only the main thread",
 )
 def test_real_sigint_from_server_hook(fake_anthropic, tmp_path):
+    # other tests in the same worker (Spark, kernels) may have replaced or
+    # ignored the SIGINT handler; a user's Python has the default one
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _sigint_run(fake_anthropic, tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _sigint_run(fake_anthropic, tmp_path):
     fake_anthropic.responder = good
     spans, contents = frames(12)
     store = tmp_path / "v.jsonl"
