@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from llmdrift.widgets._output import replace_output as _replace_output
+
 __all__ = ["CalibrationExplorer", "DisagreementBrowser", "disagreement_html"]
 
 _ALL = "(all judges)"
@@ -56,16 +58,13 @@ def _show(output, obj) -> None:
     """Put ``obj`` in a widget: text into an HTML widget, a chart into an
     Output (only inside a kernel; a script or doctest has nowhere to draw)."""
     from IPython import get_ipython
-    from IPython.display import display
 
     if isinstance(obj, str):
         output.value = obj
         return
     if get_ipython() is None:
         return
-    output.clear_output(wait=True)
-    with output:
-        display(obj)
+    _replace_output(output, obj)
 
 
 def _trust_html(trust: pd.DataFrame | None, note: str | None) -> str:

@@ -6,6 +6,8 @@ import math
 
 import pandas as pd
 
+from llmdrift.widgets._output import replace_output as _replace_output
+
 __all__ = ["BudgetExplorer"]
 
 
@@ -173,16 +175,13 @@ class BudgetExplorer:
 
     def _draw(self) -> None:
         from IPython import get_ipython
-        from IPython.display import display
 
         from llmdrift.charts.cost import sample_plan_chart
 
         self.figure = sample_plan_chart(self.plan, by=self.by)
         if get_ipython() is None:  # no kernel (a script or doctest): nothing to draw
             return
-        self.chart.clear_output(wait=True)
-        with self.chart:
-            display(self.figure)
+        _replace_output(self.chart, self.figure)
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)

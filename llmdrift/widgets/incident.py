@@ -6,6 +6,8 @@ import html
 
 import pandas as pd
 
+from llmdrift.widgets._output import replace_output as _replace_output
+
 __all__ = ["IncidentExplorer", "traces_html", "traces_view"]
 
 
@@ -226,13 +228,10 @@ class IncidentExplorer:
 
     def _draw(self) -> None:
         from IPython import get_ipython
-        from IPython.display import display
 
         if get_ipython() is None:  # a script or doctest: nothing to draw into
             return
-        self.chart.clear_output(wait=True)
-        with self.chart:
-            display(self.figure)
+        _replace_output(self.chart, self.figure)
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
