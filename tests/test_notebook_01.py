@@ -10,16 +10,12 @@ of PROVENANCE.md and the source CSV.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 import pytest
 from conftest import ROOT, shared_path
-from nbclient import NotebookClient
-from papermill.iorw import load_notebook_node
-from papermill.parameterize import parameterize_notebook
+from notebook_runner import execute_runbook
 
 NOTEBOOK = ROOT / "notebooks" / "01_investigate_incident.ipynb"
 DAY = pd.Timedelta(days=1)
@@ -52,23 +48,7 @@ print(_json.dumps({
 
 
 def run(parameters: dict) -> dict:
-    nb = load_notebook_node(str(NOTEBOOK))  # papermill's reader adds empty tags
-    for cell in nb.cells:
-        assert cell.cell_type != "code" or not cell.get("outputs"), (
-            "notebook must be committed without outputs"
-        )
-    nb = parameterize_notebook(nb, parameters)
-    nb.cells.append(nbformat.v4.new_code_cell(PROBE))
-    client = NotebookClient(
-        nb,
-        timeout=300,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
-    )
-    client.execute()
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            assert output["output_type"] != "error", output.get("evalue")
+    out, nb = execute_runbook(NOTEBOOK, parameters, PROBE)
     # every chart cell drew a Vega-Lite chart, not a repr
     for cell in nb.cells:
         if "charts.quality_chart(" in cell.source and cell is not nb.cells[-1]:
@@ -80,8 +60,7 @@ def run(parameters: dict) -> dict:
                 or "vegaEmbed" in str(d.get("text/html", ""))
             ]
             assert drawn, [list(d) for d in data]
-    text = "".join(o.get("text", "") for o in nb.cells[-1]["outputs"])
-    return json.loads(text)
+    return out
 
 
 def _figures(out) -> pd.DataFrame:

@@ -9,16 +9,12 @@ LLMBar accuracies (PROVENANCE.md).
 
 from __future__ import annotations
 
-import json
-
 import nbformat
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT, shared_path
-from nbclient import NotebookClient
-from papermill.iorw import load_notebook_node
-from papermill.parameterize import parameterize_notebook
+from notebook_runner import execute_runbook
 
 NOTEBOOK = ROOT / "notebooks" / "02_calibrate_judge.ipynb"
 
@@ -46,26 +42,11 @@ def _is_chart(output) -> bool:
 
 
 def run(parameters: dict) -> tuple[dict, nbformat.NotebookNode]:
-    nb = load_notebook_node(str(NOTEBOOK))  # papermill's reader adds empty tags
-    for cell in nb.cells:
-        assert cell.cell_type != "code" or not cell.get("outputs"), (
-            "notebook must be committed without outputs"
-        )
+    out, nb = execute_runbook(NOTEBOOK, parameters, PROBE, timeout=600)
+    # the page only calls the library: no function defined in it
+    for cell in nb.cells[:-1]:
         assert cell.cell_type != "code" or "def " not in cell.source
-    nb = parameterize_notebook(nb, parameters)
-    nb.cells.append(nbformat.v4.new_code_cell(PROBE))
-    client = NotebookClient(
-        nb,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
-    )
-    client.execute()
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            assert output["output_type"] != "error", output.get("evalue")
-    text = "".join(o.get("text", "") for o in nb.cells[-1]["outputs"])
-    return json.loads(text), nb
+    return out, nb
 
 
 def n_charts(nb) -> int:

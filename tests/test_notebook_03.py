@@ -8,17 +8,13 @@ source CSVs, the published PROVENANCE figures, hand-priced tokens).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT, shared_path
-from nbclient import NotebookClient
-from papermill.iorw import load_notebook_node
-from papermill.parameterize import parameterize_notebook
+from notebook_runner import execute_runbook
 
 NOTEBOOK = ROOT / "notebooks" / "03_cost_and_sampling.ipynb"
 
@@ -34,25 +30,7 @@ print(_json.dumps({
 
 
 def run(parameters: dict) -> dict:
-    nb = load_notebook_node(str(NOTEBOOK))  # papermill's reader adds empty tags
-    for cell in nb.cells:
-        assert cell.cell_type != "code" or not cell.get("outputs"), (
-            "notebook must be committed without outputs"
-        )
-    nb = parameterize_notebook(nb, parameters)
-    nb.cells.append(nbformat.v4.new_code_cell(PROBE))
-    client = NotebookClient(
-        nb,
-        timeout=300,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
-    )
-    client.execute()
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            assert output["output_type"] != "error", output.get("evalue")
-    text = "".join(o.get("text", "") for o in nb.cells[-1]["outputs"])
-    return json.loads(text)
+    return execute_runbook(NOTEBOOK, parameters, PROBE)[0]
 
 
 @pytest.mark.slow
