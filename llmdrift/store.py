@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from pathlib import Path
@@ -448,7 +449,41 @@ def _duckdb_backend(path=None):
     return backend
 
 
-def open_store(path_or_url, *, contents=None, tables=None) -> Store:
+# DuckDB's working memory for a store llmdrift opens itself. DuckDB's own
+# default is 80% of the machine's RAM, which lets a group-by over every trace
+# id of a large store grow to many GiB; with a limit it spills to disk
+# instead. benchmarks/scale.py measured 512MB against 1GB at 10M spans: the
+# same speed, 0.76 instead of 1.25 GiB peak for the whole process; 256MB ran
+# out of memory on the per-request cost rollup.
+DEFAULT_MEMORY_LIMIT = "512MB"
+_MEMORY_LIMIT = re.compile(
+    r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.I
+)
+
+
+def _check_memory_limit(memory_limit) -> None:
+    if memory_limit is None:
+        return
+    if not isinstance(memory_limit, str) or not _MEMORY_LIMIT.match(memory_limit):
+        raise ValueError(
+            f"memory_limit={memory_limit!r} is not a size DuckDB understands; give "
+            "text such as '512MB' or '4GB', or None for DuckDB's default (80% of RAM)."
+        )
+
+
+def _limit_duckdb(backend, memory_limit, spill=None) -> None:
+    """Apply ``memory_limit`` (and a spill folder) to a DuckDB backend we opened."""
+    if memory_limit is None:
+        return
+    _check_memory_limit(memory_limit)
+    _run(backend.con, f"SET memory_limit = '{memory_limit.strip()}'")
+    if spill is not None:
+        _run(backend.con, f"SET temp_directory = {_sql_string(str(spill))}")
+
+
+def open_store(
+    path_or_url, *, contents=None, tables=None, memory_limit=DEFAULT_MEMORY_LIMIT
+) -> Store:
     """Open (or create) a span store.
 
     Parameters
@@ -470,6 +505,15 @@ def open_store(path_or_url, *, contents=None, tables=None) -> Store:
         Names of existing tables in the backend, e.g. ``{"spans":
         "otel.llm_spans"}``; by default ``spans``, ``scores``,
         ``contents``.
+    memory_limit : str or None, default ``"512MB"``
+        DuckDB's working memory for queries on a store llmdrift opens itself
+        (a path or a ``duckdb://`` URL; a backend object you pass keeps its
+        own settings). Beyond it DuckDB spills to disk: beside the DuckDB
+        file (``<file>.tmp``) or in ``<folder>/.spill`` for a Parquet folder.
+        The default keeps a daily rollup of 10M or 100M spans under about
+        0.8 GiB for the whole process (``benchmarks/scale.py``). Give more
+        (``"4GB"``) if a query over a very large store runs out of memory or
+        spills too much; ``None`` leaves DuckDB's default, 80% of RAM.
 
     Returns
     -------
@@ -499,6 +543,7 @@ def open_store(path_or_url, *, contents=None, tables=None) -> Store:
     2
     >>> store.close()
     """
+    _check_memory_limit(memory_limit)
     if isinstance(path_or_url, Store):
         store = path_or_url
     elif _is_backend(path_or_url):
@@ -512,12 +557,15 @@ def open_store(path_or_url, *, contents=None, tables=None) -> Store:
         if layout == "duckdb":
             _duckdb_compat()
             _run(backend.con, "SET TimeZone = 'UTC'")
+            _limit_duckdb(backend, memory_limit)
         store = Store(backend, layout=layout, location=path_or_url)
     elif isinstance(path_or_url, (str, os.PathLike)):
         path = Path(path_or_url)
         if path.suffix.lower() in _DUCKDB_SUFFIXES:
             path.parent.mkdir(parents=True, exist_ok=True)
-            store = Store(_duckdb_backend(path), layout="duckdb", location=str(path))
+            backend = _duckdb_backend(path)
+            _limit_duckdb(backend, memory_limit)
+            store = Store(backend, layout="duckdb", location=str(path))
         elif path.exists() and not path.is_dir():
             raise ValueError(
                 f"{path} is a file but not a DuckDB file (.duckdb, .ddb, .db); give "
@@ -525,9 +573,9 @@ def open_store(path_or_url, *, contents=None, tables=None) -> Store:
             )
         else:
             path.mkdir(parents=True, exist_ok=True)
-            store = Store(
-                _duckdb_backend(), layout="parquet", location=str(path), folder=path
-            )
+            backend = _duckdb_backend()
+            _limit_duckdb(backend, memory_limit, spill=path / ".spill")
+            store = Store(backend, layout="parquet", location=str(path), folder=path)
     else:
         raise TypeError(
             "open_store needs a path, a connection URL, an Ibis backend or a Store; "
@@ -542,7 +590,7 @@ def open_store(path_or_url, *, contents=None, tables=None) -> Store:
             )
         store.names.update(tables)
     if contents is not None:
-        store.contents_store = open_store(contents)
+        store.contents_store = open_store(contents, memory_limit=memory_limit)
     return store
 
 

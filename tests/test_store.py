@@ -291,3 +291,54 @@ def test_spans_with_missing_counts_and_flags_load_back_with_contract_dtypes(tmp_
     assert back["flagged"].dtype == "boolean"
     pd.testing.assert_series_equal(back["input_tokens"], want["input_tokens"])
     pd.testing.assert_series_equal(back["flagged"], want["flagged"])
+
+
+def _duckdb_setting(store, name):
+    return store.backend.raw_sql(f"SELECT current_setting('{name}')").fetchall()[0][0]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_store_bounds_duckdb_memory_and_spills_beside_the_data(tmp_path, layout):
+    path = store_path(tmp_path, layout)
+    store = open_store(path)
+    # DuckDB reports 512MB (512 * 10**6 bytes) in binary units: 488.2 MiB
+    assert _duckdb_setting(store, "memory_limit") == "488.2 MiB"
+    spill = Path(_duckdb_setting(store, "temp_directory"))
+    if layout == "parquet":
+        assert spill == path / ".spill"
+    else:
+        assert spill == Path(f"{path}.tmp")
+    # the spill folder is not mistaken for stored data
+    spans = make_spans(10)
+    store.append(spans=spans)
+    spill.mkdir(exist_ok=True)
+    (spill / "duckdb_temp_storage-0.tmp").write_bytes(b"x")
+    assert store.count("spans") == 10
+    store.close()
+    roomy = open_store(path, memory_limit="2GB")
+    assert _duckdb_setting(roomy, "memory_limit") == "1.8 GiB"  # 2 * 10**9 bytes
+    roomy.close()
+
+
+def test_memory_limit_none_keeps_duckdbs_default_and_bad_values_are_refused(tmp_path):
+    import duckdb
+
+    plain = duckdb.connect()
+    default = plain.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    store = open_store(tmp_path / "a.duckdb", memory_limit=None)
+    assert _duckdb_setting(store, "memory_limit") == default
+    store.close()
+    for bad in (512, "lots", "512 apples", ""):
+        with pytest.raises(ValueError, match="memory_limit"):
+            open_store(tmp_path / "b", memory_limit=bad)
+    assert not (tmp_path / "b").exists()  # refused before anything was created
+
+
+def test_a_backend_object_keeps_its_own_memory_setting(tmp_path):
+    import ibis
+
+    backend = ibis.duckdb.connect(str(tmp_path / "x.duckdb"))
+    backend.raw_sql("SET memory_limit = '3GB'")
+    store = open_store(backend)
+    assert _duckdb_setting(store, "memory_limit") == "2.7 GiB"
+    store.close()
