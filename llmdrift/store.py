@@ -452,10 +452,12 @@ def _duckdb_backend(path=None):
 # DuckDB's working memory for a store llmdrift opens itself. DuckDB's own
 # default is 80% of the machine's RAM, which lets a group-by over every trace
 # id of a large store grow to many GiB; with a limit it spills to disk
-# instead. benchmarks/scale.py measured 512MB against 1GB at 10M spans: the
-# same speed, 0.76 instead of 1.25 GiB peak for the whole process; 256MB ran
-# out of memory on the per-request cost rollup.
-DEFAULT_MEMORY_LIMIT = "512MB"
+# instead, and the process's peak stays near the limit plus ~230 MiB of
+# Python, pandas and Ibis. Measured on the daily cost rollup of 10M spans
+# (benchmarks/scale.py): 256MB ran out of memory, 320MB peaked at 599 MiB,
+# 400MB at 672 MiB, 512MB at 781 MiB, 1GB at 1,255 MiB, all within 20% of the
+# same time. 400MB leaves room above the smallest limit that worked.
+DEFAULT_MEMORY_LIMIT = "400MB"
 _MEMORY_LIMIT = re.compile(
     r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.I
 )
@@ -505,15 +507,16 @@ def open_store(
         Names of existing tables in the backend, e.g. ``{"spans":
         "otel.llm_spans"}``; by default ``spans``, ``scores``,
         ``contents``.
-    memory_limit : str or None, default ``"512MB"``
+    memory_limit : str or None, default ``"400MB"``
         DuckDB's working memory for queries on a store llmdrift opens itself
         (a path or a ``duckdb://`` URL; a backend object you pass keeps its
         own settings). Beyond it DuckDB spills to disk: beside the DuckDB
         file (``<file>.tmp``) or in ``<folder>/.spill`` for a Parquet folder.
-        The default keeps a daily rollup of 10M or 100M spans under about
-        0.8 GiB for the whole process (``benchmarks/scale.py``). Give more
-        (``"4GB"``) if a query over a very large store runs out of memory or
-        spills too much; ``None`` leaves DuckDB's default, 80% of RAM.
+        The default keeps a daily rollup of 10M spans near 0.7 GiB for the
+        whole process (``benchmarks/scale.py``). If a query stops with
+        DuckDB's "Out of Memory Error", or spills more than you like, open
+        the store with more (``memory_limit="4GB"``); ``None`` leaves
+        DuckDB's default, 80% of RAM.
 
     Returns
     -------

@@ -301,8 +301,8 @@ def _duckdb_setting(store, name):
 def test_store_bounds_duckdb_memory_and_spills_beside_the_data(tmp_path, layout):
     path = store_path(tmp_path, layout)
     store = open_store(path)
-    # DuckDB reports 512MB (512 * 10**6 bytes) in binary units: 488.2 MiB
-    assert _duckdb_setting(store, "memory_limit") == "488.2 MiB"
+    # DuckDB reports 400MB (400 * 10**6 bytes) in binary units: 381.4 MiB
+    assert _duckdb_setting(store, "memory_limit") == "381.4 MiB"
     spill = Path(_duckdb_setting(store, "temp_directory"))
     if layout == "parquet":
         assert spill == path / ".spill"
