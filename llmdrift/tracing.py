@@ -44,6 +44,7 @@ import hashlib
 import inspect
 import math
 import numbers
+import types
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -556,7 +557,16 @@ def _response_attributes(response) -> dict:
 
 def _error_type(exc: BaseException) -> str:
     status = getattr(exc, "status_code", None)
-    return str(status) if status is not None else type(exc).__qualname__
+    if isinstance(status, int) and status >= 400:
+        return str(status)
+    # an error event part way through a stream comes with the stream's HTTP
+    # 200; the event names the error (e.g. "overloaded_error")
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("type"), str):
+            return error["type"]
+    return type(exc).__qualname__
 
 
 def _is_genai_span(span) -> bool:
@@ -601,8 +611,6 @@ class _ModelCall:
             current.set_attributes(
                 {k: v for k, v in self._attrs.items() if k not in current.attributes}
             )
-        elif kwargs.get("stream"):
-            self._span = None
         else:
             model = self._attrs.get("gen_ai.request.model", "")
             self._span = tracer.start_span(
@@ -613,10 +621,28 @@ class _ModelCall:
             self._own = True
             self._token = otel_context.attach(trace.set_span_in_context(self._span))
 
+    def annotate(self, response) -> None:
+        """Set the response and usage attributes of ``response`` on the span."""
+        if response is not None and self._span is not None:
+            if self._span.is_recording():
+                self._span.set_attributes(_response_attributes(response))
+
     def done(self, response) -> None:
-        if self._span is not None and self._span.is_recording():
-            self._span.set_attributes(_response_attributes(response))
+        self.annotate(response)
         self._end()
+
+    def streaming(self) -> None:
+        """The call returned a stream: the span stays open, no longer current."""
+        if self._token is not None:
+            otel_context.detach(self._token)
+            self._token = None
+
+    def wrap(self, stream):
+        """``stream`` (sync or async) wrapped so that its end ends the span."""
+        self.streaming()
+        if hasattr(stream, "__aiter__"):
+            return _TracedAsyncStream(stream, self)
+        return _TracedStream(stream, self)
 
     def failed(self, exc: BaseException) -> None:
         if self._span is not None and self._span.is_recording():
@@ -632,6 +658,239 @@ class _ModelCall:
         if self._own and self._span is not None:
             self._span.end()
             self._own = False
+
+
+class _StreamedMessage:
+    """The response fields of a streamed message, gathered from its events.
+
+    ``message_start`` carries the id, model and input usage;
+    ``message_delta`` the stop reason and the output usage (and, from some
+    API versions on, final input and cache counts), which replace the
+    earlier values.
+    """
+
+    _USAGE = (
+        "input_tokens",
+        "output_tokens",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens",
+    )
+
+    def __init__(self) -> None:
+        self.id = None
+        self.model = None
+        self.stop_reason = None
+        self._usage: dict = {}
+
+    def see(self, event) -> None:
+        kind = getattr(event, "type", None)
+        if kind == "message_start":
+            message = getattr(event, "message", None)
+            self.id = getattr(message, "id", None)
+            self.model = getattr(message, "model", None)
+            self._merge(getattr(message, "usage", None))
+        elif kind == "message_delta":
+            stop = getattr(getattr(event, "delta", None), "stop_reason", None)
+            if stop:
+                self.stop_reason = stop
+            self._merge(getattr(event, "usage", None))
+
+    def _merge(self, usage) -> None:
+        for name in self._USAGE:
+            value = getattr(usage, name, None)
+            if value is not None:
+                self._usage[name] = value
+
+    @property
+    def usage(self):
+        if not self._usage:
+            return None
+        return types.SimpleNamespace(**{**dict.fromkeys(self._USAGE), **self._usage})
+
+
+class _TracedStream:
+    """A sync ``anthropic.Stream`` whose span ends when the stream does.
+
+    Iterating, ``next()``, ``close()`` and the ``with`` block behave as the
+    stream's own; every other attribute is the stream's. The span gets the
+    response attributes and usage seen in the events when the stream is read
+    to its end, closed, or left (a ``break`` out of the loop ends it when the
+    loop's iterator is collected), and the error if the stream fails part way.
+    A stream that is never read nor closed leaves its span open.
+    """
+
+    def __init__(self, stream, call: _ModelCall) -> None:
+        self._stream = stream
+        self._call = call
+        self._message = _StreamedMessage()
+        self._ended = False
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+    def _finish(self) -> None:
+        if not self._ended:
+            self._ended = True
+            self._call.done(self._message)
+
+    def _fail(self, exc: BaseException) -> None:
+        if not self._ended:
+            self._ended = True
+            self._call.annotate(self._message)  # what was seen before the error
+            self._call.failed(exc)
+
+    def __iter__(self):
+        try:
+            for event in self._stream:
+                self._message.see(event)
+                yield event
+        except GeneratorExit:
+            self._finish()
+            raise
+        except BaseException as exc:
+            self._fail(exc)
+            raise
+        self._finish()
+
+    def __next__(self):
+        try:
+            event = next(self._stream)
+        except StopIteration:
+            self._finish()
+            raise
+        except BaseException as exc:
+            self._fail(exc)
+            raise
+        self._message.see(event)
+        return event
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            self._finish()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+class _TracedAsyncStream(_TracedStream):
+    """The ``anthropic.AsyncStream`` counterpart of :class:`_TracedStream`."""
+
+    async def __aiter__(self):
+        try:
+            async for event in self._stream:
+                self._message.see(event)
+                yield event
+        except GeneratorExit:
+            self._finish()
+            raise
+        except BaseException as exc:
+            self._fail(exc)
+            raise
+        self._finish()
+
+    async def __anext__(self):
+        try:
+            event = await self._stream.__anext__()
+        except StopAsyncIteration:
+            self._finish()
+            raise
+        except BaseException as exc:
+            self._fail(exc)
+            raise
+        self._message.see(event)
+        return event
+
+    async def close(self) -> None:
+        try:
+            await self._stream.close()
+        finally:
+            self._finish()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.close()
+
+
+class _TracedStreamManager:
+    """``client.messages.stream(...)`` with a span around the ``with`` block.
+
+    The span starts when the block is entered (that is when the request is
+    sent) and ends when it is left, with the response attributes and usage
+    of the message the stream accumulated, whichever way it was read
+    (iterating, ``text_stream``, ``get_final_message()``), or with the error
+    that left the block.
+    """
+
+    def __init__(self, manager, start) -> None:
+        self._manager = manager
+        self._start = start
+        self._call = None
+        self._stream = None
+
+    def __getattr__(self, name):
+        return getattr(self._manager, name)
+
+    def _begin(self):
+        self._call = self._start()
+
+    def _snapshot(self):
+        get = getattr(self._stream, "_current_snapshot_or_none", None)
+        if get is not None:
+            return get()
+        try:
+            return self._stream.current_message_snapshot
+        except (AssertionError, AttributeError):
+            return None
+
+    def _end(self, exc) -> None:
+        call, self._call = self._call, None
+        if call is None:
+            return
+        snapshot = self._snapshot() if self._stream is not None else None
+        if exc is not None:
+            call.annotate(snapshot)
+            call.failed(exc)
+        else:
+            call.done(snapshot)
+
+    def __enter__(self):
+        self._begin()
+        try:
+            self._stream = self._manager.__enter__()
+        except BaseException as exc:
+            self._end(exc)
+            raise
+        self._call.streaming()
+        return self._stream
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            return self._manager.__exit__(exc_type, exc, tb)
+        finally:
+            self._end(exc)
+
+    async def __aenter__(self):
+        self._begin()
+        try:
+            self._stream = await self._manager.__aenter__()
+        except BaseException as exc:
+            self._end(exc)
+            raise
+        self._call.streaming()
+        return self._stream
+
+    async def __aexit__(self, exc_type, exc, tb):
+        try:
+            return await self._manager.__aexit__(exc_type, exc, tb)
+        finally:
+            self._end(exc)
 
 
 def _tracer(tracer_provider):
@@ -684,9 +943,17 @@ def instrument_anthropic(client, *, tracer_provider=None):
       :class:`PromptSpanProcessor` to the tracer provider so that its spans
       carry the prompt attributes.
 
-    With ``stream=True`` the call is passed through untraced (the usage of a
-    stream is known only once it is consumed); ``client.messages.stream`` is
-    not traced either.
+    Streams are traced too. ``create(stream=True)`` returns the SDK's stream
+    wrapped so that the span, started with the request, ends when the stream
+    is read to its end, closed or left, with the id, model, stop reason and
+    usage of its ``message_start`` and ``message_delta`` events (an error
+    event part way marks the span failed, with what was seen before it). A
+    stream that is neither read nor closed leaves its span open. For
+    ``client.messages.stream(...)`` the span covers the ``with`` block and
+    takes the usage of the message the stream accumulated. The wrapped
+    stream is not an ``anthropic.Stream`` instance (it forwards every
+    attribute to one), so code that checks ``isinstance`` sees the
+    difference.
 
     Examples
     --------
@@ -714,6 +981,8 @@ def instrument_anthropic(client, *, tracer_provider=None):
             except BaseException as exc:
                 call.failed(exc)
                 raise
+            if kwargs.get("stream"):
+                return call.wrap(response)
             call.done(response)
             return response
 
@@ -727,12 +996,26 @@ def instrument_anthropic(client, *, tracer_provider=None):
             except BaseException as exc:
                 call.failed(exc)
                 raise
+            if kwargs.get("stream"):
+                return call.wrap(response)
             call.done(response)
             return response
 
     create._llmdrift_traced = True
     # an instance attribute shadows the class method for this client only
     messages.create = create
+    original_stream = getattr(messages, "stream", None)
+    if original_stream is not None:
+
+        @functools.wraps(original_stream)
+        def stream(*args, **kwargs):
+            manager = original_stream(*args, **kwargs)
+            return _TracedStreamManager(
+                manager, lambda: _ModelCall(tracer, client, kwargs)
+            )
+
+        stream._llmdrift_traced = True
+        messages.stream = stream
     return client
 
 
@@ -747,6 +1030,7 @@ def uninstrument_anthropic(client):
     False
     """
     client.messages.__dict__.pop("create", None)
+    client.messages.__dict__.pop("stream", None)
     return client
 
 
@@ -777,5 +1061,7 @@ def traced_messages_create(client, /, *, tracer_provider=None, **kwargs):
     except BaseException as exc:
         call.failed(exc)
         raise
+    if kwargs.get("stream"):
+        return call.wrap(response)
     call.done(response)
     return response

@@ -25,6 +25,12 @@ Every request is recorded in ``FakeAnthropic.requests`` (method, path,
 headers, parsed JSON body, time), and every request inside a message batch in
 ``FakeAnthropic.batch_items``.
 
+A request with ``"stream": true`` is answered with server-sent events in the
+order the Messages API sends them (``message_start`` with the input usage,
+one text block in chunks of 8 characters, ``message_delta`` with the stop
+reason and the output usage, ``message_stop``); a reply with
+``stream_error_after`` sends an ``error`` event part way instead.
+
 Prompt caching is imitated: a system block with ``cache_control`` is counted
 as ``cache_creation_input_tokens`` the first time its text is seen and as
 ``cache_read_input_tokens`` afterwards; tokens are ``len(text) // 4``.
@@ -79,6 +85,11 @@ class Reply:
     model: str | None = None
     usage: dict | None = None
     batch_result: str | None = None
+    # for a streamed request: answer with an ``error`` event (this HTTP-like
+    # status) after this many text chunks, as the API does when it is
+    # overloaded part way through a stream
+    stream_error_after: int | None = None
+    stream_error_status: int = 529
 
     @classmethod
     def ok(cls, text: str, **kwargs) -> Reply:
@@ -330,7 +341,63 @@ class FakeAnthropic:
             return reply.status, headers, reply.raw
         if reply.status != 200:
             return reply.status, headers, _error_body(reply.status, "scripted")
+        if isinstance(body, dict) and body.get("stream"):
+            headers["content-type"] = "text/event-stream"
+            return 200, headers, self._event_stream(reply, body)
         return 200, headers, json.dumps(self._message(reply, body)).encode()
+
+    def _event_stream(self, reply: Reply, body) -> bytes:
+        """The whole server-sent-event body of one streamed message."""
+        message = self._message(reply, body)
+        usage = message["usage"]
+        start = dict(message, content=[], stop_reason=None)
+        start["usage"] = dict(usage, output_tokens=1)
+        events = [("message_start", {"type": "message_start", "message": start})]
+        events.append(
+            (
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "text", "text": ""},
+                },
+            )
+        )
+        chunks = [reply.text[i : i + 8] for i in range(0, len(reply.text), 8)]
+        for k, chunk in enumerate(chunks):
+            if reply.stream_error_after is not None and k == reply.stream_error_after:
+                status = reply.stream_error_status
+                error = {
+                    "type": "error",
+                    "error": {
+                        "type": _ERROR_TYPES.get(status, "api_error"),
+                        "message": "scripted, part way through the stream",
+                    },
+                }
+                events.append(("error", error))
+                return _sse(events)
+            delta = {"type": "text_delta", "text": chunk}
+            events.append(
+                (
+                    "content_block_delta",
+                    {"type": "content_block_delta", "index": 0, "delta": delta},
+                )
+            )
+        events.append(
+            ("content_block_stop", {"type": "content_block_stop", "index": 0})
+        )
+        events.append(
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": reply.stop_reason, "stop_sequence": None},
+                    "usage": {"output_tokens": usage["output_tokens"]},
+                },
+            )
+        )
+        events.append(("message_stop", {"type": "message_stop"}))
+        return _sse(events)
 
     def _create_batch(self, body) -> dict:
         batch_id = f"msgbatch_fake_{next(self._ids)}"
@@ -393,6 +460,12 @@ class FakeAnthropic:
                 result = {"type": "succeeded", "message": self._message(reply, params)}
             lines.append(json.dumps({"custom_id": item["custom_id"], "result": result}))
         return ("\n".join(lines) + "\n").encode()
+
+
+def _sse(events) -> bytes:
+    return "".join(
+        f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events
+    ).encode()
 
 
 def _error_body(status: int, message: str) -> bytes:

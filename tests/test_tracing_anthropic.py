@@ -18,6 +18,7 @@ from fake_anthropic import (  # noqa: F401 - the fixture is used by name
     Reply,
     fake_anthropic_fixture,
 )
+from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -281,20 +282,157 @@ def test_async_client_is_traced(fake_anthropic, pipeline):
     assert span.attributes["gen_ai.prompt.version"] == "v3"
 
 
-@pytest.mark.xfail(strict=True, reason="stream=True calls are passed through untraced")
-def test_streaming_call_gets_a_span_with_usage(fake_anthropic, pipeline):
-    """A streamed call should get a span with usage once the stream is read.
+def _usage_from_events(events):
+    """Usage and response fields read straight from the SDK's stream events."""
+    start = next(e for e in events if e.type == "message_start").message
+    delta = next(e for e in events if e.type == "message_delta")
+    return {
+        "id": start.id,
+        "model": start.model,
+        "input": start.usage.input_tokens
+        + start.usage.cache_read_input_tokens
+        + start.usage.cache_creation_input_tokens,
+        "cache_read": start.usage.cache_read_input_tokens,
+        "cache_write": start.usage.cache_creation_input_tokens,
+        "output": delta.usage.output_tokens,
+        "stop": delta.delta.stop_reason,
+    }
 
-    Known shortcoming (instrument_anthropic Notes): with stream=True the call
-    is passed through untraced, because usage arrives only at the end of the
-    stream; the fake server does not speak server-sent events either.
-    """
+
+LONG_ANSWER = "The printer is on fire; unplug it and leave the room. " * 3
+
+
+def test_streamed_call_gets_one_span_with_the_usage_of_its_events(
+    fake_anthropic, pipeline
+):
     provider, exporter = pipeline
+    fake_anthropic.responder = lambda body: Reply.ok(LONG_ANSWER)
     client = instrument_anthropic(fake_anthropic.client(), tracer_provider=provider)
-    try:
-        for _ in _call(client, stream=True):
-            pass
-    except Exception:
-        pass
+    with prompt_context(name="triage", version="v3", template=TEMPLATE):
+        stream = _call(client, stream=True)
+        # the request is sent, the stream not yet read: no span has ended,
+        # and the open span is not left current for the caller's code
+        assert exporter.get_finished_spans() == ()
+        assert not trace.get_current_span().is_recording()
+        events = list(stream)
+    seen = _usage_from_events(events)
     (span,) = exporter.get_finished_spans()
-    assert "gen_ai.usage.output_tokens" in span.attributes
+    attrs = dict(span.attributes)
+    assert attrs["gen_ai.response.id"] == seen["id"]
+    assert attrs["gen_ai.response.model"] == seen["model"] == RESPONSE_MODEL
+    assert attrs["gen_ai.response.finish_reasons"] == (seen["stop"],)
+    assert attrs["gen_ai.usage.input_tokens"] == seen["input"]
+    assert attrs["gen_ai.usage.cache_creation.input_tokens"] == seen["cache_write"]
+    assert attrs["gen_ai.usage.cache_creation.input_tokens"] == len(SYSTEM) // 4
+    # the final count of the message_delta event, not message_start's 1
+    assert attrs["gen_ai.usage.output_tokens"] == seen["output"]
+    assert seen["output"] == len(LONG_ANSWER) // 4
+    assert attrs["gen_ai.prompt.version"] == "v3"
+    assert span.status.status_code != StatusCode.ERROR
+    text = "".join(e.delta.text for e in events if e.type == "content_block_delta")
+    assert text == LONG_ANSWER
+
+
+def test_streamed_call_left_early_or_read_with_next_ends_its_span(
+    fake_anthropic, pipeline
+):
+    provider, exporter = pipeline
+    fake_anthropic.responder = lambda body: Reply.ok(LONG_ANSWER)
+    client = instrument_anthropic(fake_anthropic.client(), tracer_provider=provider)
+    with _call(client, stream=True) as stream:
+        for event in stream:
+            if event.type == "content_block_delta":
+                break
+    (left,) = exporter.get_finished_spans()
+    # message_start was read: its id and input usage are on the span
+    assert left.attributes["gen_ai.response.id"].startswith("msg_fake_")
+    assert "gen_ai.usage.input_tokens" in left.attributes
+    assert left.status.status_code != StatusCode.ERROR
+
+    stream = _call(client, "second", stream=True)
+    events = []
+    while True:
+        try:
+            events.append(next(stream))
+        except StopIteration:
+            break
+    spans = exporter.get_finished_spans()
+    assert len(spans) == 2
+    assert (
+        spans[1].attributes["gen_ai.usage.output_tokens"]
+        == (_usage_from_events(events)["output"])
+    )
+
+
+def test_error_event_part_way_through_a_stream_fails_the_span(fake_anthropic, pipeline):
+    provider, exporter = pipeline
+    fake_anthropic.script(Reply(text=LONG_ANSWER, stream_error_after=2))
+    client = instrument_anthropic(fake_anthropic.client(), tracer_provider=provider)
+    stream = _call(client, stream=True)
+    with pytest.raises(anthropic.APIStatusError):
+        for _ in stream:
+            pass
+    (span,) = exporter.get_finished_spans()
+    assert span.status.status_code == StatusCode.ERROR
+    # the stream's HTTP status is 200; the error event names the error
+    assert span.attributes["error.type"] == "overloaded_error"
+    assert span.attributes["gen_ai.response.id"].startswith("msg_fake_")
+
+
+def test_async_streamed_call_gets_a_span_with_usage(fake_anthropic, pipeline):
+    provider, exporter = pipeline
+    fake_anthropic.responder = lambda body: Reply.ok(LONG_ANSWER)
+    client = instrument_anthropic(
+        fake_anthropic.async_client(), tracer_provider=provider
+    )
+
+    async def main():
+        stream = await _call(client, stream=True)
+        return [event async for event in stream]
+
+    events = asyncio.run(main())
+    (span,) = exporter.get_finished_spans()
+    seen = _usage_from_events(events)
+    assert span.attributes["gen_ai.usage.output_tokens"] == seen["output"]
+    assert span.attributes["gen_ai.usage.input_tokens"] == seen["input"]
+    assert span.attributes["gen_ai.response.id"] == seen["id"]
+
+
+def test_messages_stream_helper_is_traced_with_the_final_message(
+    fake_anthropic, pipeline
+):
+    provider, exporter = pipeline
+    fake_anthropic.responder = lambda body: Reply.ok(LONG_ANSWER)
+    client = instrument_anthropic(fake_anthropic.client(), tracer_provider=provider)
+    with prompt_context(name="triage", version="v5", template=TEMPLATE):
+        with client.messages.stream(
+            model="claude-haiku-4-5",
+            max_tokens=64,
+            messages=[{"role": "user", "content": "Printer on fire"}],
+        ) as stream:
+            text = "".join(stream.text_stream)
+            final = stream.get_final_message()
+    assert text == LONG_ANSWER
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes["gen_ai.response.id"] == final.id
+    assert span.attributes["gen_ai.usage.output_tokens"] == final.usage.output_tokens
+    assert span.attributes["gen_ai.usage.output_tokens"] == len(LONG_ANSWER) // 4
+    assert span.attributes["gen_ai.prompt.version"] == "v5"
+    assert uninstrument_anthropic(client).messages.stream.__name__ == "stream"
+    assert not hasattr(client.messages.stream, "_llmdrift_traced")
+
+
+def test_streamed_spans_reach_read_otlp_with_their_tokens(
+    fake_anthropic, pipeline, tmp_path
+):
+    provider, exporter = pipeline
+    fake_anthropic.responder = lambda body: Reply.ok(LONG_ANSWER)
+    client = instrument_anthropic(fake_anthropic.client(), tracer_provider=provider)
+    events = list(_call(client, stream=True))
+    path = tmp_path / "traces.jsonl"
+    path.write_text(json.dumps(_otlp_json(exporter.get_finished_spans())) + "\n")
+    (row,) = read_otlp(path).itertuples()
+    seen = _usage_from_events(events)
+    assert row.output_tokens == seen["output"]
+    assert row.input_tokens == seen["input"]
+    assert row.response_model == RESPONSE_MODEL
