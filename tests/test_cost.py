@@ -525,6 +525,25 @@ def test_fallback_takes_the_deepest_span_carrying_usage():
     assert used["span_id"].tolist() == ["K"]
 
 
+def test_llm_wrapper_span_is_left_out_when_calls_below_it_carry_usage():
+    # W: a framework's LLM step; L1, L2: two client calls under it (a retry),
+    # W repeating their sum. V: an LLM step whose client call below left no
+    # usage, so V's totals are the only record. A: an agent over V.
+    spans = pd.DataFrame(
+        {
+            "span_id": ["W", "L1", "L2", "A", "V", "U"],
+            "parent_span_id": [None, "W", "W", None, "A", "V"],
+            "span_kind": ["llm", "llm", "llm", "agent", "llm", "llm"],
+            "input_tokens": [300, 100, 200, 50, 50, pd.NA],
+            "output_tokens": [30, 10, 20, 5, 5, pd.NA],
+        }
+    )
+    used = usage_spans(spans)
+    assert used["span_id"].tolist() == ["L1", "L2", "V", "U"]
+    assert int(used["input_tokens"].sum()) == 100 + 200 + 50
+    assert not used["usage_fallback"].any()
+
+
 @pytest.mark.xfail(strict=True, reason="nested LLM spans with copied totals")
 def test_llm_span_nested_under_llm_span_is_counted_once():
     """An LLM wrapper span (e.g. a framework's LLM step around the client

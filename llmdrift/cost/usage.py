@@ -562,7 +562,10 @@ def usage_spans(spans: pd.DataFrame) -> pd.DataFrame:
 
     The hierarchy rule (used by every llmdrift cost rollup):
 
-    1. Every LLM-level span (``span_kind`` "llm" or "embedding") counts.
+    1. Every LLM-level span (``span_kind`` "llm" or "embedding") counts,
+       unless an LLM-level span below it carries usage: then it is a
+       wrapper (a framework's LLM step around the client call, which repeats
+       the call's totals) and the calls below it are counted instead.
     2. An agent, chain, tool, retrieval or other span counts only when it
        carries usage (a token count or a cost), nothing under it is
        LLM-level, and nothing under it carries usage either. It is then a
@@ -590,8 +593,10 @@ def usage_spans(spans: pd.DataFrame) -> pd.DataFrame:
     -----
     A wrapper span whose totals are larger than the sum of its model calls
     (some calls not instrumented, others instrumented) is not detected: only
-    the instrumented calls are counted. An LLM span nested under another LLM
-    span with the same copied totals is counted twice.
+    the instrumented calls are counted. An LLM-level span whose own usage is
+    not a copy of the LLM-level spans below it (it made a call of its own
+    *and* has instrumented calls nested under it) is counted only through
+    those calls.
 
     Examples
     --------
@@ -622,8 +627,9 @@ def usage_spans(spans: pd.DataFrame) -> pd.DataFrame:
         parent_pos = np.full(n, -1)
     below_llm = _has_descendant(is_llm, parent_pos)
     below_bearing = _has_descendant(bearing, parent_pos)
+    wrapper_llm = is_llm & _has_descendant(is_llm & bearing, parent_pos)
     fallback = ~is_llm & bearing & ~below_llm & ~below_bearing
-    keep = is_llm | fallback
+    keep = (is_llm & ~wrapper_llm) | fallback
     out = frame.loc[keep].copy()
     out["usage_fallback"] = pd.array(fallback[keep], dtype="boolean")
     return out.reset_index(drop=True)
