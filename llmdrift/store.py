@@ -483,6 +483,48 @@ def _limit_duckdb(backend, memory_limit, spill=None) -> None:
         _run(backend.con, f"SET temp_directory = {_sql_string(str(spill))}")
 
 
+# Ibis backends ibis.connect() reaches by URL scheme; used when the installed
+# ibis cannot list its backend entry points
+_FALLBACK_SCHEMES = ("bigquery", "clickhouse", "duckdb", "mysql", "postgres", "sqlite")
+
+
+def _url_schemes() -> list[str]:
+    """URL schemes :func:`ibis.connect` knows (its backends, installed or not)."""
+    from importlib.metadata import entry_points
+
+    names = {entry.name for entry in entry_points(group="ibis.backends")}
+    return sorted(names or _FALLBACK_SCHEMES)
+
+
+def _redact(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (messages reach logs)."""
+    return re.sub(r"(://[^/:@]*:)[^/]*@", r"\1***@", url)
+
+
+def _connect_url(url: str):
+    """``ibis.connect(url)`` with errors that name the scheme and the fix."""
+    import urllib.parse
+
+    scheme = urllib.parse.urlparse(url).scheme.lower()
+    # ibis reads postgresql:// as postgres://
+    backend_name = scheme.replace("postgresql", "postgres")
+    supported = _url_schemes()
+    if backend_name not in supported and backend_name != "file":
+        raise ValueError(
+            f"store URL {_redact(url)!r}: unknown scheme {scheme!r}; supported "
+            f"schemes: {', '.join(supported)} (e.g. 'duckdb:///traces.duckdb'), "
+            "or give a .duckdb path or a folder for Parquet files."
+        )
+    try:
+        return _ibis().connect(url)
+    except ImportError as exc:
+        raise ImportError(
+            f"store URL {_redact(url)!r}: the Ibis backend for scheme "
+            f"{scheme!r} is not installed; install it with: pip install "
+            f"'ibis-framework[{backend_name}]'"
+        ) from exc
+
+
 def open_store(
     path_or_url, *, contents=None, tables=None, memory_limit=DEFAULT_MEMORY_LIMIT
 ) -> Store:
@@ -527,8 +569,12 @@ def open_store(
     Raises
     ------
     ValueError
-        For a path that is an existing file of another kind, or an unknown
-        table name in ``tables``.
+        For a path that is an existing file of another kind, a URL whose
+        scheme names no Ibis backend (the message lists the supported
+        schemes), or an unknown table name in ``tables``.
+    ImportError
+        For a URL whose Ibis backend is not installed; the message names the
+        scheme and the ``pip install 'ibis-framework[<scheme>]'`` command.
 
     Examples
     --------
@@ -555,7 +601,7 @@ def open_store(
             _duckdb_compat()
         store = Store(path_or_url, layout=layout, location=repr(path_or_url))
     elif isinstance(path_or_url, str) and "://" in path_or_url:
-        backend = _ibis().connect(path_or_url)
+        backend = _connect_url(path_or_url)
         layout = "duckdb" if backend.name == "duckdb" else "ibis"
         if layout == "duckdb":
             _duckdb_compat()
