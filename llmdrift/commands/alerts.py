@@ -31,6 +31,8 @@ import json
 import sys
 from pathlib import Path
 
+from llmdrift.commands._options import InputError, time_range
+
 __all__ = ["add_parser", "load_inputs", "format_table"]
 
 _SPAN_COLUMNS = (
@@ -101,15 +103,17 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--since",
         metavar="TIME",
-        help="report only alerts at or after this UTC time (history before it "
-        "still sets the baselines)",
+        help="report only alerts at or after this ISO time, e.g. "
+        "2024-06-01T00:00Z (UTC unless it says; history before it still sets "
+        "the baselines)",
+    )
+    parser.add_argument(
+        "--until",
+        metavar="TIME",
+        help="report only alerts before this ISO time, e.g. 2024-06-08T00:00Z",
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=_main)
-
-
-class InputError(ValueError):
-    """Bad command-line input (exit code 2)."""
 
 
 def _read_table(path, what):
@@ -214,21 +218,46 @@ def load_inputs(args):
     return spans, scores, deployments
 
 
-def _rules(args):
+def _read_rules(path):
+    """The rule table in a CSV or JSON file, checked; errors name the file."""
     import pandas as pd
 
-    from llmdrift.alerts import default_rules
+    from llmdrift.alerts import RULE_COLUMNS, _check_rules
 
-    if args.rules:
-        file = Path(args.rules)
-        if not file.is_file():
-            raise InputError(f"rules file {args.rules!r} does not exist.")
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"rules file {str(path)!r} does not exist.")
+    hint = (
+        'write the default table with `python -c "import llmdrift; '
+        "llmdrift.default_rules().to_csv('rules.csv', index=False)\"` and edit it"
+    )
+    try:
         if file.suffix.lower() == ".json":
-            rules = pd.DataFrame(json.loads(file.read_text()))
+            rules = pd.DataFrame(json.loads(file.read_text(encoding="utf-8")))
         else:
             rules = pd.read_csv(file)
-    else:
-        rules = default_rules()
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(
+            f"rules file {str(path)!r} is not a CSV or JSON table ({exc}); {hint}."
+        ) from None
+    needed = ("rule", "enabled", "first_action")
+    missing = [c for c in needed if c not in rules.columns]
+    if missing:
+        raise InputError(
+            f"rules file {str(path)!r} lacks column(s) {missing} (it has "
+            f"{list(rules.columns)[:12]}); a rule table needs {list(needed)} and "
+            f"may set any of {list(RULE_COLUMNS)}; {hint}."
+        )
+    try:
+        return _check_rules(rules)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"rules file {str(path)!r}: {exc}") from None
+
+
+def _rules(args):
+    from llmdrift.alerts import default_rules
+
+    rules = _read_rules(args.rules) if args.rules else default_rules()
     unknown = sorted(set(args.disable) - set(rules["rule"]))
     if unknown:
         raise InputError(
@@ -292,24 +321,21 @@ def _main(args) -> int:
     from llmdrift.schema import LlmdriftWarning, SchemaError
 
     try:
-        spans, scores, deployments = load_inputs(args)
+        # options first: a typo should not wait for the data to load
+        since, until = time_range(args.since, args.until)
         rules = _rules(args)
+        spans, scores, deployments = load_inputs(args)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LlmdriftWarning)
             alerts = evaluate_alerts(spans, scores, deployments, rules, tz=args.tz)
-        if args.since:
-            try:
-                since = pd.Timestamp(args.since)
-            except ValueError:
-                raise ValueError(
-                    f"--since {args.since!r} is not a time; give an ISO time such "
-                    "as 2026-02-20 or 2026-02-20T06:00Z (UTC unless it says)"
-                ) from None
-            since = since.tz_localize("UTC") if since.tzinfo is None else since
-            status = alerts.attrs["status"]
-            alerts = alerts[alerts["time"] >= since].reset_index(drop=True)
-            alerts.attrs["status"] = status
-    except (SchemaError, ValueError, TypeError, KeyError, OSError) as exc:
+        status = alerts.attrs["status"]
+        if since is not None:
+            alerts = alerts[alerts["time"] >= since]
+        if until is not None:
+            alerts = alerts[alerts["time"] < until]
+        alerts = alerts.reset_index(drop=True)
+        alerts.attrs["status"] = status
+    except (SchemaError, ValueError, TypeError, KeyError, OSError, ImportError) as exc:
         print(f"llmdrift alerts: error: {exc}", file=sys.stderr)
         return 2
     status = pd.DataFrame(alerts.attrs["status"])

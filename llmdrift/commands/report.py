@@ -122,10 +122,11 @@ def run(args: argparse.Namespace) -> int:
             data = load_source(sources[0] if named else sources, path=args.data)
             spans, scores = data.spans, data.scores
             contents, deployments = data.contents, data.deployments
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, ImportError) as err:
         where = args.store if args.store is not None else sources
         print(f"llmdrift report: cannot load {where}: {err}", file=sys.stderr)
         return 2
+    where_from = args.store if args.store is not None else sources
     if len(spans) == 0 or len(scores) == 0:
         what = "spans" if len(spans) == 0 else "scores"
         print(
@@ -134,7 +135,13 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    incident = llmdrift.investigate(spans, scores, deployments, contents=contents)
+    try:
+        incident = llmdrift.investigate(spans, scores, deployments, contents=contents)
+    except ValueError as err:  # SchemaError included: data the analysis refuses
+        print(
+            f"llmdrift report: cannot investigate {where_from}: {err}", file=sys.stderr
+        )
+        return 2
     incident_report(incident, args.out, include_contents=args.include_contents)
     print(f"wrote {args.out}")
     return 0

@@ -1,0 +1,76 @@
+"""Checks of command-line option values shared by the subcommands.
+
+Every check raises :class:`InputError` (a ``ValueError``) whose message names
+the option, what it must look like and what arrived, so a subcommand prints
+it and exits with code 2.
+
+Examples
+--------
+>>> str(iso_time("2024-06-01T06:00Z", "--since"))
+'2024-06-01 06:00:00+00:00'
+>>> iso_time("yesterday", "--since")
+Traceback (most recent call last):
+...
+llmdrift.commands._options.InputError: --since must be an ISO time such as 2024-06-01T00:00Z, got 'yesterday'
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+__all__ = ["InputError", "iso_time", "time_range"]
+
+ISO_EXAMPLE = "2024-06-01T00:00Z"
+
+
+class InputError(ValueError):
+    """Bad command-line input (exit code 2)."""
+
+
+def iso_time(text, option: str):
+    """An ISO 8601 time given on the command line, as a UTC ``pd.Timestamp``.
+
+    A time without an offset is read as UTC; None stays None. Words such as
+    ``today`` or ``yesterday`` and day-first dates are refused rather than
+    guessed.
+
+    Raises
+    ------
+    InputError
+        Naming ``option`` and the expected form, e.g. ``--since must be an
+        ISO time such as 2024-06-01T00:00Z, got 'yesterday'``.
+    """
+    import pandas as pd
+
+    if text is None:
+        return None
+    try:
+        # strict ISO 8601 (pd.Timestamp would also take 'today' or '1/2/2026')
+        parsed = datetime.fromisoformat(str(text).strip())
+    except ValueError:
+        raise InputError(
+            f"{option} must be an ISO time such as {ISO_EXAMPLE}, got {text!r}"
+        ) from None
+    stamp = pd.Timestamp(parsed)
+    if stamp.tzinfo is None:
+        return stamp.tz_localize("UTC")
+    return stamp.tz_convert("UTC")
+
+
+def time_range(since, until, *, names=("--since", "--until")):
+    """``(since, until)`` parsed with :func:`iso_time`; since must precede until.
+
+    Examples
+    --------
+    >>> time_range("2024-06-02", "2024-06-01")
+    Traceback (most recent call last):
+    ...
+    llmdrift.commands._options.InputError: --since (2024-06-02 00:00 UTC) must be before --until (2024-06-01 00:00 UTC)
+    """
+    start, end = iso_time(since, names[0]), iso_time(until, names[1])
+    if start is not None and end is not None and start >= end:
+        raise InputError(
+            f"{names[0]} ({start:%Y-%m-%d %H:%M} UTC) must be before {names[1]} "
+            f"({end:%Y-%m-%d %H:%M} UTC)"
+        )
+    return start, end
