@@ -327,14 +327,76 @@ def _check_rules(rules: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(
             f"rules frame: unknown rule(s) {unknown}; known rules: {list(_RULES)}."
         )
+    # a misspelt column would otherwise leave the default in force, silently
+    extra = [c for c in rules.columns if c not in RULE_COLUMNS]
+    if extra:
+        raise ValueError(
+            f"rules frame: unknown column(s) {extra}; a rule table has the "
+            f"columns {list(RULE_COLUMNS)}."
+        )
     defaults = default_rules().set_index("rule")
     out = []
     for _, row in rules.iterrows():
         full = defaults.loc[row["rule"]].to_dict()
         full.update({k: v for k, v in row.items() if k in RULE_COLUMNS})
         full["rule"] = row["rule"]
+        _check_rule_values(full)
         out.append(full)
     return pd.DataFrame(out, columns=list(RULE_COLUMNS))
+
+
+# the numbers each rule reads, each above 0 and below the given bound
+_RULE_NUMBERS = {
+    "quality_drop": (("threshold", 1.0), ("arl0", math.inf)),
+    "prompt_hash_change": (),
+    "retrieval_drop": (("threshold", 1.0), ("alpha", 1.0)),
+    "hallucination_spike": (("threshold", math.inf), ("alpha", 1.0)),
+    "cost_per_quality": (("threshold", math.inf),),
+}
+_RULE_DURATIONS = {
+    "quality_drop": ("window", "baseline"),
+    "retrieval_drop": ("window", "baseline"),
+    "hallucination_spike": ("baseline",),
+}
+
+
+def _check_rule_values(rule: dict) -> None:
+    """Refuse values a rule cannot run with, naming the rule and the column."""
+    name = rule["rule"]
+    enabled = rule["enabled"]
+    if not isinstance(enabled, (bool, np.bool_)):
+        raise ValueError(
+            f"rule {name!r}: enabled must be True or False, got {enabled!r}."
+        )
+    for column, high in _RULE_NUMBERS[name]:
+        value = rule[column]
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if isinstance(value, (bool, np.bool_)) or not 0 < number < high:
+            where = "a finite number > 0" if math.isinf(high) else f"in (0, {high:g})"
+            raise ValueError(f"rule {name!r}: {column} must be {where}, got {value!r}.")
+    if name != "prompt_hash_change":
+        count = rule["min_count"]
+        try:
+            whole = float(count) == int(float(count)) and float(count) >= 0
+        except (TypeError, ValueError, OverflowError):
+            whole = False
+        if isinstance(count, (bool, np.bool_)) or not whole:
+            raise ValueError(
+                f"rule {name!r}: min_count must be a whole number >= 0, got {count!r}."
+            )
+    else:
+        try:
+            pd.Timedelta(rule["window"])
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"rule {name!r}: window (the tolerance between a hash change and "
+                f"a deployment) {rule['window']!r} is not a duration; use e.g. '2h'."
+            ) from None
+    for column in _RULE_DURATIONS.get(name, ()):
+        _days(rule[column], column, name)
 
 
 # ---------------------------------------------------------------------------
