@@ -146,6 +146,14 @@ def _fmt(value: float, unit: str = "") -> str:
     return f"{value:.2f}"
 
 
+def _signed(value: float, spec: str = "+.2f") -> str:
+    """``value`` in format ``spec`` with its sign, but a value that rounds to
+    zero prints as plain zero ("0%", "0.00"), never "-0%" or "+0.00"."""
+    text = format(value, spec)
+    zero = format(0.0, spec.replace("+", ""))
+    return zero if text.lstrip("+-") == zero else text
+
+
 def _fmt_time(stamp: pd.Timestamp) -> str:
     if stamp.hour == 0 and stamp.minute == 0:
         return stamp.strftime("%Y-%m-%d") + " UTC"
@@ -748,7 +756,7 @@ class Incident:
                 dict(
                     time=c["time"],
                     kind="detected change",
-                    label=f"{c['dimension']} {c['change']:+.2f}",
+                    label=f"{c['dimension']} {_signed(c['change'])}",
                     announced=pd.NA,
                     primary=bool(primary),
                 )
@@ -943,8 +951,8 @@ class Incident:
                 f"Quality drop detected in the {_freq_word(self.freq)} window "
                 f"starting {_fmt_time(d['time'])}{steps}: {d['dimension']} for "
                 f"{where} fell from {_fmt(d['mean_before'])} to "
-                f"{_fmt(d['mean_after'])} (change {d['change']:+.2f}, 95% CI "
-                f"{d['ci_low']:+.2f} to {d['ci_high']:+.2f}; "
+                f"{_fmt(d['mean_after'])} (change {_signed(d['change'])}, 95% CI "
+                f"{_signed(d['ci_low'])} to {_signed(d['ci_high'])}; "
                 f"n={int(d['n_before']):,} scores before, {int(d['n_after']):,} "
                 "after)."
             )
@@ -985,7 +993,7 @@ class Incident:
                 bits.append(f"{names[r['metric']]} not recorded")
                 continue
             rel = (
-                f", {r['relative_change']:+.0%}"
+                f", {_signed(r['relative_change'], '+.0%')}"
                 if np.isfinite(r["relative_change"]) and r["unit"] != "share"
                 else ""
             )
@@ -1039,7 +1047,8 @@ class Incident:
         ].sort_values("change")
         bits = [
             f"{r['dimension']} {_fmt(r['mean_before'])} -> {_fmt(r['mean_after'])} "
-            f"({r['change']:+.2f}, 95% CI {r['ci_low']:+.2f} to {r['ci_high']:+.2f})"
+            f"({_signed(r['change'])}, 95% CI {_signed(r['ci_low'])} to "
+            f"{_signed(r['ci_high'])})"
             for _, r in same.iterrows()
         ]
         text = ""
@@ -1057,7 +1066,15 @@ class Incident:
         others = others[(others["n_before"] > 0) & (others["n_after"] > 0)]
         if len(others):
             fell = others[others["ci_high"] < 0]
-            if fell.empty:
+            if len(others) == 1:
+                # one comparison: name it rather than count it
+                only = _group_label(others.iloc[0], self.group_keys)
+                verb = "shows no drop" if fell.empty else "also fell"
+                sentence = (
+                    f"The only other group compared, {only}, {verb} in "
+                    f"{d['dimension']} across that time."
+                )
+            elif fell.empty:
                 sentence = (
                     f"No other group ({len(others)} compared) shows a drop in "
                     f"{d['dimension']} across that time."
@@ -1068,7 +1085,7 @@ class Incident:
                     for _, r in fell.head(4).iterrows()
                 )
                 sentence = (
-                    f"{len(fell)} of {len(others)} other group(s) also fell in "
+                    f"{len(fell)} of {len(others)} other groups also fell in "
                     f"{d['dimension']} across that time ({names})."
                 )
             text = f"{text} {sentence}".strip()
@@ -1085,9 +1102,10 @@ class Incident:
         side = "all days" if self.window is None else f"{self.window.days} days"
         return (
             f"The overall {r['dimension']} mean (all intents) moved by "
-            f"{r['within'] + r['mix']:+.2f} around {_fmt_time(r['time'])} "
-            f"({side} either side): {r['mix']:+.2f} from a shift in the intent "
-            f"mix, {r['within']:+.2f} from within-intent quality. That is a mix "
+            f"{_signed(r['within'] + r['mix'])} around {_fmt_time(r['time'])} "
+            f"({side} either side): {_signed(r['mix'])} from a shift in the "
+            f"intent mix, {_signed(r['within'])} from within-intent quality. That "
+            "is a mix "
             "shift, not a quality drop."
         )
 
@@ -1946,8 +1964,8 @@ def _score_causes(
                 kind="intent_mix",
                 description=(
                     f"shift in the intent mix: it moved the overall {dim} mean by "
-                    f"{mix['mix']:+.2f} across the change, within-intent quality "
-                    f"by {mix['within']:+.2f}"
+                    f"{_signed(mix['mix'])} across the change, within-intent "
+                    f"quality by {_signed(mix['within'])}"
                 ),
                 time=time,
                 service=drop.get("service"),
