@@ -24,6 +24,7 @@ from llmdrift.cost._common import (
     require_columns,
     require_frame,
     utc_times,
+    warn,
     window_start,
 )
 from llmdrift.cost.usage import normalize_usage, usage_spans
@@ -32,12 +33,30 @@ from llmdrift.schema import SchemaError
 __all__ = ["cost_by", "most_expensive_traces", "cost_movers", "cost_per_quality"]
 
 
+def _refuse_repeated_spans(spans: pd.DataFrame) -> None:
+    """SchemaError when a span_id occurs on more than one row of a frame.
+
+    The spans contract keys on span_id; a repeated row would be counted twice
+    (two requests' worth of cost and tokens) without a word.
+    """
+    ids = spans["span_id"]
+    repeated = ids.duplicated() & ids.notna()
+    if repeated.any():
+        raise SchemaError(
+            f"spans frame: {int(repeated.sum())} row(s) repeat a span_id (first: "
+            f"{ids[repeated].iloc[0]!r}); the rollup would count those spans twice. "
+            "Keep one row per span: spans.drop_duplicates('span_id')"
+        )
+
+
 def _requests(
     spans: pd.DataFrame, by: tuple[str, ...], freq: str | None
 ) -> pd.DataFrame:
     """One row per (group, [window], request) with its summed cost and tokens."""
     require_frame(spans)
     require_columns(spans, ["span_id", *by], "spans")
+    _refuse_repeated_spans(spans)
+    _check_freq(freq)
     used = usage_spans(spans)
     n = len(used)
     request = (
@@ -63,6 +82,12 @@ def _requests(
         else pd.Series(pd.NA, index=used.index, dtype="Float64")
     )
     frame["cost_usd"] = cost.astype(float)
+    values = frame["cost_usd"].to_numpy()
+    inf = np.isinf(values)
+    negative = (values < 0) & ~inf
+    if inf.any() or negative.any():
+        example = used["span_id"].to_numpy(object)[inf if inf.any() else negative][0]
+        _report_costs(int(inf.sum()), int(negative.sum()), example)
     frame["n_spans"] = 1
     frame["n_without_cost"] = cost.isna().astype(int)
     frame["n_fallback_spans"] = used["usage_fallback"].astype(bool).astype(int)
@@ -154,6 +179,7 @@ def _span_input(spans, by):
 
     if isinstance(spans, pd.DataFrame):
         require_columns(spans, ["span_id", *by], "spans")
+        _refuse_repeated_spans(spans)
         normalised = {"usage_source_convention", "uncached_input_tokens"} <= set(
             spans.columns
         )
@@ -261,18 +287,32 @@ def _prepared_spans(t, backend):
     return used.mutate(**values), columns
 
 
-def _check_freq_units(freq, columns):
+class FreqError(ValueError, NotImplementedError):
+    """A ``freq`` the cost rollups do not support.
+
+    A ValueError (a bad argument value); also a NotImplementedError, which is
+    what earlier versions raised, so old ``except`` clauses still catch it.
+    """
+
+
+def _check_freq(freq) -> str | None:
+    """The Ibis truncation unit of ``freq`` (None for None), or FreqError."""
     if freq is None:
         return None
-    if "start_time" not in columns:
-        raise ValueError("freq= needs a 'start_time' column in spans")
-    unit = _FREQ_UNITS.get(str(freq))
+    unit = _FREQ_UNITS.get(freq) if isinstance(freq, str) else None
     if unit is None:
-        raise NotImplementedError(
-            f"freq={freq!r} is not supported by cost_by; use one of "
+        raise FreqError(
+            f"freq={freq!r} is not supported by the cost rollups; use one of "
             f"{sorted(_FREQ_UNITS)} (hours, UTC days, weeks from Monday, "
             "months)."
         )
+    return unit
+
+
+def _check_freq_units(freq, columns):
+    unit = _check_freq(freq)
+    if unit is not None and "start_time" not in columns:
+        raise ValueError("freq= needs a 'start_time' column in spans")
     return unit
 
 
@@ -281,6 +321,54 @@ def _plain_window(start, unit):
     import ibis.expr.datatypes as dt
 
     return start.cast(dt.Timestamp()).truncate(unit)
+
+
+_COST_FLAGS = ("_n_inf_cost", "_n_negative_cost")
+
+
+def _cost_flags(used) -> dict:
+    """Ibis: counts of infinite and of negative costs, summed with the rollup.
+
+    They ride along in the rollup's own aggregation, so checking them costs
+    no extra pass over a store.
+    """
+    inf = used._cost.isinf().fill_null(False)
+    negative = (used._cost < 0).fill_null(False) & ~inf
+    return {
+        "_n_inf_cost": inf.cast("int64").sum(),
+        "_n_negative_cost": negative.cast("int64").sum(),
+    }
+
+
+def _check_cost_flags(out: pd.DataFrame, used, backend) -> pd.DataFrame:
+    """Raise on infinite costs and warn on negative ones; drop the counts."""
+    counts = {name: int(out[name].fillna(0).sum()) for name in _COST_FLAGS}
+    out = out.drop(columns=list(_COST_FLAGS))
+    if counts["_n_inf_cost"] or counts["_n_negative_cost"]:
+        inf = used._cost.isinf().fill_null(False)
+        which = inf if counts["_n_inf_cost"] else (used._cost < 0).fill_null(False)
+        example = backend.to_pyarrow(used.filter(which).select("span_id").limit(1))
+        first = example.column(0)[0].as_py() if example.num_rows else None
+        _report_costs(counts["_n_inf_cost"], counts["_n_negative_cost"], first)
+    return out
+
+
+def _report_costs(n_inf: int, n_negative: int, example) -> None:
+    """The one message for bad 'cost_usd' values, from either path."""
+    if n_inf:
+        raise SchemaError(
+            f"spans column 'cost_usd' holds {n_inf} infinite value(s) on counted "
+            f"spans (first at span_id {example!r}); a cost must be a finite number "
+            "of dollars, or missing when unknown: replace them, e.g. "
+            "spans['cost_usd'].replace([np.inf, -np.inf], np.nan), or price the "
+            "spans with price_spans"
+        )
+    if n_negative:
+        warn(
+            f"spans column 'cost_usd' holds {n_negative} negative value(s) on counted "
+            f"spans (first at span_id {example!r}); they are summed as given, which "
+            "lowers the totals (refunds or credits?)"
+        )
 
 
 def _lean_rollup(used, columns, by, freq, backend, approx):
@@ -353,6 +441,7 @@ def _lean_rollup(used, columns, by, freq, backend, approx):
         "n_without_cost": used._cost.isnull().cast("int64").sum(),
         "n_fallback_spans": used.usage_fallback.cast("int64").sum(),
         "n_usage_inconsistent": used._inconsistent.cast("int64").sum(),
+        **_cost_flags(used),
     }
     for name in TOKEN_COLUMNS:
         sums[name] = used[f"_{name}"].sum()
@@ -384,6 +473,7 @@ def _request_table(t, by, freq, backend):
         "n_without_cost": used._cost.isnull().cast("int64").sum(),
         "n_fallback_spans": used.usage_fallback.cast("int64").sum(),
         "n_usage_inconsistent": used._inconsistent.cast("int64").sum(),
+        **_cost_flags(used),
     }
     if "start_time" in columns:
         aggs["_group_start"] = used._start.min()
@@ -429,6 +519,7 @@ def _group_table(requests, keys, approx):
         "n_fallback_spans": requests.n_fallback_spans.sum(),
         "n_usage_inconsistent": requests.n_usage_inconsistent.sum(),
         "_n_mixed": requests._mixed.sum(),
+        **{name: requests[name].sum() for name in _COST_FLAGS},
     }
     for name in TOKEN_COLUMNS:
         aggs[name] = requests[name].sum()
@@ -491,11 +582,33 @@ def cost_by(
           span because nothing under it was a model call.
         - ``n_usage_inconsistent`` (int): spans with contradictory usage.
 
+    Raises
+    ------
+    FreqError
+        ``freq`` not one of the accepted values (a ValueError).
+    SchemaError
+        A missing column; a counted span with an infinite ``cost_usd`` (the
+        count and the first span_id are named); for a pandas frame, a
+        span_id on more than one row.
+
+    Warns
+    -----
+    LlmdriftWarning
+        Counted spans with a negative ``cost_usd`` (the count and the first
+        span_id); they are summed as given.
+
     Notes
     -----
     A trace that uses two models falls in two groups with ``by=
     "request_model"``; in each it is one request with that model's part of
     the cost.
+
+    The infinite and negative cost counts ride along in the rollup's own
+    aggregation, so a store gets the same checks at no extra pass. Repeated
+    span ids are refused for a pandas frame only: on a store or an Ibis
+    table that check would cost a full extra scan (a distinct count of every
+    span_id), so it is not made there, and a store holding a span twice
+    counts it twice.
 
     The rollup is written with Ibis (hierarchy rule, per-request sums,
     per-group figures) and runs in-process on DuckDB for a pandas frame and
@@ -528,6 +641,7 @@ def cost_by(
     (1100, 160, 1)
     """
     by = as_tuple(by)
+    _check_freq(freq)
     if quantiles not in ("auto", "exact", "approx"):
         raise ValueError(
             f"quantiles must be 'auto', 'exact' or 'approx', got {quantiles!r}"
@@ -545,6 +659,7 @@ def cost_by(
         requests, keys = _request_table(table, by, freq, backend)
         out = backend.to_pyarrow(_group_table(requests, keys, approx)).to_pandas()
         out = out.drop(columns="_n_mixed")
+    out = _check_cost_flags(out, used, backend)
     keys = [*by, *(["window_start"] if freq is not None else [])]
 
     # the small result, in pandas: types, order, shares
@@ -795,6 +910,54 @@ def cost_movers(
     return out
 
 
+def _check_real(name: str, value, *, positive: bool = False) -> float:
+    """A finite real number (> 0 with ``positive``), else ValueError naming it."""
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+    if not ok or not np.isfinite(value) or (positive and value <= 0):
+        rule = "a finite number > 0" if positive else "a finite number"
+        raise ValueError(f"{name} must be {rule}, got {value!r}")
+    return float(value)
+
+
+def _check_score_rows(scores: pd.DataFrame) -> None:
+    """Refuse infinite score values and repeated (span_id, dimension, scorer) rows.
+
+    NaN is the documented "scorer failed" value and is left to the caller.
+    """
+    values = pd.to_numeric(scores["value"], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
+    inf = np.isinf(values)
+    if inf.any():
+        first = scores["span_id"].to_numpy(object)[inf][0]
+        raise SchemaError(
+            f"scores column 'value' holds {int(inf.sum())} infinite value(s) (first "
+            f"at span_id {first!r}); a failed score is NaN: replace them, e.g. "
+            "scores['value'].replace([np.inf, -np.inf], np.nan)"
+        )
+    if "inclusion_prob" in scores.columns:
+        prob = pd.to_numeric(scores["inclusion_prob"], errors="coerce")
+        bad = prob.notna() & ((prob <= 0) | (prob > 1))
+        if bad.any():
+            raise SchemaError(
+                f"scores column 'inclusion_prob' holds {int(bad.sum())} value(s) "
+                f"outside (0, 1] (first: {prob[bad].iloc[0]!r} at span_id "
+                f"{scores.loc[bad, 'span_id'].iloc[0]!r}); it is the probability "
+                "the span was scored, a weight of 1 / inclusion_prob"
+            )
+    keys = [c for c in ("span_id", "dimension", "scorer") if c in scores.columns]
+    repeated = scores.duplicated(keys)
+    if repeated.any():
+        first = scores.loc[repeated, keys].iloc[0].to_dict()
+        raise SchemaError(
+            f"scores frame: {int(repeated.sum())} row(s) repeat the same {keys} "
+            f"(first: {first}); each would count twice in the quality mean. Keep "
+            f"one row each: scores.drop_duplicates({keys})"
+        )
+
+
 def cost_per_quality(
     spans: pd.DataFrame,
     scores: pd.DataFrame,
@@ -836,7 +999,19 @@ def cost_per_quality(
         Needed for ``quality="pass_rate"``.
     alert_change : float, default=0.30
         ``alert`` is True where ``change_pct >= alert_change`` (the rule
-        "cost per quality up 30% or more week over week").
+        "cost per quality up 30% or more week over week"); a finite number
+        > 0.
+
+    Raises
+    ------
+    ValueError
+        A bad ``freq`` (:class:`FreqError`), ``quality``, a ``threshold`` or
+        ``alert_change`` that is not a finite number (``alert_change`` > 0),
+        an unknown ``dimension``.
+    SchemaError
+        Infinite score values, scores repeating the same (span_id,
+        dimension, scorer), ``inclusion_prob`` outside (0, 1], and the span
+        errors of :func:`cost_by`.
 
     Returns
     -------
@@ -860,15 +1035,17 @@ def cost_per_quality(
     ([0.005, 0.01], [False, True])
     """
     by = as_tuple(by)
+    _check_freq(freq)
     if quality not in ("mean", "pass_rate"):
         raise ValueError(f"quality must be 'mean' or 'pass_rate', got {quality!r}")
     if quality == "pass_rate" and threshold is None:
         raise ValueError("quality='pass_rate' needs threshold= (a score that passes)")
+    if threshold is not None:
+        _check_real("threshold", threshold)
+    _check_real("alert_change", alert_change, positive=True)
     require_frame(scores, "scores")
     require_columns(scores, ["span_id", "dimension", "value"], "scores")
-    cost = cost_by(spans, by=by, freq=freq)
-
-    sc = scores[scores["value"].notna()]
+    sc = scores
     if dimension is not None:
         sc = sc[sc["dimension"] == dimension]
         if sc.empty:
@@ -876,6 +1053,9 @@ def cost_per_quality(
                 f"no scores with dimension={dimension!r}; present: "
                 f"{sorted(scores['dimension'].dropna().unique())}"
             )
+    _check_score_rows(sc)
+    cost = cost_by(spans, by=by, freq=freq)
+    sc = sc[sc["value"].notna()]
     need = [b for b in by if b not in sc.columns]
     lookup = spans.drop_duplicates("span_id").set_index("span_id")
     frame = pd.DataFrame(
