@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,7 @@ import pandas as pd
 __all__ = [
     "Scale",
     "Pairs",
+    "PairOptions",
     "check_scores",
     "resolve_scale",
     "select_dimensions",
@@ -322,22 +323,55 @@ def _numeric(raw: np.ndarray, scale: Scale) -> np.ndarray:
     return pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(float)
 
 
+@dataclass(frozen=True)
+class PairOptions:
+    """How scores rows become judge/reference pairs.
+
+    The options the calibration functions share (see
+    :func:`llmdrift.calibration.agreement` for each), held once so that
+    every function pairs rows the same way. :meth:`pairs` checks them
+    against the scores and yields the :class:`Pairs`.
+    """
+
+    judge: object = None
+    human: object = None
+    scale: object = None
+    against: str = "consensus"
+    consensus: str = "auto"
+    by: Sequence[str] = ()
+    group: str | None = None
+    max_categories: int = 20
+
+    @classmethod
+    def of(cls, arguments: Mapping) -> PairOptions:
+        """The options among a function's arguments (``locals()`` at its top).
+
+        The calibration functions name these arguments alike; the ones a
+        function does not take keep their defaults, other names are ignored.
+        """
+        names = {f.name for f in fields(cls)}
+        chosen = {k: v for k, v in arguments.items() if k in names}
+        if "by" in chosen:
+            chosen["by"] = tuple(chosen["by"])
+        return cls(**chosen)
+
+    def pairs(self, scores: pd.DataFrame, dimension=None, *, where: str):
+        """Yield one :class:`Pairs` per dimension x by-values x judge x reference."""
+        return iter_pairs(scores, dimension, self, where=where)
+
+
 def iter_pairs(
     scores: pd.DataFrame,
     dimension=None,
+    options: PairOptions = PairOptions(),
     *,
-    judge=None,
-    human=None,
-    scale=None,
-    against: str = "consensus",
-    consensus: str = "auto",
-    by: Sequence[str] = (),
-    group: str | None = None,
-    max_categories: int = 20,
     where: str,
 ):
     """Yield one :class:`Pairs` per dimension x by-values x judge x reference."""
-    by = list(by)
+    by = list(options.by)
+    judge, human, scale = options.judge, options.human, options.scale
+    against, consensus, group = options.against, options.consensus, options.group
+    max_categories = options.max_categories
     check_scores(scores, where=where, by=by)
     if against not in AGAINST:
         raise ValueError(f"{where}: against must be one of {AGAINST}, got {against!r}")

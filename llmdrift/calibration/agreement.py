@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats as _sps
 
 from llmdrift.calibration import _stats
-from llmdrift.calibration._frames import Pairs, iter_pairs, row_rng
+from llmdrift.calibration._frames import PairOptions, Pairs, row_rng
 
 __all__ = [
     "STATISTICS",
@@ -463,6 +463,7 @@ def agreement(
     >>> round(float(out.loc[0, "kappa_quadratic"]), 3)
     0.912
     """
+    options = PairOptions.of(locals())
     if level not in _LEVELS:
         raise ValueError(f"agreement: level must be one of {_LEVELS}, got {level!r}")
     if shape not in ("wide", "long"):
@@ -476,21 +477,8 @@ def agreement(
             "agreement: level='group' needs group=<column> naming the source item "
             "of each row (e.g. group='source_id')"
         )
-    by = list(by)
     records = []
-    for pairs in iter_pairs(
-        scores,
-        dimension,
-        judge=judge,
-        human=human,
-        scale=scale,
-        against=against,
-        consensus=consensus,
-        by=by,
-        group=group,
-        max_categories=max_categories,
-        where="agreement",
-    ):
+    for pairs in options.pairs(scores, dimension, where="agreement"):
         rng = row_rng(seed, *pairs.key)
         est, low, high, reasons = pair_statistics(
             pairs, level=level, n_boot=int(n_boot), ci=ci, rng=rng
@@ -580,20 +568,9 @@ def paired_scores(
     >>> paired_scores(scores, consensus="mean")["difference"].tolist()
     [0.0, 0.0]
     """
-    by = list(by)
+    options = PairOptions.of(locals())
     frames = []
-    for pairs in iter_pairs(
-        scores,
-        dimension,
-        judge=judge,
-        human=human,
-        scale=scale,
-        against=against,
-        consensus=consensus,
-        by=by,
-        max_categories=max_categories,
-        where="paired_scores",
-    ):
+    for pairs in options.pairs(scores, dimension, where="paired_scores"):
         diff = pairs.judge_value - pairs.human_value
         if not pairs.scale.ordered:
             diff = np.full(len(diff), np.nan)
@@ -651,20 +628,9 @@ def confusion_table(
     >>> t[["judge_value", "human_value", "n"]].values.tolist()[-2:]
     [['pass', 'fail', 1], ['pass', 'pass', 1]]
     """
-    by = list(by)
+    options = PairOptions.of(locals())
     frames = []
-    for pairs in iter_pairs(
-        scores,
-        dimension,
-        judge=judge,
-        human=human,
-        scale=scale,
-        against=against,
-        consensus=consensus,
-        by=by,
-        max_categories=max_categories,
-        where="confusion_table",
-    ):
+    for pairs in options.pairs(scores, dimension, where="confusion_table"):
         sc = pairs.scale
         if not sc.categorical:
             raise ValueError(

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _sps
 
-from llmdrift.calibration._frames import as_list, check_scores, iter_pairs
+from llmdrift.calibration._frames import PairOptions, check_scores
 
 __all__ = ["corrected_mean", "ppi_mean", "ppi_mean_weighted", "rogan_gladen"]
 
@@ -372,6 +372,7 @@ def corrected_mean(
     >>> bool(out.loc[0, "ci_low"] < truth.mean() < out.loc[0, "ci_high"])
     True
     """
+    options = PairOptions.of(locals())
     if method not in _METHODS:
         raise ValueError(
             f"corrected_mean: method must be one of {_METHODS}, got {method!r}"
@@ -409,18 +410,8 @@ def corrected_mean(
     cols = ["span_id", "dimension", "value", "scorer", "kind"]
     combined = pd.concat([judges[cols], humans[cols]], ignore_index=True)
     probs = _inclusion(humans, inclusion_prob, judges)
-    judge_names = as_list(judge, "judge")
     records = []
-    for pairs in iter_pairs(
-        combined,
-        dimension,
-        judge=judge_names,
-        human=human,
-        scale=scale,
-        consensus=consensus,
-        max_categories=max_categories,
-        where="corrected_mean",
-    ):
+    for pairs in options.pairs(combined, dimension, where="corrected_mean"):
         records.append(_one(pairs, judges, method, positive, power_tuning, ci, probs))
     return pd.DataFrame.from_records(records)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from llmdrift.calibration import _stats
-from llmdrift.calibration._frames import Pairs, iter_pairs, row_rng
+from llmdrift.calibration._frames import PairOptions, Pairs, row_rng
 from llmdrift.calibration.agreement import pair_statistics
 
 __all__ = ["labels_needed", "trust_report", "VERDICTS", "interval_widths"]
@@ -34,7 +34,7 @@ _SMALLEST = 10  # fewest labels simulated
 _PRIOR = 0.5  # pseudo-count per judge x human cell when simulating
 
 
-def _pick_statistic(statistic: str, pairs: Pairs) -> str:
+def _pick_statistic(statistic: str, pairs: Pairs, where: str) -> str:
     sc = pairs.scale
     if statistic == "auto":
         if not sc.categorical:
@@ -44,12 +44,12 @@ def _pick_statistic(statistic: str, pairs: Pairs) -> str:
         return "kappa"
     if statistic not in _stats.TABLE_STATISTICS:
         raise ValueError(
-            f"statistic must be 'auto' or one of {list(_stats.TABLE_STATISTICS)}, "
-            f"got {statistic!r}"
+            f"{where}: statistic must be 'auto' or one of "
+            f"{list(_stats.TABLE_STATISTICS)}, got {statistic!r}"
         )
     if not sc.categorical and statistic not in _MOMENT:
         raise ValueError(
-            f"statistic {statistic!r} needs categories, but dimension "
+            f"{where}: statistic {statistic!r} needs categories, but dimension "
             f"{pairs.dimension!r} has continuous ratings; use one of "
             f"{sorted(_MOMENT)} or give scale=[...]"
         )
@@ -213,6 +213,7 @@ def labels_needed(
     >>> out.loc[0, "statistic"], bool(out.loc[0, "labels_needed"] > 200)
     ('kappa', True)
     """
+    options = PairOptions.of(locals())
     if not 0 < float(target_width):
         raise ValueError(
             f"labels_needed: target_width must be > 0, got {target_width!r}"
@@ -222,20 +223,8 @@ def labels_needed(
     if int(n_sims) < 50:
         raise ValueError(f"labels_needed: n_sims must be at least 50, got {n_sims!r}")
     records, curves = [], []
-    for pairs in iter_pairs(
-        scores,
-        dimension,
-        judge=judge,
-        human=human,
-        scale=scale,
-        consensus=consensus,
-        max_categories=max_categories,
-        where="labels_needed",
-    ):
-        try:
-            stat = _pick_statistic(statistic, pairs)
-        except ValueError as err:
-            raise ValueError(f"labels_needed: {err}") from None
+    for pairs in options.pairs(scores, dimension, where="labels_needed"):
+        stat = _pick_statistic(statistic, pairs, "labels_needed")
         rng = row_rng(seed, "labels_needed", *pairs.key)
         row = _labels_row(
             pairs, stat, float(target_width), ci, int(n_sims), int(max_labels), rng
@@ -393,26 +382,15 @@ def trust_report(
     >>> trust_report(scores, n_boot=200).loc[0, ["statistic", "verdict"]].tolist()
     ['kappa_quadratic', 'ready to scale']
     """
+    options = PairOptions.of(locals())
     if not 0 < ci < 1:
         raise ValueError(f"trust_report: ci must be between 0 and 1, got {ci!r}")
     if int(min_labels) < 2:
         raise ValueError(f"trust_report: min_labels must be >= 2, got {min_labels!r}")
     records = []
-    ceilings = _Ceilings(scores, judge, human, scale, max_categories)
-    for pairs in iter_pairs(
-        scores,
-        dimension,
-        judge=judge,
-        human=human,
-        scale=scale,
-        consensus=consensus,
-        max_categories=max_categories,
-        where="trust_report",
-    ):
-        try:
-            stat = _pick_statistic(statistic, pairs)
-        except ValueError as err:
-            raise ValueError(f"trust_report: {err}") from None
+    ceilings = _Ceilings(scores, options)
+    for pairs in options.pairs(scores, dimension, where="trust_report"):
+        stat = _pick_statistic(statistic, pairs, "trust_report")
         rng = row_rng(seed, "trust_report", *pairs.key)
         est, low, high, reasons = pair_statistics(
             pairs, n_boot=int(n_boot), ci=ci, rng=rng
@@ -508,17 +486,17 @@ class _Ceilings:
     computed once per dimension and weighting (no intervals: the figures
     beside a verdict)."""
 
-    def __init__(self, scores, judge, human, scale, max_categories):
+    def __init__(self, scores, options: PairOptions):
         keep = scores["kind"].isin(["human", "judge"])
-        for kind, names in (("human", human), ("judge", judge)):
+        for kind, names in (("human", options.human), ("judge", options.judge)):
             if names is not None:
                 names = [names] if isinstance(names, str) else list(names)
                 keep &= (scores["kind"] != kind) | scores["scorer"].astype(str).isin(
                     map(str, names)
                 )
         self.scores = scores[keep]
-        self.scale = scale
-        self.max_categories = max_categories
+        self.scale = options.scale
+        self.max_categories = options.max_categories
         self.cache = {}
 
     def get(self, dim, stat: str, judge: str) -> tuple[float, float]:
