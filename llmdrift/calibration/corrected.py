@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _sps
 
-from llmdrift.calibration._frames import PairOptions, check_scores
+from llmdrift.calibration._frames import PairOptions, _numeric, check_scores
 
 __all__ = ["corrected_mean", "ppi_mean", "ppi_mean_weighted", "rogan_gladen"]
 
@@ -25,6 +25,34 @@ _METHODS = ("auto", "ppi", "rogan_gladen")
 
 def _z(ci: float) -> float:
     return float(_sps.norm.ppf(0.5 + ci / 2.0))
+
+
+def _floats(*arrays) -> list[np.ndarray]:
+    """Each argument as a float array (the estimators' common preparation)."""
+    return [np.asarray(a, dtype=float) for a in arrays]
+
+
+def _normal_interval(est, se, ci: float, **extra) -> dict[str, np.ndarray]:
+    """``estimate, ci_low, ci_high, se`` of a normal interval, then ``extra``."""
+    half = _z(ci) * se
+    return {
+        "estimate": est,
+        "ci_low": est - half,
+        "ci_high": est + half,
+        "se": se,
+        **extra,
+    }
+
+
+def _row_figures(out: dict, *extra: str) -> dict[str, float]:
+    """The corrected_mean row fields of an estimator's result (plus ``extra``)."""
+    row = {
+        "corrected_mean": float(out["estimate"]),
+        "ci_low": float(out["ci_low"]),
+        "ci_high": float(out["ci_high"]),
+    }
+    row.update({name: float(out[name]) for name in extra})
+    return row
 
 
 def ppi_mean(
@@ -64,9 +92,7 @@ def ppi_mean(
     >>> float(out["estimate"])  # 3 + (4 - 4)
     3.0
     """
-    fu = np.asarray(f_unlabelled, dtype=float)
-    fl = np.asarray(f_labelled, dtype=float)
-    y = np.asarray(y_labelled, dtype=float)
+    fu, fl, y = _floats(f_unlabelled, f_labelled, y_labelled)
     big_n, n = fu.shape[-1], fl.shape[-1]
     mean_fu = fu.mean(axis=-1)
     mean_fl = fl.mean(axis=-1)
@@ -85,14 +111,7 @@ def ppi_mean(
     resid = y - lam[..., None] * fl
     est = mean_y + lam * (mean_fu - mean_fl)
     se = np.sqrt(lam**2 * var_fu / big_n + resid.var(axis=-1, ddof=1) / n)
-    half = _z(ci) * se
-    return {
-        "estimate": est,
-        "ci_low": est - half,
-        "ci_high": est + half,
-        "se": se,
-        "power_lambda": lam,
-    }
+    return _normal_interval(est, se, ci, power_lambda=lam)
 
 
 def ppi_mean_weighted(
@@ -142,10 +161,10 @@ def ppi_mean_weighted(
     >>> float(out["estimate"])  # (4 + 4 + 5 + 3 + (3 - 4) / 0.5) / 4
     3.5
     """
-    f = np.asarray(f, dtype=float)
+    f, inclusion_prob, y = _floats(f, inclusion_prob, y)
     lab = np.asarray(labelled, dtype=bool)
-    prob = np.where(lab, np.asarray(inclusion_prob, dtype=float), 1.0)
-    y0 = np.where(lab, np.asarray(y, dtype=float), 0.0)
+    prob = np.where(lab, inclusion_prob, 1.0)
+    y0 = np.where(lab, y, 0.0)
     big_n = f.shape[-1]
     a = f - lab * f / prob  # z = lambda * a + b
     b = lab * y0 / prob
@@ -160,14 +179,7 @@ def ppi_mean_weighted(
     z = np.asarray(lam)[..., None] * a + b
     est = z.mean(axis=-1)
     se = z.std(axis=-1, ddof=1) / np.sqrt(big_n)
-    half = _z(ci) * se
-    return {
-        "estimate": est,
-        "ci_low": est - half,
-        "ci_high": est + half,
-        "se": se,
-        "power_lambda": lam,
-    }
+    return _normal_interval(est, se, ci, power_lambda=lam)
 
 
 def rogan_gladen(
@@ -221,21 +233,23 @@ def rogan_gladen(
     >>> round(float(out["estimate"]), 4)  # (0.62 + 0.8 - 1) / (0.9 + 0.8 - 1)
     0.6
     """
-    a = np.asarray(apparent, dtype=float)
-    se_ = np.asarray(true_pos, float) / np.asarray(n_pos, float)
-    sp = np.asarray(true_neg, float) / np.asarray(n_neg, float)
+    a, n_judged, true_pos, n_pos, true_neg, n_neg = _floats(
+        apparent, n_judged, true_pos, n_pos, true_neg, n_neg
+    )
+    se_ = true_pos / n_pos
+    sp = true_neg / n_neg
     youden = se_ + sp - 1.0
     with np.errstate(invalid="ignore", divide="ignore"):
         p = (a + sp - 1.0) / youden
         pc = np.clip(p, 0.0, 1.0)
         var = (
-            a * (1 - a) / np.asarray(n_judged, float)
-            + pc**2 * se_ * (1 - se_) / np.asarray(n_pos, float)
-            + (1 - pc) ** 2 * sp * (1 - sp) / np.asarray(n_neg, float)
+            a * (1 - a) / n_judged
+            + pc**2 * se_ * (1 - se_) / n_pos
+            + (1 - pc) ** 2 * sp * (1 - sp) / n_neg
         )
         if labelled_within:
             var = var - 2.0 * (pc * se_ * (1 - se_) + (1 - pc) * sp * (1 - sp)) / (
-                np.asarray(n_judged, float)
+                n_judged
             )
         var = np.maximum(var, 0.0) / youden**2
     ok = youden > 0
@@ -460,16 +474,7 @@ def _one(pairs, judges, method, positive, power_tuning, ci, probs) -> dict:
         (judges["dimension"] == pairs.dimension)
         & (judges["scorer"].astype(str) == pairs.judge)
     ]
-    raw = rows["value"].to_numpy(object)
-    if sc.categorical:
-        codes = sc.codes(raw)
-        f_all = np.where(
-            np.isnan(codes), np.nan, sc.values[np.nan_to_num(codes).astype(int)]
-        )
-    else:
-        f_all = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(
-            float
-        )
+    f_all = _numeric(rows["value"].to_numpy(object), sc)
     keep = ~np.isnan(f_all)
     labelled = pd.Index(pairs.span_id)
     is_lab = rows["span_id"].isin(labelled).to_numpy()
@@ -555,12 +560,7 @@ def _one(pairs, judges, method, positive, power_tuning, ci, probs) -> dict:
         out = ppi_mean_weighted(
             f_j, lab, y_all, p_all, ci=ci, power_tuning=power_tuning
         )
-        row.update(
-            corrected_mean=float(out["estimate"]),
-            ci_low=float(out["ci_low"]),
-            ci_high=float(out["ci_high"]),
-            power_lambda=float(out["power_lambda"]),
-        )
+        row.update(_row_figures(out, "power_lambda"))
         notes.append(
             "the labels-only mean (human_mean) is unweighted and biased under "
             "unequal probabilities"
@@ -571,12 +571,7 @@ def _one(pairs, judges, method, positive, power_tuning, ci, probs) -> dict:
             row.update(corrected_mean=hm, ci_low=hlo, ci_high=hhi)
         else:
             out = ppi_mean(f_unl, fl, y, ci=ci, power_tuning=power_tuning)
-            row.update(
-                corrected_mean=float(out["estimate"]),
-                ci_low=float(out["ci_low"]),
-                ci_high=float(out["ci_high"]),
-                power_lambda=float(out["power_lambda"]),
-            )
+            row.update(_row_figures(out, "power_lambda"))
     else:
         cats = list(sc.categories)
         pos = cats[-1] if positive is None else positive
@@ -599,11 +594,7 @@ def _one(pairs, judges, method, positive, power_tuning, ci, probs) -> dict:
             ci=ci,
         )
         row.update(
-            corrected_mean=float(out["estimate"]),
-            ci_low=float(out["ci_low"]),
-            ci_high=float(out["ci_high"]),
-            sensitivity=float(out["sensitivity"]),
-            specificity=float(out["specificity"]),
+            _row_figures(out, "sensitivity", "specificity"),
             judge_mean=float(judged_pos.mean()),
             human_mean=float(hp.mean()),
         )
