@@ -502,3 +502,229 @@ def test_tcpd_f1_walk_order_case_from_provenance():
     assert len(pred) == 49
     assert t.f_measure(ann, pred, order="ascending") == pytest.approx(2 * 0.16 / 1.16)
     assert t.f_measure(ann, pred) == pytest.approx(2 * 0.14 / 1.14)
+
+
+# ---------------------------------------------------------------------------
+# where a change lands: the mixed window (demo valid_json was 2.6 days early)
+
+
+def _pass_rate_frame(rng, days=40, change_day=25, share_new=0.4, n=800):
+    """Daily pass rates 0.97 -> 0.20 with the change inside day ``change_day``.
+
+    That day holds ``1 - share_new`` of its requests at the old rate and
+    ``share_new`` at the new one (a change at 14:24 with flat traffic).
+    """
+    p = np.where(np.arange(days) < change_day, 0.97, 0.20)
+    p[change_day] = (1 - share_new) * 0.97 + share_new * 0.20
+    counts = rng.poisson(n, days)
+    passes = rng.binomial(counts, p)
+    mean = passes / counts
+    std = np.sqrt(mean * (1 - mean) * counts / (counts - 1))
+    return pd.DataFrame(
+        {
+            "window_start": pd.date_range("2026-01-01", periods=days, tz="UTC"),
+            "dimension": pd.array(["valid_json"] * days, dtype="string"),
+            "n": counts.astype("int64"),
+            "mean": mean,
+            "std": std,
+            "sem": std / np.sqrt(counts),
+        }
+    )
+
+
+def test_change_inside_a_window_lands_on_that_window_not_min_size_early():
+    rng = np.random.default_rng(41)
+    frame = _pass_rate_frame(rng)
+    day = pd.Timestamp("2026-01-26", tz="UTC")  # change_day 25
+    found = changepoints(frame)
+    # the mixed window is a step of its own: first change at it, second after
+    assert found["time"].tolist() == [day, day + pd.Timedelta("1D")]
+    first, second = found.iloc[0], found.iloc[1]
+    old = frame.iloc[:25]
+    assert first["mean_before"] == pytest.approx(
+        old["mean"].mul(old["n"]).sum() / old["n"].sum(), rel=1e-12
+    )
+    assert first["mean_after"] == pytest.approx(frame["mean"].iloc[25], rel=1e-12)
+    assert second["mean_after"] == pytest.approx(0.20, abs=0.01)
+    # the optimum with min_size=3 alone lumps the mixed day with two old days
+    weights = frame["n"] / (frame["std"] ** 2)
+    pen = float(pd.DataFrame(found.attrs["status"])["penalty"].iloc[0])
+    raw = pelt(frame["mean"], pen, min_size=3, weights=weights)
+    assert raw[0] == 23
+
+
+def test_no_spurious_change_after_a_drop_of_a_pass_rate():
+    # one pooled variance for the whole series made the windows after a drop
+    # from 0.97 to 0.20 look five times more precise than they are
+    rng = np.random.default_rng(8)
+    spurious = 0
+    for _ in range(40):
+        found = changepoints(_pass_rate_frame(rng, days=50, n=1000))
+        far = (found["time"] - pd.Timestamp("2026-01-26", tz="UTC")).abs()
+        spurious += int((far > pd.Timedelta("1D")).sum())
+    # calibrated to 1% per series per segment pair: a couple at most
+    assert spurious <= 3
+
+
+def test_demo_valid_json_and_format_changes_within_a_day_of_the_truth():
+    from llmdrift import quality_series
+    from llmdrift.datasets import load_demo
+
+    demo = load_demo(days=56, requests_per_day=1000)
+    truth = demo.truth
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = quality_series(demo.spans, demo.scores, freq="D", by=["intent"])
+    found = changepoints(series)
+    mine = found[found["intent"] == truth.intent]
+    for dimension in ("valid_json", truth.dimension):
+        first = mine[mine["dimension"] == dimension].iloc[0]
+        # a daily window starting at ``time`` holds the change
+        assert abs(first["time"] - truth.change_time) <= pd.Timedelta("1D"), dimension
+    rows = mine[mine["dimension"] == "valid_json"]
+    assert rows["mean_before"].iloc[0] == pytest.approx(
+        truth.valid_json_before, abs=0.02
+    )
+    assert rows["mean_after"].iloc[-1] == pytest.approx(
+        truth.valid_json_after, abs=0.03
+    )
+
+
+def test_refine_only_moves_changes_within_reach_and_never_raises_cost():
+    from llmdrift.changepoint import _refine_changes
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(8, 30))
+        x = _random_series(rng, n)
+        w = rng.uniform(0.5, 2.0, n)
+        bkps = pelt(x, 2.0, min_size=3, weights=w)
+        moved = _refine_changes(x, w, bkps, 2)
+        assert len(moved) == len(bkps) and moved[-1] == n
+        assert all(abs(a - b) <= 2 for a, b in zip(moved, bkps, strict=True))
+        assert all(b - a >= 1 for a, b in itertools.pairwise([0, *moved]))
+        assert (
+            segmentation_cost(x, moved, weights=w)
+            <= segmentation_cost(x, bkps, weights=w) + 1e-9
+        )
+
+
+# ---------------------------------------------------------------------------
+# single-value windows (TCPD): long-run noise model
+
+
+def _single_values(x):
+    return pd.DataFrame(
+        {
+            "window_start": pd.date_range("2000-01-01", periods=len(x), tz="UTC"),
+            "dimension": pd.array(["value"] * len(x), dtype="string"),
+            "n": np.ones(len(x), dtype="int64"),
+            "mean": x,
+            "std": np.nan,
+            "sem": np.nan,
+        }
+    )
+
+
+def test_longrun_variance_of_ar1_noise_matches_closed_form():
+    from llmdrift.changepoint import window_variance
+
+    rng = np.random.default_rng(0)
+    phi, n = 0.6, 40_000
+    e = rng.standard_normal(n)
+    x = np.empty(n)
+    x[0] = e[0] / np.sqrt(1 - phi**2)
+    for i in range(1, n):
+        x[i] = phi * x[i - 1] + e[i]
+    v = window_variance(x, np.ones(n), noise="longrun", breakpoints=[n])
+    # long-run variance of AR(1) with unit innovations: 1 / (1 - phi)**2
+    assert v[0] == pytest.approx(1 / (1 - phi) ** 2, rel=0.05)
+    # before any segmentation: the plain variance 1 / (1 - phi**2)
+    v0 = window_variance(x, np.ones(n), noise="longrun")
+    assert v0[0] == pytest.approx(1 / (1 - phi**2), rel=0.05)
+
+
+def test_single_value_series_autocorrelated_noise_is_not_a_staircase():
+    # successive differences see only short-range noise: on AR(1) noise the
+    # old default reported changes in most series with none
+    rng = np.random.default_rng(21)
+    alarms = 0
+    for _ in range(60):
+        e = rng.standard_normal(200)
+        x = np.empty(200)
+        x[0] = e[0]
+        for i in range(1, 200):
+            x[i] = 0.7 * x[i - 1] + e[i]
+        alarms += len(changepoints(_single_values(x))) > 0
+    assert alarms <= 6
+
+
+def test_single_value_series_iid_null_rate_and_a_step_found_in_place():
+    rng = np.random.default_rng(22)
+    sims, alarms = 200, 0
+    for _ in range(sims):
+        alarms += len(changepoints(_single_values(rng.normal(0, 1, 120)))) > 0
+    # 1% target; the first pass on the total variance is conservative
+    assert alarms / sims <= 0.01 + 3 * np.sqrt(0.01 * 0.99 / sims)
+    x = np.r_[rng.normal(0, 1, 70), rng.normal(2, 1, 50)]
+    found = changepoints(_single_values(x))
+    assert len(found) == 1
+    start = found["time"].iloc[0] - pd.Timestamp("2000-01-01", tz="UTC")
+    assert abs(start.days - 70) <= 2
+
+
+# ---------------------------------------------------------------------------
+# bad input (breaker C1-C3)
+
+
+def test_unknown_method_is_a_value_error_listing_the_methods():
+    rng = np.random.default_rng(5)
+    series = _series_frame(rng)
+    for call, names in (
+        (lambda: changepoints(series, method="kernel"), "'pelt', 'binseg'"),
+        (lambda: segment([1.0] * 6, method="kernel", penalty=1.0), "'binseg'"),
+        (lambda: monitor(series, method="kernel"), "'cusum', 'page_hinkley'"),
+    ):
+        with pytest.raises(ValueError, match=names) as err:
+            call()
+        assert isinstance(err.value, NotImplementedError)
+
+
+def test_repeated_windows_are_refused_naming_the_first():
+    from llmdrift.schema import SchemaError
+
+    rng = np.random.default_rng(6)
+    series = _series_frame(rng, groups=("a", "b"))
+    doubled = pd.concat([series, series.iloc[[70]]], ignore_index=True)
+    row = series.iloc[70]
+    with pytest.raises(SchemaError, match="1 repeated window") as err:
+        changepoints(doubled)
+    text = str(err.value)
+    assert str(row["window_start"]) in text and "intent='b'" in text
+    assert "drop_duplicates" in text
+    with pytest.raises(SchemaError, match="repeated window"):
+        monitor(pd.concat([series, series]))
+
+
+def test_pelt_values_not_numbers_or_overflowing_name_values():
+    with pytest.raises(ValueError, match="values must be numbers"):
+        pelt(["a", "b"], 1.0)
+    with pytest.raises(ValueError, match="weights must be numbers"):
+        pelt([1.0, 2.0], 1.0, weights=["x", "y"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="values are too large"):
+            pelt([1e300, -1e300, 1e300, 1e308], 1.0)
+        with pytest.raises(ValueError, match="values are too large"):
+            binseg([1e200] * 3 + [-1e200] * 3, n_bkps=1)
+    # large but safe values still segment, exactly as their rescaled copy
+    x = np.r_[np.zeros(5), np.ones(5)] * 1e100
+    assert pelt(x, 1e199) == pelt(x / 1e100, 1e-1) == [5, 10]
+
+
+def test_penalty_for_weights_far_below_their_mean_is_finite():
+    w = np.r_[1e-5, np.ones(59)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pen = calibrated_penalty(w, false_alarm_rate=0.05, min_size=3)
+    assert np.isfinite(pen) and pen > 0
