@@ -32,16 +32,18 @@ DuckDB store is opened (see ``_duckdb_compat``).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import time
 import uuid
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
-from llmdrift.schema import SchemaError, conform, validate
+from llmdrift.schema import LlmdriftWarning, SchemaError, conform, validate
 
 __all__ = ["Store", "open_store", "load_from_store", "TABLE_KEYS"]
 
@@ -456,11 +458,47 @@ def _duckdb_backend(path=None):
 # Python, pandas and Ibis. Measured on the daily cost rollup of 10M spans
 # (benchmarks/scale.py): 256MB ran out of memory, 320MB peaked at 599 MiB,
 # 400MB at 672 MiB, 512MB at 781 MiB, 1GB at 1,255 MiB, all within 20% of the
-# same time. 400MB leaves room above the smallest limit that worked.
+# same time. Some work does not spill far enough: grouping 100M distinct
+# trace ids ran out of memory at 400MB and at 700MB. A query that runs out
+# is therefore run again with twice the limit, up to MEMORY_CEILING, and a
+# warning says which limit to open the store with next time.
 DEFAULT_MEMORY_LIMIT = "400MB"
 _MEMORY_LIMIT = re.compile(
     r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.I
 )
+
+
+_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def _memory_bytes(text: str) -> int:
+    """Bytes of a DuckDB size such as ``"400MB"`` (10**6) or ``"2GiB"`` (2**30)."""
+    match = _MEMORY_LIMIT.match(text)
+    number = float(text[: match.start(2)].strip())
+    return int(number * _UNITS[match.group(2).lower()])
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _memory_ceiling() -> int:
+    """The largest limit an out-of-memory retry may reach: 4 GiB or 1/4 of RAM."""
+    ram = _physical_memory()
+    return max(2**30, min(4 * 2**30, ram // 4)) if ram else 4 * 2**30
 
 
 def _check_memory_limit(memory_limit) -> None:
@@ -481,6 +519,72 @@ def _limit_duckdb(backend, memory_limit, spill=None) -> None:
     _run(backend.con, f"SET memory_limit = '{memory_limit.strip()}'")
     if spill is not None:
         _run(backend.con, f"SET temp_directory = {_sql_string(str(spill))}")
+    _retry_out_of_memory(backend, _memory_bytes(memory_limit))
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    return type(exc).__name__ == "OutOfMemoryException" or (
+        "Out of Memory Error" in str(exc)
+    )
+
+
+def _retry_out_of_memory(backend, limit: int) -> None:
+    """Run a query that exhausts DuckDB's memory_limit again with twice the limit.
+
+    Patches this backend's result methods (the ones llmdrift and Ibis
+    expressions call) so that a read which runs out of memory is repeated
+    with the limit doubled, up to :func:`_memory_ceiling`; the raised limit
+    stays for the rest of the session and a warning names it. Reads only:
+    an append that runs out of memory fails (its transaction is rolled back).
+    """
+    state = {"limit": limit, "ceiling": max(limit, _memory_ceiling())}
+
+    def retrying(method):
+        @functools.wraps(method)
+        def run(*args, **kwargs):
+            first = state["limit"]
+            while True:
+                try:
+                    result = method(*args, **kwargs)
+                    break
+                except Exception as exc:
+                    if not _is_out_of_memory(exc):
+                        raise
+                    if state["limit"] >= state["ceiling"]:
+                        raise MemoryError(
+                            "A query on this store needs more memory than "
+                            f"{_format_bytes(state['limit'])}, the most llmdrift "
+                            "tries on its own. Open the store with a larger "
+                            "limit, e.g. open_store(..., memory_limit='8GB'), or "
+                            "aggregate fewer distinct groups at once."
+                        ) from exc
+                    state["limit"] = min(2 * state["limit"], state["ceiling"])
+                    _run(backend.con, f"SET memory_limit = '{state['limit']}B'")
+            if state["limit"] > first:
+                needed = _format_bytes(state["limit"])
+                warnings.warn(
+                    f"a query ran out of DuckDB's {_format_bytes(first)} memory "
+                    f"limit and ran again with {needed}, which the store keeps "
+                    f"from now on; open it with memory_limit='{needed}' to skip "
+                    "the failed attempts.",
+                    LlmdriftWarning,
+                    stacklevel=2,
+                )
+            return result
+
+        return run
+
+    for name in ("to_pyarrow", "to_pyarrow_batches", "execute", "to_pandas"):
+        method = getattr(backend, name, None)
+        if method is not None:
+            setattr(backend, name, retrying(method))
+
+
+def _format_bytes(n: int) -> str:
+    for unit, size in (("GB", 10**9), ("MB", 10**6)):
+        if n >= size:
+            return f"{n / size:.3g}{unit}"
+    return f"{n}B"
 
 
 # Ibis backends ibis.connect() reaches by URL scheme; used when the installed
@@ -555,10 +659,12 @@ def open_store(
         own settings). Beyond it DuckDB spills to disk: beside the DuckDB
         file (``<file>.tmp``) or in ``<folder>/.spill`` for a Parquet folder.
         The default keeps a daily rollup of 10M spans near 0.7 GiB for the
-        whole process (``benchmarks/scale.py``). If a query stops with
-        DuckDB's "Out of Memory Error", or spills more than you like, open
-        the store with more (``memory_limit="4GB"``); ``None`` leaves
-        DuckDB's default, 80% of RAM.
+        whole process (``benchmarks/scale.py``). A read that runs out of
+        memory anyway (some work, such as grouping 100M distinct trace ids,
+        does not spill far enough) is run again with twice the limit, up to
+        4 GiB or a quarter of the RAM, with a warning naming the limit to
+        open the store with next time; past that it raises MemoryError.
+        ``None`` leaves DuckDB's default, 80% of RAM, and no retries.
 
     Returns
     -------

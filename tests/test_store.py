@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -341,4 +342,43 @@ def test_a_backend_object_keeps_its_own_memory_setting(tmp_path):
     backend.raw_sql("SET memory_limit = '3GB'")
     store = open_store(backend)
     assert _duckdb_setting(store, "memory_limit") == "2.7 GiB"
+    store.close()
+
+
+def _many_distinct_keys(store, n=1_000_000):
+    """A table whose group-by over ``n`` distinct text keys needs ~30 MB."""
+    store.backend.con.execute(
+        "CREATE TABLE big AS SELECT 'request-' || range::VARCHAR || "
+        f"'-padding-padding' AS k, random() AS v FROM range({n})"
+    )
+    t = store.backend.table("big")
+    return t.group_by("k").aggregate(m=t.v.max()).count()
+
+
+def test_a_query_that_runs_out_of_memory_runs_again_with_more(tmp_path):
+    from llmdrift.schema import LlmdriftWarning
+
+    store = open_store(tmp_path / "s.duckdb", memory_limit="8MB")
+    expr = _many_distinct_keys(store)
+    with pytest.warns(
+        LlmdriftWarning, match=r"ran out of DuckDB's 8MB .* memory_limit="
+    ):
+        assert expr.to_pyarrow().as_py() == 1_000_000
+    raised = _duckdb_setting(store, "memory_limit")
+    assert raised != "7.6 MiB"  # the limit the store was opened with (8 * 10**6 B)
+    # the raised limit stays: the same query runs at once, without a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert expr.to_pyarrow().as_py() == 1_000_000
+    store.close()
+
+
+def test_out_of_memory_beyond_the_ceiling_names_the_fix(tmp_path, monkeypatch):
+    import llmdrift.store as store_module
+
+    monkeypatch.setattr(store_module, "_memory_ceiling", lambda: 8 * 10**6)
+    store = open_store(tmp_path / "s.duckdb", memory_limit="8MB")
+    expr = _many_distinct_keys(store)
+    with pytest.raises(MemoryError, match=r"more memory than 8MB.*memory_limit='8GB'"):
+        expr.to_pyarrow()
     store.close()
