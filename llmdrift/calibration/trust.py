@@ -31,6 +31,46 @@ _TABLE_ONLY = frozenset(
 )
 _MOMENT = frozenset({"pearson", "alpha_interval", "mean_bias"})
 _SMALLEST = 10  # fewest labels simulated
+
+# The values each statistic can take: a threshold must lie in (low, high],
+# else every verdict is fixed in advance (kappa can never clear 1.2 and
+# always clears -1). The means and the bias are on the rating scale.
+_SHARES = ("exact_agreement", "within_one")
+_RANGES = {
+    **dict.fromkeys(_SHARES, (0.0, 1.0)),
+    **{
+        name: (-1.0, 1.0)
+        for name in _stats.TABLE_STATISTICS
+        if name not in _SHARES and not name.startswith("mean_")
+    },
+    **dict.fromkeys(("mean_bias", "mean_judge", "mean_human"), (-np.inf, np.inf)),
+}
+
+
+def _check_threshold(threshold, statistic: str) -> float:
+    """``threshold`` as a float within the range of ``statistic``."""
+    # "auto" picks kappa, kappa_quadratic or pearson: all in [-1, 1]
+    low, high = _RANGES.get(statistic, (-1.0, 1.0))
+    number = isinstance(threshold, int | float | np.integer | np.floating)
+    if (
+        not number
+        or isinstance(threshold, bool)
+        or not np.isfinite(threshold)
+        or not low < threshold <= high
+    ):
+        if np.isinf(high):
+            raise ValueError(
+                f"trust_report: threshold must be a finite number, got {threshold!r}"
+            )
+        raise ValueError(
+            f"trust_report: threshold must lie in ({low:g}, {high:g}] for "
+            f"statistic={statistic!r}, got {threshold!r}: outside it the verdict "
+            "is fixed before any data is seen (a kappa or correlation never "
+            "clears 1)"
+        )
+    return float(threshold)
+
+
 _PRIOR = 0.5  # pseudo-count per judge x human cell when simulating
 
 
@@ -346,7 +386,10 @@ def trust_report(
     threshold : float, default=0.6
         Least acceptable value of the statistic. 0.6 is where Landis and
         Koch's "substantial" agreement begins for kappa; set it from the
-        human ceiling of the task when that is known.
+        human ceiling of the task when that is known. It must lie in
+        (-1, 1] for kappas, alphas and correlations (and "auto"), in (0, 1]
+        for ``exact_agreement`` and ``within_one``: outside, the verdict
+        would be fixed before any label is read.
     min_labels : int, default=50
         Fewest labelled items for any verdict but "needs more labels".
     n_boot, ci, seed
@@ -383,6 +426,7 @@ def trust_report(
     ['kappa_quadratic', 'ready to scale']
     """
     options = PairOptions.of(locals())
+    threshold = _check_threshold(threshold, statistic)
     if not 0 < ci < 1:
         raise ValueError(f"trust_report: ci must be between 0 and 1, got {ci!r}")
     if int(min_labels) < 2:
