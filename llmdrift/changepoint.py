@@ -1056,7 +1056,8 @@ def changepoints(
 
     Known shortcoming: the long-run model for one-value windows treats a
     trend or strong autocorrelation as noise, so it reports few changes on
-    such series (on TCPD it found none in 9 of 25 series); a slow drift in a
+    such series (on TCPD it found none in 8 of 25 series, 7 of which an annotator
+    marked a change in); a slow drift in a
     quality series is the online monitors' job (:func:`monitor`).
 
     The interval is ``change +- z * sqrt(se_before**2 + se_after**2)``, with
