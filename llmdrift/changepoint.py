@@ -346,8 +346,9 @@ def pelt(values, penalty, *, min_size=2, weights=None, pruning="exact") -> list[
     Raises
     ------
     ValueError
-        If values are not finite, weights are not positive, or ``min_size``
-        or ``penalty`` is invalid.
+        If values are not numbers, not finite or so large that sums of their
+        squares overflow (naming ``values``), weights are not positive, or
+        ``min_size`` or ``penalty`` is invalid.
 
     See Also
     --------
@@ -1052,7 +1053,7 @@ def changepoints(
     window then reads as a step of its own (two rows, the first at the
     window holding the change). ``min_size`` still decides what counts as a
     change; the move only places it. Windows of one value each hold no mix
-    and are not moved.
+    and are not moved (nor are changes under ``noise="robust"``).
 
     Known shortcoming: the long-run model for one-value windows treats a
     trend or strong autocorrelation as noise, so it reports few changes on
