@@ -1,0 +1,101 @@
+"""Checks of user-given arguments, shared by the analysis functions.
+
+Each check raises ``ValueError`` (or ``TypeError`` for a value of the wrong
+kind) with a message that names the argument, the value given and what is
+accepted, so a caller can fix the call without reading the source.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["check_finite_values", "check_int", "check_probability"]
+
+
+def check_probability(name: str, value, *, closed: bool = False) -> float:
+    """``value`` as a float strictly between 0 and 1 (or within [0, 1] if ``closed``).
+
+    Examples
+    --------
+    >>> check_probability("alpha", 0.05)
+    0.05
+    >>> check_probability("alpha", 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: alpha must lie between 0 and 1 (exclusive); got 2.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{name} must be a number between 0 and 1; got {type(value).__name__} "
+            f"{value!r}."
+        )
+    number = float(value)
+    inside = 0.0 <= number <= 1.0 if closed else 0.0 < number < 1.0
+    if not inside:  # also False for NaN
+        bounds = "inclusive" if closed else "exclusive"
+        raise ValueError(f"{name} must lie between 0 and 1 ({bounds}); got {value!r}.")
+    return number
+
+
+def check_int(name: str, value, minimum: int | None = None) -> int:
+    """``value`` as an int, at least ``minimum`` when given.
+
+    A float with a whole value (``3.0``) is accepted; ``True``/``False``,
+    text and fractional numbers are not.
+
+    Examples
+    --------
+    >>> check_int("n_traces", 5, 1)
+    5
+    >>> check_int("n_traces", 0, 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_traces must be an integer >= 1; got 0.
+    """
+    whole = isinstance(value, numbers.Integral) or (
+        isinstance(value, numbers.Real) and float(value).is_integer()
+    )
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not whole:
+        floor = "" if minimum is None else f" >= {minimum}"
+        raise TypeError(f"{name} must be an integer{floor}; got {value!r}.")
+    number = int(value)
+    if minimum is not None and number < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+    return number
+
+
+def check_finite_values(frame: pd.DataFrame, column: str, what: str) -> None:
+    """Refuse infinite values in ``frame[column]``; NaN (missing) is allowed.
+
+    The message gives the count and, when the frame has a ``span_id``
+    column, the first span concerned.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> scores = pd.DataFrame({"span_id": ["a", "b"], "value": [1.0, np.inf]})
+    >>> check_finite_values(scores, "value", "scores")
+    Traceback (most recent call last):
+    ...
+    ValueError: scores column 'value' holds 1 infinite value (first at span_id 'b'); ...
+    """
+    if column not in frame.columns:
+        return
+    values = pd.to_numeric(frame[column], errors="coerce")
+    infinite = np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
+    count = int(infinite.sum())
+    if not count:
+        return
+    where = ""
+    if "span_id" in frame.columns:
+        first = frame["span_id"].to_numpy()[infinite.argmax()]
+        where = f" (first at span_id {first!r})"
+    plural = "value" if count == 1 else "values"
+    raise ValueError(
+        f"{what} column {column!r} holds {count} infinite {plural}{where}; "
+        "give finite numbers, or NaN where a value is missing (a scorer that "
+        "failed)."
+    )
