@@ -257,3 +257,257 @@ def test_valid_cost_per_quality_keeps_its_value():
     quality = scores["value"].groupby(week.to_numpy()).mean()
     want = (cpr / quality).to_numpy()
     np.testing.assert_allclose(out["cost_per_quality_usd"], want)
+
+
+# ---------------------------------------------------------------------------
+# K1-K3: calibration arguments
+
+
+def _rated(n=120, seed=3, flip=0.2):
+    """Judge and one annotator on a pass/fail scale (0/1), judge flips some."""
+    rng = np.random.default_rng(seed)
+    human = rng.integers(0, 2, n)
+    judge = np.where(rng.random(n) < flip, 1 - human, human)
+    ids = [f"s{i}" for i in range(n)]
+    return pd.DataFrame(
+        {
+            "span_id": ids * 2,
+            "dimension": "ok",
+            "value": np.concatenate([judge, human]).astype(float),
+            "scorer": ["gpt"] * n + ["ann"] * n,
+            "kind": ["judge"] * n + ["human"] * n,
+        }
+    )
+
+
+def _kappa(scores):
+    """Cohen's kappa by its definition, from the two columns of ratings."""
+    wide = scores.pivot(index="span_id", columns="scorer", values="value")
+    j, h = wide["gpt"].to_numpy(), wide["ann"].to_numpy()
+    p_o = np.mean(j == h)
+    p_e = sum(np.mean(j == c) * np.mean(h == c) for c in (0.0, 1.0))
+    return (p_o - p_e) / (1 - p_e)
+
+
+def _pairwise():
+    return pd.DataFrame(
+        {
+            "pair_id": [1, 1, 2, 2, 3, 3],
+            "judge": "gpt",
+            "order": ["original", "swapped"] * 3,
+            "winner": [1, 1, 1, 2, 2, 2],
+            "gold": [1, 1, 2, 2, 2, 2],
+        }
+    )
+
+
+def _calls():
+    """Each public calibration function with one keyword set by the caller."""
+    import llmdrift.calibration as cal
+
+    s = _rated()
+    return {
+        "agreement": lambda **kw: cal.agreement(s, **kw),
+        "human_ceiling": lambda **kw: cal.human_ceiling(
+            pd.concat([s, s[s.kind == "human"].assign(scorer="ann2")]), **kw
+        ),
+        "pairwise_agreement": lambda **kw: cal.pairwise_agreement(_pairwise(), **kw),
+        "labels_needed": lambda **kw: cal.labels_needed(s, n_sims=50, **kw),
+        "trust_report": lambda **kw: cal.trust_report(s, n_sims=50, **kw),
+        "corrected_mean": lambda **kw: cal.corrected_mean(s, **kw),
+        "paired_scores": lambda **kw: cal.paired_scores(s, **kw),
+        "confusion_table": lambda **kw: cal.confusion_table(s, **kw),
+        "disagreements": lambda **kw: cal.disagreements(s, **kw),
+    }
+
+
+_TAKES = {
+    "n_boot": ["agreement", "human_ceiling", "pairwise_agreement", "trust_report"],
+    "ci": [
+        "agreement",
+        "human_ceiling",
+        "pairwise_agreement",
+        "labels_needed",
+        "trust_report",
+        "corrected_mean",
+    ],
+    "seed": [
+        "agreement",
+        "human_ceiling",
+        "pairwise_agreement",
+        "labels_needed",
+        "trust_report",
+    ],
+    "max_categories": [
+        "agreement",
+        "human_ceiling",
+        "labels_needed",
+        "trust_report",
+        "corrected_mean",
+        "paired_scores",
+        "confusion_table",
+        "disagreements",
+    ],
+}
+_BAD = {
+    "n_boot": [-1, 1.5, "100", True, np.nan],
+    "ci": [0, 1, 1.5, -0.1, np.nan, "0.9", None],
+    "seed": [-1, 1.5, "a", None],
+    "max_categories": [-1, 2.5, "20"],
+}
+_CASES = [
+    (func, name, bad)
+    for name, funcs in _TAKES.items()
+    for func in funcs
+    for bad in _BAD[name]
+]
+
+
+@pytest.mark.parametrize(
+    "func, name, bad", _CASES, ids=[f"{f}-{n}={b!r}" for f, n, b in _CASES]
+)
+def test_calibration_arguments_out_of_range_name_the_argument(func, name, bad):
+    with pytest.raises(ValueError, match=rf"\b{name}\b"):
+        _calls()[func](**{name: bad})
+
+
+def test_n_boot_zero_means_no_intervals_and_the_same_estimates():
+    from llmdrift.calibration import agreement
+
+    s = _rated()
+    none = agreement(s, n_boot=0).iloc[0]
+    some = agreement(s, n_boot=200).iloc[0]
+    assert none["kappa"] == pytest.approx(_kappa(s))
+    assert none["kappa"] == some["kappa"]
+    assert np.isnan(none["kappa_ci_low"]) and np.isfinite(some["kappa_ci_low"])
+
+
+def test_trust_report_needs_resamples_for_its_verdict():
+    from llmdrift.calibration import trust_report
+
+    with pytest.raises(ValueError, match=r"trust_report: n_boot must be.*>= 1"):
+        trust_report(_rated(), n_boot=0)
+
+
+@pytest.mark.parametrize(
+    "statistic, threshold",
+    [
+        ("auto", 2),
+        ("auto", -1),
+        ("auto", np.nan),
+        ("auto", np.inf),
+        ("kappa", 1.01),
+        ("pearson", -1.5),
+        ("exact_agreement", 0),
+        ("exact_agreement", -0.2),
+        ("auto", "0.6"),
+    ],
+)
+def test_trust_report_threshold_outside_the_statistic_range(statistic, threshold):
+    from llmdrift.calibration import trust_report
+
+    with pytest.raises(ValueError, match=r"trust_report: threshold .*must lie in"):
+        trust_report(_rated(), statistic=statistic, threshold=threshold)
+
+
+def test_trust_report_valid_threshold_keeps_its_verdict():
+    from llmdrift.calibration import trust_report
+
+    s = _rated(n=400, flip=0.05)
+    kappa = _kappa(s)  # about 0.9
+    row = trust_report(s, threshold=0.6, n_boot=300).iloc[0]
+    assert row["statistic"] == "kappa"
+    assert row["estimate"] == pytest.approx(kappa)
+    assert row["verdict"] == "ready to scale" and row["ci_low"] >= 0.6
+    # mean_bias has no bounds: any finite threshold is allowed
+    bias = trust_report(s, statistic="mean_bias", threshold=-3.0, n_boot=50)
+    assert bias.loc[0, "threshold"] == -3.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"target_width": np.inf}, "target_width"),
+        ({"target_width": np.nan}, "target_width"),
+        ({"target_width": 0}, "target_width"),
+        ({"target_width": "0.2"}, "target_width"),
+        ({"n_sims": 49.5}, "n_sims"),
+        ({"n_sims": 10}, "n_sims"),
+        ({"max_labels": 5}, "max_labels"),
+        ({"max_labels": 100.5}, "max_labels"),
+    ],
+)
+def test_labels_needed_arguments(kwargs, name):
+    from llmdrift.calibration import labels_needed
+
+    with pytest.raises(ValueError, match=rf"labels_needed: {name}\b"):
+        labels_needed(_rated(), **{"n_sims": 50, **kwargs})
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"min_labels": 1}, "min_labels"),
+        ({"min_labels": 10.5}, "min_labels"),
+        ({"n_sims": 10}, "n_sims"),
+        ({"max_labels": 0}, "max_labels"),
+    ],
+)
+def test_trust_report_other_arguments(kwargs, name):
+    from llmdrift.calibration import trust_report
+
+    with pytest.raises(ValueError, match=rf"trust_report: {name}\b"):
+        trust_report(_rated(), **kwargs)
+
+
+@pytest.mark.parametrize("n", [0, -1, 1.5, "3"])
+def test_disagreements_n(n):
+    from llmdrift.calibration import disagreements
+
+    with pytest.raises(ValueError, match=r"disagreements: n must be"):
+        disagreements(_rated(), n=n)
+
+
+def test_disagreements_n_none_and_positive_keep_their_rows():
+    from llmdrift.calibration import disagreements
+
+    s = _rated()
+    wide = s.pivot(index="span_id", columns="scorer", values="value")
+    n_differ = int((wide["gpt"] != wide["ann"]).sum())
+    assert len(disagreements(s, n=None)) == n_differ
+    assert len(disagreements(s, n=3)) == 3
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda ci: __import__("llmdrift").calibration.ppi_mean(
+            np.ones(5), np.ones(3), np.ones(3), ci=ci
+        ),
+        lambda ci: __import__("llmdrift").calibration.ppi_mean_weighted(
+            np.ones(4), np.ones(4, bool), np.ones(4), np.ones(4), ci=ci
+        ),
+        lambda ci: __import__("llmdrift").calibration.rogan_gladen(
+            0.6, 100, 9, 10, 8, 10, ci=ci
+        ),
+    ],
+    ids=["ppi_mean", "ppi_mean_weighted", "rogan_gladen"],
+)
+@pytest.mark.parametrize("ci", [0, 1, np.nan, 95])
+def test_estimator_ci_outside_0_1(call, ci):
+    with pytest.raises(ValueError, match=r"\bci\b"):
+        call(ci)
+
+
+def test_k1_k2_all_missing_and_infinite_ratings_stay_refused():
+    from llmdrift.calibration import agreement, corrected_mean
+
+    s = _rated()
+    with pytest.raises(ValueError, match="every judge and human value is missing"):
+        agreement(s.assign(value=np.nan))
+    bad = s.assign(value=np.where(np.arange(len(s)) % 5 == 0, np.inf, s["value"]))
+    with pytest.raises(ValueError, match=r"'value' holds \d+ infinite"):
+        agreement(bad)
+    judged = s[s.kind == "judge"]
+    with pytest.raises(ValueError, match="infinite"):
+        corrected_mean(judged.assign(value=np.inf), s[s.kind == "human"])

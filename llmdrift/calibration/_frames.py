@@ -20,6 +20,10 @@ __all__ = [
     "iter_pairs",
     "as_list",
     "row_rng",
+    "check_count",
+    "check_ci",
+    "check_seed",
+    "check_positive",
 ]
 
 _NEEDED = ("span_id", "dimension", "value", "scorer", "kind")
@@ -37,6 +41,49 @@ def as_list(value, name: str) -> list | None:
     if not out:
         raise ValueError(f"{name} must name at least one value, got an empty list")
     return out
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not (
+        isinstance(value, bool | np.bool_)
+    )
+
+
+def check_count(where: str, name: str, value, minimum: int, why: str = "") -> int:
+    """``value`` as an int >= ``minimum``, else ValueError naming ``name``."""
+    if not _is_int(value) or value < minimum:
+        hint = f" ({why})" if why else ""
+        raise ValueError(
+            f"{where}: {name} must be an integer >= {minimum}{hint}, got {value!r}"
+        )
+    return int(value)
+
+
+def check_ci(where: str, ci) -> float:
+    """An interval coverage in (0, 1), else ValueError naming ``ci``."""
+    if not _is_real(ci) or not 0 < ci < 1:
+        raise ValueError(
+            f"{where}: ci must be a coverage between 0 and 1 (e.g. 0.95), got {ci!r}"
+        )
+    return float(ci)
+
+
+def check_seed(where: str, seed) -> int:
+    """A seed for numpy: an int >= 0, else ValueError naming ``seed``."""
+    return check_count(where, "seed", seed, 0)
+
+
+def check_positive(where: str, name: str, value) -> float:
+    """A finite number > 0, else ValueError naming ``name``."""
+    if not _is_real(value) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{where}: {name} must be a finite number > 0, got {value!r}")
+    return float(value)
 
 
 def row_rng(seed: int, *key) -> np.random.Generator:
@@ -373,6 +420,7 @@ def iter_pairs(
     against, consensus, group = options.against, options.consensus, options.group
     max_categories = options.max_categories
     check_scores(scores, where=where, by=by)
+    check_count(where, "max_categories", max_categories, 0)
     if against not in AGAINST:
         raise ValueError(f"{where}: against must be one of {AGAINST}, got {against!r}")
     if consensus not in CONSENSUS:

@@ -15,7 +15,14 @@ import pandas as pd
 from scipy import stats as _sps
 
 from llmdrift.calibration import _stats
-from llmdrift.calibration._frames import PairOptions, Pairs, row_rng
+from llmdrift.calibration._frames import (
+    PairOptions,
+    Pairs,
+    check_ci,
+    check_count,
+    check_seed,
+    row_rng,
+)
 
 __all__ = [
     "STATISTICS",
@@ -97,6 +104,7 @@ def bootstrap_tables(
     >>> bootstrap_tables(np.array([0, 3, 3, 1]), 2, 5, rng).shape
     (5, 2, 2)
     """
+    n_boot = check_count("bootstrap_tables", "n_boot", n_boot, 0)
     pair_codes = np.asarray(pair_codes)
     batch, n = pair_codes.shape[:-1], pair_codes.shape[-1]
     rows = int(np.prod(batch, dtype=int))
@@ -468,10 +476,9 @@ def agreement(
         raise ValueError(f"agreement: level must be one of {_LEVELS}, got {level!r}")
     if shape not in ("wide", "long"):
         raise ValueError(f"agreement: shape must be 'wide' or 'long', got {shape!r}")
-    if not 0 < ci < 1:
-        raise ValueError(f"agreement: ci must be between 0 and 1, got {ci!r}")
-    if int(n_boot) < 0:
-        raise ValueError(f"agreement: n_boot must be >= 0, got {n_boot!r}")
+    ci = check_ci("agreement", ci)
+    n_boot = check_count("agreement", "n_boot", n_boot, 0, "0 for no intervals")
+    seed = check_seed("agreement", seed)
     if level == "group" and group is None:
         raise ValueError(
             "agreement: level='group' needs group=<column> naming the source item "
@@ -481,7 +488,7 @@ def agreement(
     for pairs in options.pairs(scores, dimension, where="agreement"):
         rng = row_rng(seed, *pairs.key)
         est, low, high, reasons = pair_statistics(
-            pairs, level=level, n_boot=int(n_boot), ci=ci, rng=rng
+            pairs, level=level, n_boot=n_boot, ci=ci, rng=rng
         )
         head = {
             "dimension": pairs.dimension,
@@ -524,7 +531,7 @@ def agreement(
     out["n_groups"] = out["n_groups"].astype("Int64") if group else out["n_groups"]
     if group is None:
         out = out.drop(columns="n_groups")
-    out.attrs.update({"n_boot": int(n_boot), "ci": ci, "seed": seed})
+    out.attrs.update({"n_boot": n_boot, "ci": ci, "seed": seed})
     return out
 
 
@@ -690,7 +697,8 @@ def disagreements(
     dimension, judge, human, scale, consensus, max_categories
         As for :func:`agreement`.
     n : int or None, default=20
-        How many items to return (None for all disagreements).
+        How many items to return (an integer >= 1; None for all
+        disagreements).
 
     Returns
     -------
@@ -710,6 +718,8 @@ def disagreements(
     >>> disagreements(scores)["span_id"].tolist()
     ['a', 'c']
     """
+    if n is not None:
+        n = check_count("disagreements", "n", n, 1, "None for all")
     pairs = paired_scores(
         scores,
         dimension,
@@ -727,7 +737,7 @@ def disagreements(
     out = out.sort_values(["_size", "span_id"], ascending=[False, True], kind="stable")
     out = out.drop(columns="_size")
     if n is not None:
-        out = out.head(int(n))
+        out = out.head(n)
 
     humans = scores[
         (scores["kind"] == "human")

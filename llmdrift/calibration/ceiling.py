@@ -18,7 +18,10 @@ import pandas as pd
 from llmdrift.calibration import _stats
 from llmdrift.calibration._frames import (
     as_list,
+    check_ci,
+    check_count,
     check_scores,
+    check_seed,
     resolve_scale,
     row_rng,
     select_dimensions,
@@ -209,8 +212,10 @@ def human_ceiling(
             "human_ceiling: level must be 'nominal', 'ordinal' or 'interval', got "
             f"{level!r}"
         )
-    if not 0 < ci < 1:
-        raise ValueError(f"human_ceiling: ci must be between 0 and 1, got {ci!r}")
+    ci = check_ci("human_ceiling", ci)
+    n_boot = check_count("human_ceiling", "n_boot", n_boot, 0, "0 for no intervals")
+    seed = check_seed("human_ceiling", seed)
+    check_count("human_ceiling", "max_categories", max_categories, 0)
     check_scores(scores, where="human_ceiling")
     judges = as_list(judge, "judge")
     humans = as_list(human, "human")
@@ -233,7 +238,7 @@ def human_ceiling(
                 scale,
                 weights,
                 level,
-                int(n_boot),
+                n_boot,
                 ci,
                 row_rng(seed, "human_ceiling", dim),
                 max_categories,

@@ -16,7 +16,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _sps
 
-from llmdrift.calibration._frames import PairOptions, _numeric, check_scores
+from llmdrift.calibration._frames import (
+    PairOptions,
+    _numeric,
+    check_ci,
+    check_scores,
+)
 
 __all__ = ["corrected_mean", "ppi_mean", "ppi_mean_weighted", "rogan_gladen"]
 
@@ -92,6 +97,7 @@ def ppi_mean(
     >>> float(out["estimate"])  # 3 + (4 - 4)
     3.0
     """
+    check_ci("ppi_mean", ci)
     fu, fl, y = _floats(f_unlabelled, f_labelled, y_labelled)
     big_n, n = fu.shape[-1], fl.shape[-1]
     mean_fu = fu.mean(axis=-1)
@@ -161,6 +167,7 @@ def ppi_mean_weighted(
     >>> float(out["estimate"])  # (4 + 4 + 5 + 3 + (3 - 4) / 0.5) / 4
     3.5
     """
+    check_ci("ppi_mean_weighted", ci)
     f, inclusion_prob, y = _floats(f, inclusion_prob, y)
     lab = np.asarray(labelled, dtype=bool)
     prob = np.where(lab, inclusion_prob, 1.0)
@@ -233,6 +240,7 @@ def rogan_gladen(
     >>> round(float(out["estimate"]), 4)  # (0.62 + 0.8 - 1) / (0.9 + 0.8 - 1)
     0.6
     """
+    check_ci("rogan_gladen", ci)
     a, n_judged, true_pos, n_pos, true_neg, n_neg = _floats(
         apparent, n_judged, true_pos, n_pos, true_neg, n_neg
     )
@@ -391,8 +399,7 @@ def corrected_mean(
         raise ValueError(
             f"corrected_mean: method must be one of {_METHODS}, got {method!r}"
         )
-    if not 0 < ci < 1:
-        raise ValueError(f"corrected_mean: ci must be between 0 and 1, got {ci!r}")
+    ci = check_ci("corrected_mean", ci)
     check_scores(judge_all, where="corrected_mean (judge_all)")
     judges_all = judge_all[judge_all["kind"] == "judge"]
     if judges_all.empty:

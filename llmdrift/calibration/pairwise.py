@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 
 from llmdrift.calibration import _stats
-from llmdrift.calibration._frames import as_list, row_rng
+from llmdrift.calibration._frames import (
+    as_list,
+    check_ci,
+    check_count,
+    check_seed,
+    row_rng,
+)
 
 __all__ = ["pairwise_agreement", "PAIRWISE_COLUMNS", "ORDERS"]
 
@@ -172,9 +178,12 @@ def pairwise_agreement(
     >>> out.loc[0, ["accuracy", "position_consistency", "always_first"]].tolist()
     [0.8333333333333334, 0.6666666666666666, 0.3333333333333333]
     """
+    ci = check_ci("pairwise_agreement", ci)
+    n_boot = check_count(
+        "pairwise_agreement", "n_boot", n_boot, 0, "0 for no intervals"
+    )
+    seed = check_seed("pairwise_agreement", seed)
     _check(verdicts)
-    if not 0 < ci < 1:
-        raise ValueError(f"pairwise_agreement: ci must be between 0 and 1, got {ci!r}")
     judges = as_list(judge, "judge")
     frame = verdicts
     if judges is not None:
@@ -188,9 +197,7 @@ def pairwise_agreement(
     records = []
     for name, part in frame.groupby("judge", sort=True):
         rng = row_rng(seed, "pairwise", name)
-        records.append(
-            _one_judge(str(name), part, int(n_boot), ci, rng, unparsed_agree)
-        )
+        records.append(_one_judge(str(name), part, n_boot, ci, rng, unparsed_agree))
     return pd.DataFrame.from_records(records)
 
 

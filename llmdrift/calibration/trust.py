@@ -8,7 +8,15 @@ import numpy as np
 import pandas as pd
 
 from llmdrift.calibration import _stats
-from llmdrift.calibration._frames import PairOptions, Pairs, row_rng
+from llmdrift.calibration._frames import (
+    PairOptions,
+    Pairs,
+    check_ci,
+    check_count,
+    check_positive,
+    check_seed,
+    row_rng,
+)
 from llmdrift.calibration.agreement import pair_statistics
 
 __all__ = ["labels_needed", "trust_report", "VERDICTS", "interval_widths"]
@@ -45,6 +53,16 @@ _RANGES = {
     },
     **dict.fromkeys(("mean_bias", "mean_judge", "mean_human"), (-np.inf, np.inf)),
 }
+
+
+def _check_simulation(where: str, n_sims, max_labels) -> tuple[int, int]:
+    """The simulation arguments of labels_needed, checked."""
+    return (
+        check_count(where, "n_sims", n_sims, 50),
+        check_count(
+            where, "max_labels", max_labels, _SMALLEST, "the fewest labels simulated"
+        ),
+    )
 
 
 def _check_threshold(threshold, statistic: str) -> float:
@@ -254,21 +272,16 @@ def labels_needed(
     ('kappa', True)
     """
     options = PairOptions.of(locals())
-    if not 0 < float(target_width):
-        raise ValueError(
-            f"labels_needed: target_width must be > 0, got {target_width!r}"
-        )
-    if not 0 < ci < 1:
-        raise ValueError(f"labels_needed: ci must be between 0 and 1, got {ci!r}")
-    if int(n_sims) < 50:
-        raise ValueError(f"labels_needed: n_sims must be at least 50, got {n_sims!r}")
+    where = "labels_needed"
+    target_width = check_positive(where, "target_width", target_width)
+    ci = check_ci(where, ci)
+    n_sims, max_labels = _check_simulation(where, n_sims, max_labels)
+    seed = check_seed(where, seed)
     records, curves = [], []
     for pairs in options.pairs(scores, dimension, where="labels_needed"):
         stat = _pick_statistic(statistic, pairs, "labels_needed")
         rng = row_rng(seed, "labels_needed", *pairs.key)
-        row = _labels_row(
-            pairs, stat, float(target_width), ci, int(n_sims), int(max_labels), rng
-        )
+        row = _labels_row(pairs, stat, target_width, ci, n_sims, max_labels, rng)
         curve = row.pop("_curve")
         if curve is not None:
             curves.append(
@@ -426,19 +439,21 @@ def trust_report(
     ['kappa_quadratic', 'ready to scale']
     """
     options = PairOptions.of(locals())
+    where = "trust_report"
     threshold = _check_threshold(threshold, statistic)
-    if not 0 < ci < 1:
-        raise ValueError(f"trust_report: ci must be between 0 and 1, got {ci!r}")
-    if int(min_labels) < 2:
-        raise ValueError(f"trust_report: min_labels must be >= 2, got {min_labels!r}")
+    ci = check_ci(where, ci)
+    min_labels = check_count(where, "min_labels", min_labels, 2)
+    n_boot = check_count(
+        where, "n_boot", n_boot, 1, "the verdict reads the bootstrap interval"
+    )
+    n_sims, max_labels = _check_simulation(where, n_sims, max_labels)
+    seed = check_seed(where, seed)
     records = []
     ceilings = _Ceilings(scores, options)
     for pairs in options.pairs(scores, dimension, where="trust_report"):
         stat = _pick_statistic(statistic, pairs, "trust_report")
         rng = row_rng(seed, "trust_report", *pairs.key)
-        est, low, high, reasons = pair_statistics(
-            pairs, n_boot=int(n_boot), ci=ci, rng=rng
-        )
+        est, low, high, reasons = pair_statistics(pairs, n_boot=n_boot, ci=ci, rng=rng)
         n = len(pairs.span_id)
         value, lo, hi = est[stat], low[stat], high[stat]
         row = {
@@ -483,8 +498,8 @@ def trust_report(
                 stat,
                 width,
                 ci,
-                int(n_sims),
-                int(max_labels),
+                n_sims,
+                max_labels,
                 row_rng(seed, "trust_needed", *pairs.key),
             )
             row["labels_needed"] = need["labels_needed"]
