@@ -12,7 +12,13 @@ import numbers
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_finite_values", "check_int", "check_probability"]
+__all__ = [
+    "check_finite_values",
+    "check_int",
+    "check_number",
+    "check_probability",
+    "checked",
+]
 
 
 def check_probability(name: str, value, *, closed: bool = False) -> float:
@@ -99,3 +105,48 @@ def check_finite_values(frame: pd.DataFrame, column: str, what: str) -> None:
         "give finite numbers, or NaN where a value is missing (a scorer that "
         "failed)."
     )
+
+
+def check_number(name: str, value, *, above: float | None = None) -> float:
+    """``value`` as a finite float, greater than ``above`` when given.
+
+    Examples
+    --------
+    >>> check_number("threshold", 3)
+    3.0
+    >>> check_number("alert_change", 0, above=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: alert_change must be a finite number > 0; got 0.
+    """
+    floor = "" if above is None else f" > {above:g}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{name} must be a finite number{floor}; got {type(value).__name__} "
+            f"{value!r}."
+        )
+    number = float(value)
+    if not np.isfinite(number) or (above is not None and not number > above):
+        raise ValueError(f"{name} must be a finite number{floor}; got {value!r}.")
+    return number
+
+
+def checked(where: str | None, check, *args, **kwargs):
+    """Run one of the checks above, reporting any refusal as a ValueError.
+
+    For functions whose contract is "bad input raises ValueError": a value of
+    the wrong kind (the checks' TypeError) becomes a ValueError with the same
+    words, prefixed with ``where`` (the function's name) when given.
+
+    Examples
+    --------
+    >>> checked("agreement", check_int, "n_boot", 1.5, 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: agreement: n_boot must be an integer >= 0; got 1.5.
+    """
+    try:
+        return check(*args, **kwargs)
+    except (TypeError, ValueError) as err:
+        prefix = f"{where}: " if where else ""
+        raise ValueError(f"{prefix}{err}") from None
