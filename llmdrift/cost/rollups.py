@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from llmdrift._args import check_int, check_number, checked
 from llmdrift.cost._common import (
     LLM_LEVEL_KINDS,
     TOKEN_COLUMNS,
@@ -158,12 +159,21 @@ def _counted_spans(t, backend):
         if name in columns:
             bearing = bearing | t[name].notnull()
     fallback = ~is_llm & bearing
+    counted_llm = is_llm
     if "parent_span_id" in columns and "span_kind" in columns:
-        for flag in (is_llm, bearing):
-            above = _ancestor_ids(t, flag, backend)
-            if above is not None:
-                fallback = fallback & ~t.span_id.isin(above.id)
-    t = t.mutate(_is_llm=is_llm, usage_fallback=fallback)
+        above_llm = _ancestor_ids(t, is_llm, backend)
+        if above_llm is not None:
+            fallback = fallback & ~t.span_id.isin(above_llm.id)
+            # an LLM span with usage-bearing LLM spans below it is a wrapper
+            # repeating their totals (only possible when some LLM span has a
+            # parent, so this is skipped when above_llm is empty)
+            wrapped = _ancestor_ids(t, is_llm & bearing, backend)
+            if wrapped is not None:
+                counted_llm = is_llm & ~t.span_id.isin(wrapped.id)
+        above_bearing = _ancestor_ids(t, bearing, backend)
+        if above_bearing is not None:
+            fallback = fallback & ~t.span_id.isin(above_bearing.id)
+    t = t.mutate(_is_llm=counted_llm, usage_fallback=fallback)
     return t.filter(t._is_llm | t.usage_fallback)
 
 
@@ -722,6 +732,7 @@ def most_expensive_traces(spans: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     spans : pandas.DataFrame
         Priced spans (see :func:`cost_by` for the columns used).
     n : int, default=10
+        How many traces (an integer >= 1).
 
     Returns
     -------
@@ -743,8 +754,7 @@ def most_expensive_traces(spans: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     >>> top["trace_id"].tolist(), float(top["cost_vs_median"].iloc[0])
     (['c'], 4.5)
     """
-    if not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    n = checked("most_expensive_traces", check_int, "n", n, 1)
     has_intent = "intent" in spans.columns
     requests = _requests(spans, ("intent",) if has_intent else (), None)
     if has_intent:
@@ -843,7 +853,8 @@ def cost_movers(
         Which window to report: the last one in the data, every window
         (None), or the window starting at the given time.
     min_requests : int, default=1
-        Ignore a comparison when either window has fewer priced requests.
+        Ignore a comparison when either window has fewer priced requests
+        (an integer >= 0).
 
     Returns
     -------
@@ -867,6 +878,7 @@ def cost_movers(
     (['y', 'x'], [1.0, 0.1])
     """
     by = as_tuple(by)
+    min_requests = checked("cost_movers", check_int, "min_requests", min_requests, 0)
     table = cost_by(spans, by=by, freq=freq)
     value = "cost_per_request_usd"
     out = _with_previous(
@@ -908,17 +920,6 @@ def cost_movers(
     out = out[columns].reset_index(drop=True)
     out["n_requests"] = out["n_requests"].astype("int64")
     return out
-
-
-def _check_real(name: str, value, *, positive: bool = False) -> float:
-    """A finite real number (> 0 with ``positive``), else ValueError naming it."""
-    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
-    )
-    if not ok or not np.isfinite(value) or (positive and value <= 0):
-        rule = "a finite number > 0" if positive else "a finite number"
-        raise ValueError(f"{name} must be {rule}, got {value!r}")
-    return float(value)
 
 
 def _check_score_rows(scores: pd.DataFrame) -> None:
@@ -1041,8 +1042,8 @@ def cost_per_quality(
     if quality == "pass_rate" and threshold is None:
         raise ValueError("quality='pass_rate' needs threshold= (a score that passes)")
     if threshold is not None:
-        _check_real("threshold", threshold)
-    _check_real("alert_change", alert_change, positive=True)
+        threshold = checked(None, check_number, "threshold", threshold)
+    alert_change = checked(None, check_number, "alert_change", alert_change, above=0)
     require_frame(scores, "scores")
     require_columns(scores, ["span_id", "dimension", "value"], "scores")
     sc = scores
