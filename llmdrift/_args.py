@@ -17,6 +17,7 @@ __all__ = [
     "check_int",
     "check_number",
     "check_probability",
+    "check_unique_rows",
     "checked",
 ]
 
@@ -150,3 +151,36 @@ def checked(where: str | None, check, *args, **kwargs):
     except (TypeError, ValueError) as err:
         prefix = f"{where}: " if where else ""
         raise ValueError(f"{prefix}{err}") from None
+
+
+def check_unique_rows(frame: pd.DataFrame, key, what: str) -> None:
+    """Refuse rows that repeat the same ``key`` values (a value given twice).
+
+    Only the ``key`` columns present in ``frame`` are compared (e.g. scores
+    without a ``scorer`` column are keyed by ``span_id, dimension``). The
+    message gives the count, the first repeated key and the fix.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> scores = pd.DataFrame({"span_id": ["a", "a"], "dimension": ["f", "f"],
+    ...                        "scorer": ["j", "j"], "value": [1.0, 1.0]})
+    >>> check_unique_rows(scores, ["span_id", "dimension", "scorer"], "scores")
+    Traceback (most recent call last):
+    ...
+    ValueError: scores: 1 row(s) repeat a (span_id, dimension, scorer) already given, ...
+    """
+    columns = [c for c in key if c in frame.columns]
+    if not columns or len(frame) < 2:
+        return
+    repeated = frame.duplicated(columns).to_numpy()
+    if not repeated.any():
+        return
+    first = dict(
+        zip(columns, frame.loc[repeated, columns].iloc[0].tolist(), strict=True)
+    )
+    raise ValueError(
+        f"{what}: {int(repeated.sum())} row(s) repeat a ({', '.join(columns)}) "
+        f"already given, e.g. {first}; each would be counted twice. Keep one "
+        f"row each, e.g. {what}.drop_duplicates({columns}, keep='last')."
+    )
