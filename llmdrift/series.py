@@ -28,9 +28,11 @@ import zoneinfo
 import numpy as np
 import pandas as pd
 
+from llmdrift._args import check_finite_values, check_unique_rows
 from llmdrift.schema import SCORE_KINDS, LlmdriftWarning, SchemaError, validate
 
 __all__ = [
+    "FreqError",
     "quality_series",
     "span_series",
     "calendar_windows",
@@ -79,15 +81,19 @@ def _check_tz(tz) -> str:
     return name
 
 
+class FreqError(ValueError, NotImplementedError):
+    """An unsupported ``freq``: a ValueError (and NotImplementedError, as before)."""
+
+
 def _check_freq(freq) -> str:
-    try:
-        return _FREQS[str(freq)]
-    except KeyError:
-        raise NotImplementedError(
-            f"freq {freq!r} is not supported; use 'h' (hours), 'D' (calendar "
-            "days) or 'W' (weeks from Monday). For rolling windows over days "
-            "use rolling_series(series, window='7D')."
-        ) from None
+    if isinstance(freq, str) and freq in _FREQS:
+        return _FREQS[freq]
+    raise FreqError(
+        f"freq {freq!r} is not supported; use 'h' (hours), 'D' (calendar "
+        "days) or 'W' (weeks from Monday) (also accepted: "
+        f"{sorted(set(_FREQS) - {'h', 'D', 'W'})}). For rolling windows over "
+        "days use rolling_series(series, window='7D')."
+    )
 
 
 def _as_list(value) -> list:
@@ -271,6 +277,28 @@ def _complete_grid(agg, windows, keys, fill):
 # quality series
 
 
+def _warn_failed_dimensions(t, frames) -> None:
+    """Warn about dimensions whose every selected score failed (NaN value).
+
+    Those dimensions drop out of the series; without a word a user would
+    read their absence as "not scored". Single failures are the documented
+    way a scorer reports trouble and are left out quietly.
+    """
+    valued = (t.value.notnull() & ~t.value.isnan()).cast("int64")
+    per = t.group_by("dimension").aggregate(rows=t.count(), valued=valued.sum())
+    per = _execute(per.filter(per.valued.fill_null(0) == 0), frames)
+    if len(per):
+        dims = sorted(str(d) for d in per["dimension"].tolist())
+        rows = int(per["rows"].sum())
+        warnings.warn(
+            f"dimension(s) {dims}: all {rows} selected scores have no value "
+            "(the scorer failed) and are left out, so the series has no rows "
+            "for them; check the scorer's errors.",
+            LlmdriftWarning,
+            stacklevel=3,
+        )
+
+
 def quality_series(
     spans,
     scores,
@@ -333,14 +361,19 @@ def quality_series(
     ------
     SchemaError
         If a needed column is missing or times are naive.
-    NotImplementedError
-        For an unsupported ``freq``.
+    ValueError
+        For an unsupported ``freq`` (a :class:`FreqError`, also a
+        NotImplementedError), an unknown ``kind``, a ``dimension`` without
+        scores, infinite score values, or a score given twice (the same
+        ``span_id, dimension, scorer``; pandas input only).
 
     Warns
     -----
     LlmdriftWarning
-        When scores have no matching span (their group is then <NA>), or a
-        dimension mixes several score kinds (pass ``kind=`` to pick one).
+        When scores have no matching span (their group is then <NA>), a
+        dimension mixes several score kinds (pass ``kind=`` to pick one), or
+        every selected score of a dimension has no value (all failed: the
+        dimension is then absent from the result).
 
     Notes
     -----
@@ -420,19 +453,11 @@ def quality_series(
                 f"kind {unknown} is not a score kind; use one of {SCORE_KINDS}."
             )
     if not _is_ibis_table(scores):
-        values = pd.to_numeric(scores["value"], errors="coerce")
-        infinite = np.isinf(values.to_numpy(dtype="float64", na_value=np.nan))
-        if infinite.any():
-            raise ValueError(
-                f"scores column 'value' holds {int(infinite.sum())} infinite "
-                f"value(s) (first at span_id {scores['span_id'].iloc[infinite.argmax()]!r}); "
-                "a failed scorer is NaN, not inf: replace them, e.g. "
-                "scores['value'].replace([np.inf, -np.inf], np.nan)."
-            )
+        check_finite_values(scores, "value", "scores")
+        check_unique_rows(scores, ["span_id", "dimension", "scorer"], "scores")
 
     # filter scores
     t = _to_table(scores, score_cols + from_scores, "scores")
-    t = t.filter(t.value.notnull() & ~t.value.isnan())
     for column, wanted in (
         ("dimension", dimension),
         ("kind", kind),
@@ -444,6 +469,8 @@ def quality_series(
         t = t.filter(t.time >= start.to_pydatetime())
     if end is not None:
         t = t.filter(t.time < end.to_pydatetime())
+    _warn_failed_dimensions(t, [scores])
+    t = t.filter(t.value.notnull() & ~t.value.isnan())
 
     # group columns from spans
     if from_spans:
