@@ -166,6 +166,26 @@ def test_finite_costs_give_no_warning_and_the_pandas_sums():
     assert got["n_requests"].tolist() == want["count"].tolist()
 
 
+@pytest.mark.parametrize("n", [0, -2, 1.5, True, "3"])
+def test_most_expensive_traces_n_is_checked(n):
+    with pytest.raises(ValueError, match=r"most_expensive_traces: n must be"):
+        most_expensive_traces(_spans(), n=n)
+
+
+def test_most_expensive_traces_valid_n_keeps_its_top_traces():
+    spans = _spans()
+    top = most_expensive_traces(spans, n=3)
+    want = spans.groupby("trace_id")["cost_usd"].sum().nlargest(3)
+    assert top["trace_id"].tolist() == want.index.tolist()
+    np.testing.assert_allclose(top["cost_usd"], want.to_numpy())
+
+
+@pytest.mark.parametrize("bad", [-1, 0.5, "2", None])
+def test_cost_movers_min_requests_is_checked(bad):
+    with pytest.raises(ValueError, match=r"cost_movers: min_requests must be"):
+        cost_movers(_spans(), freq="D", min_requests=bad)
+
+
 # ---------------------------------------------------------------------------
 # R4: repeated span ids
 
@@ -406,7 +426,9 @@ def test_trust_report_needs_resamples_for_its_verdict():
 def test_trust_report_threshold_outside_the_statistic_range(statistic, threshold):
     from llmdrift.calibration import trust_report
 
-    with pytest.raises(ValueError, match=r"trust_report: threshold .*must lie in"):
+    with pytest.raises(
+        ValueError, match=r"trust_report: threshold must (lie in|be a finite)"
+    ):
         trust_report(_rated(), statistic=statistic, threshold=threshold)
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import pandas as pd
 
+from llmdrift._args import check_int, check_number, check_probability, checked
+
 __all__ = [
     "Scale",
     "Pairs",
@@ -43,35 +45,18 @@ def as_list(value, name: str) -> list | None:
     return out
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(
-        value, bool | np.bool_
-    )
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not (
-        isinstance(value, bool | np.bool_)
-    )
-
-
 def check_count(where: str, name: str, value, minimum: int, why: str = "") -> int:
     """``value`` as an int >= ``minimum``, else ValueError naming ``name``."""
-    if not _is_int(value) or value < minimum:
+    try:
+        return check_int(name, value, minimum)
+    except (TypeError, ValueError) as err:  # a wrong kind is a bad value too
         hint = f" ({why})" if why else ""
-        raise ValueError(
-            f"{where}: {name} must be an integer >= {minimum}{hint}, got {value!r}"
-        )
-    return int(value)
+        raise ValueError(f"{where}: {str(err).rstrip('.')}{hint}.") from None
 
 
 def check_ci(where: str, ci) -> float:
     """An interval coverage in (0, 1), else ValueError naming ``ci``."""
-    if not _is_real(ci) or not 0 < ci < 1:
-        raise ValueError(
-            f"{where}: ci must be a coverage between 0 and 1 (e.g. 0.95), got {ci!r}"
-        )
-    return float(ci)
+    return checked(where, check_probability, "ci", ci)
 
 
 def check_seed(where: str, seed) -> int:
@@ -81,9 +66,7 @@ def check_seed(where: str, seed) -> int:
 
 def check_positive(where: str, name: str, value) -> float:
     """A finite number > 0, else ValueError naming ``name``."""
-    if not _is_real(value) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{where}: {name} must be a finite number > 0, got {value!r}")
-    return float(value)
+    return checked(where, check_number, name, value, above=0)
 
 
 def row_rng(seed: int, *key) -> np.random.Generator:

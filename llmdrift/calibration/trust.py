@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from llmdrift._args import check_number, checked
 from llmdrift.calibration import _stats
 from llmdrift.calibration._frames import (
     PairOptions,
@@ -67,26 +68,17 @@ def _check_simulation(where: str, n_sims, max_labels) -> tuple[int, int]:
 
 def _check_threshold(threshold, statistic: str) -> float:
     """``threshold`` as a float within the range of ``statistic``."""
+    threshold = checked("trust_report", check_number, "threshold", threshold)
     # "auto" picks kappa, kappa_quadratic or pearson: all in [-1, 1]
     low, high = _RANGES.get(statistic, (-1.0, 1.0))
-    number = isinstance(threshold, int | float | np.integer | np.floating)
-    if (
-        not number
-        or isinstance(threshold, bool)
-        or not np.isfinite(threshold)
-        or not low < threshold <= high
-    ):
-        if np.isinf(high):
-            raise ValueError(
-                f"trust_report: threshold must be a finite number, got {threshold!r}"
-            )
+    if not low < threshold <= high:
         raise ValueError(
             f"trust_report: threshold must lie in ({low:g}, {high:g}] for "
             f"statistic={statistic!r}, got {threshold!r}: outside it the verdict "
             "is fixed before any data is seen (a kappa or correlation never "
             "clears 1)"
         )
-    return float(threshold)
+    return threshold
 
 
 _PRIOR = 0.5  # pseudo-count per judge x human cell when simulating
