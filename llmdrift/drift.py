@@ -35,7 +35,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from llmdrift.schema import LlmdriftWarning, SchemaError, validate
+from llmdrift._args import (
+    check_finite_values,
+    check_int,
+    check_number,
+    check_probability,
+    check_unique_rows,
+    checked,
+)
+from llmdrift.schema import SCORE_KINDS, LlmdriftWarning, SchemaError, validate
 
 __all__ = [
     "DriftTest",
@@ -90,9 +98,21 @@ class DriftTest:
 
 
 def _sample(values, name) -> np.ndarray:
-    arr = np.asarray(pd.Series(values, dtype="float64").dropna(), dtype=np.float64)
+    try:
+        arr = np.asarray(pd.Series(values, dtype="float64").dropna(), dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"{name} sample must hold numbers (NaN for missing); {err}."
+        ) from None
     if len(arr) == 0:
         raise ValueError(f"{name} sample is empty (after dropping missing values).")
+    infinite = np.isinf(arr)
+    if infinite.any():
+        raise ValueError(
+            f"{name} sample holds {int(infinite.sum())} infinite value(s) (first "
+            f"at position {int(infinite.argmax())}); give finite numbers, NaN "
+            "where a value is missing."
+        )
     return arr
 
 
@@ -132,10 +152,19 @@ def psi(reference, current, *, epsilon=PSI_EPSILON, threshold=0.25) -> DriftTest
             f"reference and current must be 1-d counts over the same bins; got "
             f"shapes {r.shape} and {c.shape}."
         )
-    if (r < 0).any() or (c < 0).any() or not (r.sum() > 0 and c.sum() > 0):
-        raise ValueError("bin counts must be >= 0 with a positive total in each.")
-    if not 0 < epsilon < 1:
-        raise ValueError(f"epsilon must be in (0, 1), got {epsilon!r}.")
+    finite = np.isfinite(r).all() and np.isfinite(c).all()
+    if (
+        not finite
+        or (r < 0).any()
+        or (c < 0).any()
+        or not (r.sum() > 0 and c.sum() > 0)
+    ):
+        raise ValueError(
+            "reference and current bin counts must be finite and >= 0 with a "
+            f"positive total in each; got {r.tolist()[:10]} and {c.tolist()[:10]}."
+        )
+    epsilon = check_probability("epsilon", epsilon)
+    check_number("threshold", threshold, above=None)
     rp, cp = r / r.sum(), c / c.sum()
     rp = np.where(rp == 0, epsilon, rp)
     cp = np.where(cp == 0, epsilon, cp)
@@ -184,6 +213,7 @@ def mann_whitney(baseline, window, *, alpha=0.05) -> DriftTest:
     >>> r.statistic, r.p_value, r.drift
     (32.0, 1.0, False)
     """
+    check_probability("alpha", alpha)
     x, y = _sample(baseline, "baseline"), _sample(window, "window")
     n1, n2 = len(x), len(y)
     if np.all(x == x[0]) and np.all(y == x[0]):
@@ -227,8 +257,17 @@ def chi_square(baseline, window, *, alpha=0.05) -> DriftTest:
     >>> round(r.statistic, 3), r.p_value < 1e-5, round(r.effect, 3)
     (22.427, True, 0.335)
     """
+    check_probability("alpha", alpha)
     x = pd.Series(baseline).dropna()
     y = pd.Series(window).dropna()
+    for name, sample in (("baseline", x), ("window", y)):
+        numeric = pd.to_numeric(sample, errors="coerce")
+        infinite = np.isinf(numeric.to_numpy(dtype=float, na_value=np.nan))
+        if infinite.any():
+            raise ValueError(
+                f"chi_square: {name} sample holds {int(infinite.sum())} infinite "
+                "value(s); categories must be finite numbers or labels."
+            )
     if len(x) == 0 or len(y) == 0:
         raise ValueError("chi_square: both samples need at least one value.")
     cats = sorted(set(x.tolist()) | set(y.tolist()), key=str)
@@ -266,6 +305,7 @@ def ks(baseline, window, *, alpha=0.05) -> DriftTest:
     >>> r.statistic, round(r.p_value, 4)
     (1.0, 0.0286)
     """
+    check_probability("alpha", alpha)
     x, y = _sample(baseline, "baseline"), _sample(window, "window")
     res = stats.ks_2samp(x, y)
     d, p = float(res.statistic), float(res.pvalue)
@@ -288,6 +328,8 @@ def wasserstein(baseline, window, *, threshold=None) -> DriftTest:
     >>> wasserstein([1, 2, 3], [2, 3, 4]).statistic
     1.0
     """
+    if threshold is not None:
+        check_number("threshold", threshold)
     x, y = _sample(baseline, "baseline"), _sample(window, "window")
     dist = float(stats.wasserstein_distance(x, y))
     drift = bool(threshold is not None and dist >= threshold)
@@ -324,13 +366,23 @@ def _psi_counts(ref, cur, kind, bins):
     return np.histogram(ref, edges)[0], np.histogram(cur, edges)[0]
 
 
-def _period(times, period, name):
+def _bounds(period, name):
+    """``(start, end)`` of a period argument as tz-aware Timestamps, checked."""
     if not isinstance(period, (tuple, list)) or len(period) != 2:
         raise ValueError(
             f"{name} must be a (start, end) pair of tz-aware times, end exclusive; "
             f"got {period!r}."
         )
-    lo, hi = (pd.Timestamp(v) for v in period)
+    try:
+        lo, hi = (pd.Timestamp(v) for v in period)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"{name} must be a (start, end) pair of tz-aware times, e.g. "
+            f"(pd.Timestamp('2026-02-01', tz='UTC'), pd.Timestamp('2026-02-08', "
+            f"tz='UTC')); got {period!r} ({err})."
+        ) from None
+    if lo is pd.NaT or hi is pd.NaT:
+        raise ValueError(f"{name} has a missing time (None/NaT): {period!r}.")
     if lo.tzinfo is None or hi.tzinfo is None:
         raise ValueError(
             f"{name} times must be tz-aware, got {period!r}; e.g. "
@@ -338,6 +390,11 @@ def _period(times, period, name):
         )
     if hi <= lo:
         raise ValueError(f"{name}: end {hi} is not after start {lo}.")
+    return lo, hi
+
+
+def _period(times, period, name):
+    lo, hi = _bounds(period, name)
     return (times >= lo) & (times < hi)
 
 
@@ -384,7 +441,8 @@ def drift_tests(
         Baseline-quantile bins for the PSI of continuous values; discrete
         values use one bin per value seen.
     min_count : int, default=5
-        Fewest scores in each period for a row to be tested.
+        Fewest scores in each period for a row to be tested (at least 1:
+        an empty period cannot be tested).
 
     Returns
     -------
@@ -397,6 +455,28 @@ def drift_tests(
         (``p_adjusted < alpha``). Rows with too few scores have ``test =
         "insufficient_data"``, NaN statistics and ``drift = False``.
         Sorted by ``p_value``.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: ``alpha`` or ``epsilon`` not in (0, 1) (NaN
+        included), ``psi_bins`` not an integer >= 2, ``min_count`` not an
+        integer >= 1, ``test`` unknown, a ``dimension`` without scores (the
+        present ones are listed), a ``kind`` outside ``SCORE_KINDS`` or with
+        no scores, a ``baseline``/``window`` that is not a (start, end) pair
+        of tz-aware times with start before end; infinite values in scores
+        column ``value`` (count and first span_id; NaN is the "scorer
+        failed" value and is dropped); a score given twice (the same
+        ``span_id, dimension, scorer``).
+
+    Warns
+    -----
+    LlmdriftWarning
+        When ``baseline`` or ``window`` holds no score with a value (the
+        periods are probably wrong: the message gives the scores' time
+        range); the call still returns, every row ``insufficient_data``, so
+        a loop over many windows is not stopped by one empty window. Also
+        when the two periods overlap.
 
     Notes
     -----
@@ -429,14 +509,49 @@ def drift_tests(
         raise ValueError(
             f"test must be 'auto', 'mann_whitney', 'chi_square' or 'ks'; got {test!r}."
         )
+    alpha = checked("drift_tests", check_probability, "alpha", alpha)
+    epsilon = checked("drift_tests", check_probability, "epsilon", epsilon)
+    psi_bins = checked("drift_tests", check_int, "psi_bins", psi_bins, 2)
+    # an empty period cannot be tested, so at least one score is needed
+    min_count = checked("drift_tests", check_int, "min_count", min_count, 1)
+    base_lo, base_hi = _bounds(baseline, "baseline")
+    win_lo, win_hi = _bounds(window, "window")
     by = [by] if isinstance(by, str) else list(by)
     frame = scores
     if dimension is not None:
         wanted = [dimension] if isinstance(dimension, str) else list(dimension)
+        present = sorted(str(d) for d in frame["dimension"].dropna().unique())
+        absent = [d for d in wanted if d not in set(present)]
+        if absent:
+            raise ValueError(
+                f"drift_tests: dimension(s) {absent} have no scores; dimensions "
+                f"present: {present[:30]}."
+            )
         frame = frame[frame["dimension"].isin(wanted)]
     if kind is not None:
         wanted = [kind] if isinstance(kind, str) else list(kind)
-        frame = frame[frame["kind"].isin(wanted)]
+        unknown = [k for k in wanted if k not in SCORE_KINDS]
+        if unknown:
+            raise ValueError(
+                f"drift_tests: kind {unknown} is not a score kind; use one of "
+                f"{SCORE_KINDS}."
+            )
+        if "kind" not in frame.columns:
+            raise SchemaError(
+                "drift_tests: kind= was given but the scores frame has no 'kind' "
+                "column; add it or leave kind=None."
+            )
+        kept = frame[frame["kind"].isin(wanted)]
+        if len(frame) and not len(kept):
+            present = sorted(str(k) for k in frame["kind"].dropna().unique())
+            raise ValueError(
+                f"drift_tests: no scores of kind {wanted}"
+                + (f" for dimension(s) {dimension!r}" if dimension is not None else "")
+                + f"; kinds present: {present}."
+            )
+        frame = kept
+    check_finite_values(frame, "value", "scores")
+    check_unique_rows(frame, ["span_id", "dimension", "scorer"], "scores")
     need = [c for c in by if c not in frame.columns]
     if need:
         if spans is None or any(c not in spans.columns for c in need + ["span_id"]):
@@ -455,6 +570,24 @@ def drift_tests(
             LlmdriftWarning,
             stacklevel=2,
         )
+    times = frame["time"]
+    for name, inside, lo, hi in (
+        ("baseline", in_base, base_lo, base_hi),
+        ("window", in_window, win_lo, win_hi),
+    ):
+        if not inside.any():
+            span = (
+                f"the scores with a value run from {times.min()} to {times.max()}"
+                if len(times)
+                else "no score has a value"
+            )
+            warnings.warn(
+                f"drift_tests: {name} [{lo}, {hi}) holds no scores with a value "
+                f"({span}); every row is 'insufficient_data'. Check the {name} "
+                "times.",
+                LlmdriftWarning,
+                stacklevel=2,
+            )
     frame = frame.assign(_b=in_base, _w=in_window)
     frame = frame[frame["_b"] | frame["_w"]]
     kinds = {
