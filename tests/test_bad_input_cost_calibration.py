@@ -16,6 +16,7 @@ import pytest
 
 from llmdrift.cost import cost_by, cost_movers, cost_per_quality, most_expensive_traces
 from llmdrift.schema import LlmdriftWarning, SchemaError
+from llmdrift.series import FreqError
 
 T0 = pd.Timestamp("2025-01-06", tz="UTC")  # a Monday
 
@@ -82,9 +83,11 @@ def test_bad_freq_is_a_value_error_naming_freq_and_the_choices(call, freq):
     spans = _spans()
     with pytest.raises(ValueError, match=r"freq=.*use one of \['D', 'H', 'MS', 'W'"):
         call(spans, freq)
-    # still a NotImplementedError, what earlier versions raised
-    with pytest.raises(NotImplementedError):
+    # still a NotImplementedError, what earlier versions raised; the one
+    # FreqError class of the package
+    with pytest.raises(NotImplementedError) as err:
         call(spans, freq)
+    assert isinstance(err.value, FreqError)
 
 
 def test_bad_freq_is_refused_on_the_store_path_too(tmp_path):
@@ -217,7 +220,7 @@ def test_infinite_score_values_are_refused():
     spans = _spans()
     scores = _scores(spans)
     scores.loc[9, "value"] = np.inf
-    with pytest.raises(SchemaError, match=r"'value' holds 1 infinite.*'s9'"):
+    with pytest.raises(ValueError, match=r"'value' holds 1 infinite.*'s9'"):
         cost_per_quality(spans, scores)
 
 
@@ -225,7 +228,7 @@ def test_repeated_score_rows_are_refused_naming_the_first():
     spans = _spans()
     scores = _scores(spans)
     doubled = pd.concat([scores, scores.iloc[[12]]], ignore_index=True)
-    with pytest.raises(SchemaError) as err:
+    with pytest.raises(ValueError) as err:
         cost_per_quality(spans, doubled)
     text = str(err.value)
     assert "'s12'" in text and "'judge-v1'" in text and "drop_duplicates" in text

@@ -17,7 +17,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from llmdrift._args import check_int, check_number, checked
+from llmdrift._args import (
+    check_finite_values,
+    check_int,
+    check_number,
+    check_unique_rows,
+    checked,
+)
 from llmdrift.cost._common import (
     LLM_LEVEL_KINDS,
     TOKEN_COLUMNS,
@@ -30,6 +36,7 @@ from llmdrift.cost._common import (
 )
 from llmdrift.cost.usage import normalize_usage, usage_spans
 from llmdrift.schema import SchemaError
+from llmdrift.series import FreqError
 
 __all__ = ["cost_by", "most_expensive_traces", "cost_movers", "cost_per_quality"]
 
@@ -295,14 +302,6 @@ def _prepared_spans(t, backend):
     if "start_time" in columns:
         values["_start"] = used.start_time
     return used.mutate(**values), columns
-
-
-class FreqError(ValueError, NotImplementedError):
-    """A ``freq`` the cost rollups do not support.
-
-    A ValueError (a bad argument value); also a NotImplementedError, which is
-    what earlier versions raised, so old ``except`` clauses still catch it.
-    """
 
 
 def _check_freq(freq) -> str | None:
@@ -594,8 +593,9 @@ def cost_by(
 
     Raises
     ------
-    FreqError
-        ``freq`` not one of the accepted values (a ValueError).
+    llmdrift.series.FreqError
+        ``freq`` not one of the accepted values (a ValueError, also a
+        NotImplementedError).
     SchemaError
         A missing column; a counted span with an infinite ``cost_usd`` (the
         count and the first span_id are named); for a pandas frame, a
@@ -927,17 +927,7 @@ def _check_score_rows(scores: pd.DataFrame) -> None:
 
     NaN is the documented "scorer failed" value and is left to the caller.
     """
-    values = pd.to_numeric(scores["value"], errors="coerce").to_numpy(
-        dtype=float, na_value=np.nan
-    )
-    inf = np.isinf(values)
-    if inf.any():
-        first = scores["span_id"].to_numpy(object)[inf][0]
-        raise SchemaError(
-            f"scores column 'value' holds {int(inf.sum())} infinite value(s) (first "
-            f"at span_id {first!r}); a failed score is NaN: replace them, e.g. "
-            "scores['value'].replace([np.inf, -np.inf], np.nan)"
-        )
+    check_finite_values(scores, "value", "scores")
     if "inclusion_prob" in scores.columns:
         prob = pd.to_numeric(scores["inclusion_prob"], errors="coerce")
         bad = prob.notna() & ((prob <= 0) | (prob > 1))
@@ -948,15 +938,7 @@ def _check_score_rows(scores: pd.DataFrame) -> None:
                 f"{scores.loc[bad, 'span_id'].iloc[0]!r}); it is the probability "
                 "the span was scored, a weight of 1 / inclusion_prob"
             )
-    keys = [c for c in ("span_id", "dimension", "scorer") if c in scores.columns]
-    repeated = scores.duplicated(keys)
-    if repeated.any():
-        first = scores.loc[repeated, keys].iloc[0].to_dict()
-        raise SchemaError(
-            f"scores frame: {int(repeated.sum())} row(s) repeat the same {keys} "
-            f"(first: {first}); each would count twice in the quality mean. Keep "
-            f"one row each: scores.drop_duplicates({keys})"
-        )
+    check_unique_rows(scores, ["span_id", "dimension", "scorer"], "scores")
 
 
 def cost_per_quality(
@@ -1006,13 +988,13 @@ def cost_per_quality(
     Raises
     ------
     ValueError
-        A bad ``freq`` (:class:`FreqError`), ``quality``, a ``threshold`` or
-        ``alert_change`` that is not a finite number (``alert_change`` > 0),
-        an unknown ``dimension``.
+        A bad ``freq`` (:class:`llmdrift.series.FreqError`), ``quality``, a
+        ``threshold`` or ``alert_change`` that is not a finite number
+        (``alert_change`` > 0), an unknown ``dimension``, infinite score
+        values, scores repeating the same (span_id, dimension, scorer).
     SchemaError
-        Infinite score values, scores repeating the same (span_id,
-        dimension, scorer), ``inclusion_prob`` outside (0, 1], and the span
-        errors of :func:`cost_by`.
+        ``inclusion_prob`` outside (0, 1], and the span errors of
+        :func:`cost_by`.
 
     Returns
     -------
