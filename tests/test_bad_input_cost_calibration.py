@@ -536,3 +536,11 @@ def test_k1_k2_all_missing_and_infinite_ratings_stay_refused():
     judged = s[s.kind == "judge"]
     with pytest.raises(ValueError, match="infinite"):
         corrected_mean(judged.assign(value=np.inf), s[s.kind == "human"])
+
+
+@pytest.mark.parametrize("ci", [0, 1.2, np.nan])
+def test_interval_widths_ci(ci):
+    from llmdrift.calibration.trust import interval_widths
+
+    with pytest.raises(ValueError, match=r"interval_widths: ci must"):
+        interval_widths(np.zeros((2, 10)), ci)

@@ -142,6 +142,7 @@ def interval_widths(draws: np.ndarray, ci: float) -> np.ndarray:
     >>> interval_widths(d, 0.9).round(2).tolist()
     [0.9, 0.9]
     """
+    ci = check_ci("interval_widths", ci)
     low, high = _stats.percentile_interval(np.asarray(draws, float).T, ci)
     return high - low
 
