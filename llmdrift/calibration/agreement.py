@@ -398,7 +398,10 @@ def agreement(
     by : list of str, default=()
         Columns of the judge rows that split the results (e.g. ``["order"]``).
     n_boot : int, default=1000
-        Bootstrap resamples (0 for no intervals).
+        Bootstrap resamples, an integer >= 0 (0 for no intervals). Known
+        shortcoming: a small positive count is not refused, although with
+        fewer than about ``2 / (1 - ci)`` resamples (40 at 95%) the interval
+        ends are just the smallest and largest resample.
     ci : float, default=0.95
         Interval coverage.
     seed : int, default=0
