@@ -382,3 +382,55 @@ def test_out_of_memory_beyond_the_ceiling_names_the_fix(tmp_path, monkeypatch):
     with pytest.raises(MemoryError, match=r"more memory than 8MB.*memory_limit='8GB'"):
         expr.to_pyarrow()
     store.close()
+
+
+def _one_span_requests(n=80, seed=4):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "trace_id": [f"t{i}" for i in range(n)],
+            "span_id": [f"s{i}" for i in range(n)],
+            "start_time": T0 + pd.to_timedelta(rng.uniform(0, 5 * 86400, n), "s"),
+            "duration_ms": 100.0,
+            "service": "chat",
+            "request_model": "m",
+            "intent": rng.choice(["refund", "summary"], n),
+            "cost_usd": pd.array(rng.uniform(0.001, 0.01, n), dtype="Float64"),
+        }
+    )
+
+
+def _expected_daily_cost(spans):
+    day = spans["start_time"].dt.floor("D")
+    grouped = spans.groupby(["intent", day])["cost_usd"]
+    return grouped.agg(["count", "sum"]).reset_index()
+
+
+@pytest.mark.parametrize("collide", [False, True])
+def test_store_rollup_is_exact_even_when_request_ids_share_a_hash(
+    tmp_path, monkeypatch, collide
+):
+    """On DuckDB the per-request step groups by a 64-bit hash of the request
+    id (text keys do not spill); ids sharing a hash must send the rollup to
+    the exact path. ``collide`` makes every id of the same length share one."""
+    from llmdrift.cost import rollups
+
+    spans = _one_span_requests()
+    store = open_store(tmp_path / "s.duckdb")
+    store.append(spans=spans)
+    general = []
+    real = rollups._request_table
+    monkeypatch.setattr(
+        rollups,
+        "_request_table",
+        lambda *a, **k: general.append(1) or real(*a, **k),
+    )
+    if collide:
+        monkeypatch.setattr(rollups, "_request_hash", lambda ids: ids.length())
+    got = cost_by(store, by="intent", freq="D").dropna(subset=["n_requests"])
+    got = got[got["n_requests"] > 0].reset_index(drop=True)
+    want = _expected_daily_cost(spans)
+    assert got["n_requests"].astype(int).tolist() == want["count"].tolist()
+    np.testing.assert_allclose(got["total_cost_usd"], want["sum"].astype(float))
+    assert bool(general) is collide
+    store.close()
