@@ -232,9 +232,12 @@ def test_repeated_score_rows_are_refused_naming_the_first():
         cost_per_quality(spans, doubled)
     text = str(err.value)
     assert "'s12'" in text and "'judge-v1'" in text and "drop_duplicates" in text
-    # a second scorer of the same span is not a repeat
+    # a second scorer of the same span is not a repeat, nor a person who goes
+    # by the judge's name (kind differs)
     two = pd.concat([scores, scores.assign(scorer="judge-v2")], ignore_index=True)
     assert len(cost_per_quality(spans, two)) > 0
+    person = pd.concat([scores, scores.assign(kind="human")], ignore_index=True)
+    assert len(cost_per_quality(spans, person)) > 0
 
 
 @pytest.mark.parametrize("bad", [0.0, 1.5, -0.1, np.nan])

@@ -941,7 +941,7 @@ def cost_movers(
 
 
 def _check_score_rows(scores: pd.DataFrame) -> None:
-    """Refuse infinite score values and repeated (span_id, dimension, scorer) rows.
+    """Refuse infinite values and rows repeating (span_id, dimension, kind, scorer).
 
     NaN is the documented "scorer failed" value and is left to the caller.
     """
@@ -956,7 +956,8 @@ def _check_score_rows(scores: pd.DataFrame) -> None:
                 f"{scores.loc[bad, 'span_id'].iloc[0]!r}); it is the probability "
                 "the span was scored, a weight of 1 / inclusion_prob"
             )
-    check_unique_rows(scores, ["span_id", "dimension", "scorer"], "scores")
+    # kind too: a person and a judge may go by the same scorer name
+    check_unique_rows(scores, ["span_id", "dimension", "kind", "scorer"], "scores")
 
 
 def cost_per_quality(
@@ -1013,7 +1014,8 @@ def cost_per_quality(
         A bad ``freq`` (:class:`llmdrift.series.FreqError`), ``quality``, a
         ``threshold`` or ``alert_change`` that is not a finite number
         (``alert_change`` > 0), an unknown ``dimension``, infinite score
-        values, scores repeating the same (span_id, dimension, scorer).
+        values, scores repeating the same (span_id, dimension, kind,
+        scorer).
     SchemaError
         ``inclusion_prob`` outside (0, 1], and the span errors of
         :func:`cost_by`.
