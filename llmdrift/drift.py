@@ -467,7 +467,7 @@ def drift_tests(
         of tz-aware times with start before end; infinite values in scores
         column ``value`` (count and first span_id; NaN is the "scorer
         failed" value and is dropped); a score given twice (the same
-        ``span_id, dimension, scorer``).
+        ``span_id, dimension, scorer, kind``).
 
     Warns
     -----
@@ -551,7 +551,7 @@ def drift_tests(
             )
         frame = kept
     check_finite_values(frame, "value", "scores")
-    check_unique_rows(frame, ["span_id", "dimension", "scorer"], "scores")
+    check_unique_rows(frame, ["span_id", "dimension", "scorer", "kind"], "scores")
     need = [c for c in by if c not in frame.columns]
     if need:
         if spans is None or any(c not in spans.columns for c in need + ["span_id"]):

@@ -365,7 +365,7 @@ def quality_series(
         For an unsupported ``freq`` (a :class:`FreqError`, also a
         NotImplementedError), an unknown ``kind``, a ``dimension`` without
         scores, infinite score values, or a score given twice (the same
-        ``span_id, dimension, scorer``; pandas input only).
+        ``span_id, dimension, scorer, kind``; pandas input only).
 
     Warns
     -----
@@ -454,7 +454,7 @@ def quality_series(
             )
     if not _is_ibis_table(scores):
         check_finite_values(scores, "value", "scores")
-        check_unique_rows(scores, ["span_id", "dimension", "scorer"], "scores")
+        check_unique_rows(scores, ["span_id", "dimension", "scorer", "kind"], "scores")
 
     # filter scores
     t = _to_table(scores, score_cols + from_scores, "scores")

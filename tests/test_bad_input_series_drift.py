@@ -122,6 +122,10 @@ def test_quality_series_refuses_a_score_given_twice():
     doubled = pd.concat([scores, scores.iloc[:3]], ignore_index=True)
     with pytest.raises(ValueError, match=r"3 row\(s\) repeat a \(span_id, dimension"):
         quality_series(None, doubled)
+    # the same scorer name under another kind (human labels) is another score
+    human = scores.iloc[:3].assign(kind="human", value=1.0)
+    out = quality_series(None, pd.concat([scores, human]), kind="human")
+    assert out["n"].sum() == 3
 
 
 def test_quality_series_names_a_dimension_whose_scores_all_failed():
