@@ -22,6 +22,7 @@ intent-mix part.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 import zoneinfo
 
@@ -773,9 +774,7 @@ def rolling_series(series, *, window="7D", tz=None) -> pd.DataFrame:
     (4, 2.0, 1.1547)
     """
     validate(series, "series")
-    days = int(str(window).rstrip("dD")) if not isinstance(window, int) else window
-    if days < 1:
-        raise ValueError(f"window must be a positive number of days, got {window!r}.")
+    days = _window_days(window)
     tz = _check_tz(tz or series.attrs.get("tz", "UTC"))
     keys = _keys(series)
     out = []
@@ -840,6 +839,25 @@ def rolling_series(series, *, window="7D", tz=None) -> pd.DataFrame:
     return result
 
 
+def _window_days(window) -> int:
+    """``window`` of :func:`rolling_series` as a whole number of days >= 1."""
+    text = window.strip() if isinstance(window, str) else None
+    if text is not None and text[-1:] in ("d", "D"):
+        text = text[:-1]
+    days = None
+    if isinstance(window, numbers.Integral) and not isinstance(window, bool):
+        days = int(window)
+    elif text is not None and text.isdigit():
+        days = int(text)
+    if days is None or days < 1:
+        raise ValueError(
+            f"window must be a whole number of days >= 1, as an int (7) or text "
+            f"('7D'); got {window!r}. For hourly or weekly windows build the "
+            "series with quality_series(..., freq='h' or 'W') instead."
+        )
+    return days
+
+
 def _weights_frame(series, group, weights, keys):
     """Weight of each row's group in its window, as a float array."""
     if isinstance(weights, str):
@@ -858,12 +876,33 @@ def _weights_frame(series, group, weights, keys):
                 f"a weights frame needs columns window_start, {group!r} and "
                 f"'weight' or 'n_requests'; got {list(weights.columns)}."
             )
+        _check_weights(weights[value], f"weights frame column {value!r}")
         merged = series[on].merge(
             weights[on + [value]], on=on, how="left", validate="many_to_one"
         )
         return merged[value].to_numpy(np.float64), True
-    mapping = pd.Series(weights, dtype="float64")
+    try:
+        mapping = pd.Series(weights, dtype="float64")
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"weights must be 'n', a mapping group -> weight (numbers), or a frame "
+            f"of traffic per window; got {weights!r}."
+        ) from None
+    _check_weights(mapping, "weights")
     return series[group].map(mapping).to_numpy(np.float64), True
+
+
+def _check_weights(values, what) -> None:
+    """Weights are shares of traffic: finite numbers >= 0."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(np.float64)
+    bad = ~(np.isfinite(numbers) & (numbers >= 0))
+    if bad.any():
+        example = values.index[bad.argmax()] if what == "weights" else None
+        where = f" (e.g. group {example!r})" if example is not None else ""
+        raise ValueError(
+            f"{what} must be finite numbers >= 0; {int(bad.sum())} are not"
+            f"{where}: {values.to_numpy()[bad][:5].tolist()}."
+        )
 
 
 def combine_groups(series, *, group="intent", weights="n") -> pd.DataFrame:

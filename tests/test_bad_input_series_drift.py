@@ -17,7 +17,14 @@ from scipy import stats
 
 from llmdrift.drift import chi_square, drift_tests, ks, mann_whitney, psi, wasserstein
 from llmdrift.schema import SCORE_KINDS, LlmdriftWarning
-from llmdrift.series import FreqError, calendar_windows, quality_series, span_series
+from llmdrift.series import (
+    FreqError,
+    calendar_windows,
+    combine_groups,
+    quality_series,
+    rolling_series,
+    span_series,
+)
 
 T0 = pd.Timestamp("2026-03-02", tz="UTC")  # a Monday
 
@@ -347,3 +354,54 @@ def test_drift_tests_valid_input_matches_scipy(scores):
 
     np.testing.assert_allclose(out["p_adjusted"], _bh(out["p_value"]), rtol=1e-12)
     assert (out["drift"] == (out["p_adjusted"] < 0.05)).all()
+
+
+@pytest.mark.parametrize(
+    "window", ["banana", "0D", 0, -3, np.nan, "7h", 2.5, None, True]
+)
+def test_rolling_series_bad_window_is_named(window):
+    series = quality_series(None, _scores(n_days=3, per_day=5))
+    with pytest.raises(ValueError, match=r"window must be a whole number of days >= 1"):
+        rolling_series(series, window=window)
+
+
+def test_rolling_series_valid_window_pools_days():
+    scores = _scores(n_days=3, per_day=20)
+    series = quality_series(None, scores, dimension="format")
+    got = rolling_series(series, window="2D")
+    same = rolling_series(series, window=2)
+    pd.testing.assert_frame_equal(got, same)
+    days = scores[scores["dimension"].eq("format")]
+    day = days["time"].dt.floor("D")
+    # first 2-day window: days 0 and 1 pooled, straight from the raw scores
+    first = days.loc[day < T0 + pd.Timedelta(days=2), "value"]
+    assert int(got["n"].iloc[0]) == len(first)
+    assert got["mean"].iloc[0] == pytest.approx(first.mean(), rel=1e-12)
+    assert got["std"].iloc[0] == pytest.approx(first.std(ddof=1), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        {"a": -1.0, "b": 2.0},
+        {"a": np.nan, "b": 2.0},
+        {"a": np.inf, "b": 1.0},
+        {"a": "x"},
+    ],
+)
+def test_combine_groups_refuses_bad_weights(weights):
+    scores = _scores(n_days=2, per_day=10)
+    series = quality_series(_spans(scores), scores, by=["intent"])
+    with pytest.raises(ValueError, match="weights"):
+        combine_groups(series, weights=weights)
+
+
+def test_combine_groups_fixed_weights_match_hand_computation():
+    scores = _scores(n_days=2, per_day=10)
+    series = quality_series(_spans(scores), scores, by=["intent"], dimension="length")
+    out = combine_groups(series, weights={"a": 0.25, "b": 0.75})
+    first = series[series["window_start"].eq(series["window_start"].min())]
+    means = first.set_index("intent")["mean"]
+    assert out["mean"].iloc[0] == pytest.approx(
+        0.25 * means["a"] + 0.75 * means["b"], rel=1e-12
+    )
