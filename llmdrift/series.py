@@ -278,6 +278,21 @@ def _complete_grid(agg, windows, keys, fill):
 # quality series
 
 
+def _check_present(scores, column, wanted) -> None:
+    """Raise naming the ``wanted`` values of ``column`` that no score has."""
+    if _is_ibis_table(scores):
+        table = _to_table(scores, [column], "scores")
+        present = _execute(table.select(column).distinct(), [scores])[column]
+    else:
+        present = pd.Series(scores[column].unique())
+    present = sorted(str(v) for v in present.dropna().tolist())
+    absent = [v for v in wanted if v not in set(present)]
+    if absent:
+        raise ValueError(
+            f"{column}(s) {absent} have no scores; present: {present[:30]}."
+        )
+
+
 def _warn_failed_dimensions(t, frames) -> None:
     """Warn about dimensions whose every selected score failed (NaN value).
 
@@ -500,17 +515,11 @@ def quality_series(
     # a sum over no rows is NULL (NaN here), which means none unmatched
     unmatched = info.get("unmatched", 0)
     unmatched = 0 if pd.isna(unmatched) else int(unmatched)
-    if int(info["rows"]) == 0 and dimension is not None:
-        present = _execute(
-            _to_table(scores, ["dimension"], "scores").select("dimension").distinct(),
-            [scores],
-        )["dimension"]
-        wanted = [d for d in _as_list(dimension) if d not in set(present)]
-        if wanted:
-            raise ValueError(
-                f"dimension(s) {wanted} have no scores; present: "
-                f"{sorted(present.dropna().tolist())}."
-            )
+    if int(info["rows"]) == 0 or not _is_ibis_table(scores):
+        # a misspelt name would give an empty (or partial) series without a word
+        for column, wanted in (("dimension", dimension), ("scorer", scorer)):
+            if wanted is not None:
+                _check_present(scores, column, _as_list(wanted))
     if from_spans and unmatched:
         warnings.warn(
             f"{unmatched} scores have no span (or a missing "

@@ -405,3 +405,14 @@ def test_combine_groups_fixed_weights_match_hand_computation():
     assert out["mean"].iloc[0] == pytest.approx(
         0.25 * means["a"] + 0.75 * means["b"], rel=1e-12
     )
+
+
+def test_quality_series_unknown_scorer_or_one_misspelt_dimension_is_named():
+    scores = _scores(n_days=2, per_day=5)
+    with pytest.raises(
+        ValueError, match=r"scorer\(s\) \['nope'\] have no scores"
+    ) as err:
+        quality_series(None, scores, scorer="nope")
+    assert "'format-scorer'" in str(err.value)
+    with pytest.raises(ValueError, match=r"dimension\(s\) \['fromat'\]"):
+        quality_series(None, scores, dimension=["format", "fromat"])
