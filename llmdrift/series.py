@@ -108,7 +108,15 @@ def _as_list(value) -> list:
 def _utc(value, name):
     if value is None:
         return None
-    stamp = pd.Timestamp(value)
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"{name} must be a tz-aware time such as pd.Timestamp('2026-02-01', "
+            f"tz='UTC'); got {value!r} ({err})."
+        ) from None
+    if stamp is pd.NaT:
+        raise ValueError(f"{name} is a missing time (NaT); give a tz-aware time.")
     if stamp.tzinfo is None:
         raise ValueError(
             f"{name} must be a tz-aware time, got naive {value!r}; e.g. "
@@ -1016,7 +1024,11 @@ def _period_mask(times, period, name):
             f"{name} must be a (start, end) pair of tz-aware times, end exclusive;"
             f" got {period!r}."
         )
+    if period[0] is None or period[1] is None:
+        raise ValueError(f"{name} has a missing time (None): {period!r}.")
     lo, hi = _utc(period[0], f"{name}[0]"), _utc(period[1], f"{name}[1]")
+    if hi <= lo:
+        raise ValueError(f"{name}: end {hi} is not after start {lo}.")
     return (times >= lo) & (times < hi)
 
 
@@ -1088,6 +1100,16 @@ def mix_decomposition(
         "before": _period_mask(times, before, "before"),
         "after": _period_mask(times, after, "after"),
     }
+    for period, mask in periods.items():
+        if not (mask & (frame["n"] > 0)).any():
+            bounds = before if period == "before" else after
+            warnings.warn(
+                f"mix_decomposition: {period} {tuple(str(t) for t in bounds)} "
+                "holds no window with scores (the series runs from "
+                f"{times.min()} to {times.max()}); its means are NaN.",
+                LlmdriftWarning,
+                stacklevel=2,
+            )
     summary, details = [], []
     for name, part in frame.groupby(keys + ["dimension"], sort=True, dropna=False):
         name = name if isinstance(name, tuple) else (name,)

@@ -21,6 +21,7 @@ from llmdrift.series import (
     FreqError,
     calendar_windows,
     combine_groups,
+    mix_decomposition,
     quality_series,
     rolling_series,
     span_series,
@@ -416,3 +417,44 @@ def test_quality_series_unknown_scorer_or_one_misspelt_dimension_is_named():
     assert "'format-scorer'" in str(err.value)
     with pytest.raises(ValueError, match=r"dimension\(s\) \['fromat'\]"):
         quality_series(None, scores, dimension=["format", "fromat"])
+
+
+@pytest.mark.parametrize(
+    "period, words",
+    [
+        ((T0 + pd.Timedelta(days=2), T0), "end .* is not after start"),
+        ((T0.tz_localize(None), T0 + pd.Timedelta(days=2)), "tz-aware"),
+        (("banana", T0 + pd.Timedelta(days=2)), "tz-aware time"),
+        ((None, T0 + pd.Timedelta(days=2)), "missing time"),
+        ((T0,), r"\(start, end\) pair"),
+    ],
+)
+def test_mix_decomposition_refuses_bad_periods_naming_them(period, words):
+    scores = _scores(n_days=4, per_day=10)
+    series = quality_series(_spans(scores), scores, by=["intent"])
+    after = (T0 + pd.Timedelta(days=2), T0 + pd.Timedelta(days=4))
+    with pytest.raises(ValueError, match=f"before.*{words}"):
+        mix_decomposition(series, before=period, after=after)
+
+
+def test_mix_decomposition_warns_about_an_empty_period_and_still_adds_up():
+    scores = _scores(n_days=4, per_day=10)
+    series = quality_series(_spans(scores), scores, by=["intent"])
+    before = (T0, T0 + pd.Timedelta(days=2))
+    after = (T0 + pd.Timedelta(days=2), T0 + pd.Timedelta(days=4))
+    out = mix_decomposition(series, before=before, after=after)
+    np.testing.assert_allclose(out["within"] + out["mix"], out["change"], atol=1e-12)
+    # mean_before by score count is the plain mean of the raw scores
+    raw = scores[scores["time"] < before[1]].groupby("dimension")["value"].mean()
+    np.testing.assert_allclose(
+        out.set_index("dimension")["mean_before"].loc[raw.index], raw, rtol=1e-12
+    )
+    far = (T0 + pd.Timedelta(days=30), T0 + pd.Timedelta(days=31))
+    with pytest.warns(LlmdriftWarning, match="before .* holds no window with scores"):
+        mix_decomposition(series, before=far, after=after)
+
+
+def test_quality_series_bad_start_is_named():
+    scores = _scores(n_days=2, per_day=5)
+    with pytest.raises(ValueError, match="start must be a tz-aware time"):
+        quality_series(None, scores, start="banana")
