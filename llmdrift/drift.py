@@ -467,7 +467,8 @@ def drift_tests(
         of tz-aware times with start before end; infinite values in scores
         column ``value`` (count and first span_id; NaN is the "scorer
         failed" value and is dropped); a score given twice (the same
-        ``span_id, dimension, scorer, kind``).
+        ``span_id, dimension, scorer, kind``); ``spans`` listing a span_id
+        twice.
 
     Warns
     -----
@@ -559,7 +560,10 @@ def drift_tests(
                 f"group column(s) {need} are not in scores; pass spans= holding "
                 "them (with span_id) or choose by= from the scores' columns."
             )
-        lookup = spans.drop_duplicates("span_id").set_index("span_id")
+        # a span listed twice (perhaps with two intents) would be looked up
+        # arbitrarily; refuse as quality_series does
+        check_unique_rows(spans, ["span_id"], "spans")
+        lookup = spans.set_index("span_id")
         frame = frame.assign(**{c: frame["span_id"].map(lookup[c]) for c in need})
     frame = frame[frame["value"].notna()]
     in_base = _period(frame["time"], baseline, "baseline")

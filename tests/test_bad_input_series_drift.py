@@ -458,3 +458,18 @@ def test_quality_series_bad_start_is_named():
     scores = _scores(n_days=2, per_day=5)
     with pytest.raises(ValueError, match="start must be a tz-aware time"):
         quality_series(None, scores, start="banana")
+
+
+def test_drift_tests_refuses_spans_listing_a_span_twice(scores):
+    spans = _spans(scores)
+    twice = pd.concat([spans, spans.iloc[[3]].assign(intent="other")])
+    with pytest.raises(ValueError, match=r"spans: 1 row\(s\) repeat a \(span_id\)"):
+        drift_tests(scores, baseline=BASE, window=WINDOW, spans=twice)
+    # grouping by a column from spans: each group tested like by=() on its rows
+    out = drift_tests(scores, baseline=BASE, window=WINDOW, spans=spans)
+    row = out.set_index(["intent", "dimension"]).loc[("a", "length")]
+    part = scores.merge(spans[["span_id", "intent"]], on="span_id")
+    part = part[part["intent"].eq("a") & part["dimension"].eq("length")]
+    ref = part.loc[part["time"] < BASE[1], "value"]
+    cur = part.loc[part["time"] >= WINDOW[0], "value"]
+    assert row["statistic"] == pytest.approx(stats.ks_2samp(ref, cur).statistic)
