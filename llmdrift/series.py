@@ -301,23 +301,38 @@ def _check_present(scores, column, wanted) -> None:
         )
 
 
-def _warn_failed_dimensions(t, frames) -> None:
-    """Warn about dimensions whose every selected score failed (NaN value).
+def _dimension_warnings(t, frames) -> None:
+    """Warn about dimensions that mix score kinds or whose every score failed.
 
-    Those dimensions drop out of the series; without a word a user would
-    read their absence as "not scored". Single failures are the documented
-    way a scorer reports trouble and are left out quietly.
+    One pass over the selected scores (before failed ones are dropped). A
+    dimension whose every score has no value (NaN) drops out of the series;
+    without a word a user would read its absence as "not scored". Single
+    failures are the documented way a scorer reports trouble and are left
+    out quietly.
     """
-    valued = (t.value.notnull() & ~t.value.isnan()).cast("int64")
-    per = t.group_by("dimension").aggregate(rows=t.count(), valued=valued.sum())
-    per = _execute(per.filter(per.valued.fill_null(0) == 0), frames)
-    if len(per):
-        dims = sorted(str(d) for d in per["dimension"].tolist())
-        rows = int(per["rows"].sum())
+    valued = t.value.notnull() & ~t.value.isnan()
+    per = t.group_by("dimension").aggregate(
+        rows=t.count(),
+        valued=valued.cast("int64").sum(),
+        kinds=t.kind.nunique(where=valued),
+    )
+    per = _execute(per.filter((per.valued.fill_null(0) == 0) | (per.kinds > 1)), frames)
+    failed = per[per["valued"].fillna(0).eq(0)]
+    if len(failed):
+        dims = sorted(str(d) for d in failed["dimension"].tolist())
         warnings.warn(
-            f"dimension(s) {dims}: all {rows} selected scores have no value "
-            "(the scorer failed) and are left out, so the series has no rows "
-            "for them; check the scorer's errors.",
+            f"dimension(s) {dims}: all {int(failed['rows'].sum())} selected scores "
+            "have no value (the scorer failed) and are left out, so the series "
+            "has no rows for them; check the scorer's errors.",
+            LlmdriftWarning,
+            stacklevel=3,
+        )
+    mixed = per[per["kinds"].fillna(0).gt(1)]
+    if len(mixed):
+        warnings.warn(
+            f"dimension(s) {sorted(mixed['dimension'].tolist())} mix scores of "
+            "several kinds (judge/human/heuristic) in one mean; pass kind=... "
+            "to keep one.",
             LlmdriftWarning,
             stacklevel=3,
         )
@@ -493,7 +508,7 @@ def quality_series(
         t = t.filter(t.time >= start.to_pydatetime())
     if end is not None:
         t = t.filter(t.time < end.to_pydatetime())
-    _warn_failed_dimensions(t, [scores])
+    _dimension_warnings(t, [scores])
     t = t.filter(t.value.notnull() & ~t.value.isnan())
 
     # group columns from spans
@@ -510,16 +525,6 @@ def quality_series(
         **({"unmatched": t[from_spans[0]].isnull().sum()} if from_spans else {}),
     )
     info = _execute(info, [scores, spans]).iloc[0]
-    mixed = t.group_by("dimension").aggregate(kinds=t.kind.nunique())
-    mixed = _execute(mixed.filter(mixed.kinds > 1), [scores, spans])
-    if len(mixed):
-        warnings.warn(
-            f"dimension(s) {sorted(mixed['dimension'].tolist())} mix scores of "
-            "several kinds (judge/human/heuristic) in one mean; pass kind=... "
-            "to keep one.",
-            LlmdriftWarning,
-            stacklevel=2,
-        )
     # a sum over no rows is NULL (NaN here), which means none unmatched
     unmatched = info.get("unmatched", 0)
     unmatched = 0 if pd.isna(unmatched) else int(unmatched)

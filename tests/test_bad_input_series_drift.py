@@ -473,3 +473,13 @@ def test_drift_tests_refuses_spans_listing_a_span_twice(scores):
     ref = part.loc[part["time"] < BASE[1], "value"]
     cur = part.loc[part["time"] >= WINDOW[0], "value"]
     assert row["statistic"] == pytest.approx(stats.ks_2samp(ref, cur).statistic)
+
+
+def test_quality_series_still_warns_about_mixed_kinds_but_not_failed_ones():
+    scores = _scores(n_days=2, per_day=5)
+    human = scores.iloc[:3].assign(kind="human", scorer="annotator-1")
+    with pytest.warns(LlmdriftWarning, match=r"\['format'\] mix scores of several"):
+        quality_series(None, pd.concat([scores, human]))
+    with warnings.catch_warnings():  # failed human labels add no kind to the mean
+        warnings.simplefilter("error", LlmdriftWarning)
+        quality_series(None, pd.concat([scores, human.assign(value=np.nan)]))
