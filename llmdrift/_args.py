@@ -12,7 +12,17 @@ import numbers
 import numpy as np
 import pandas as pd
 
+
+class ArgumentTypeError(TypeError, ValueError):
+    """A value of the wrong kind (text for a number, a bool for a count).
+
+    Both a TypeError and a ValueError, so that callers who catch either, and
+    functions documented to raise ValueError on bad input, see it.
+    """
+
+
 __all__ = [
+    "ArgumentTypeError",
     "check_finite_values",
     "check_int",
     "check_number",
@@ -35,7 +45,7 @@ def check_probability(name: str, value, *, closed: bool = False) -> float:
     ValueError: alpha must lie between 0 and 1 (exclusive); got 2.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{name} must be a number between 0 and 1; got {type(value).__name__} "
             f"{value!r}."
         )
@@ -67,7 +77,7 @@ def check_int(name: str, value, minimum: int | None = None) -> int:
     )
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not whole:
         floor = "" if minimum is None else f" >= {minimum}"
-        raise TypeError(f"{name} must be an integer{floor}; got {value!r}.")
+        raise ArgumentTypeError(f"{name} must be an integer{floor}; got {value!r}.")
     number = int(value)
     if minimum is not None and number < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
@@ -122,7 +132,7 @@ def check_number(name: str, value, *, above: float | None = None) -> float:
     """
     floor = "" if above is None else f" > {above:g}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{name} must be a finite number{floor}; got {type(value).__name__} "
             f"{value!r}."
         )
