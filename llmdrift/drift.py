@@ -163,8 +163,8 @@ def psi(reference, current, *, epsilon=PSI_EPSILON, threshold=0.25) -> DriftTest
             "reference and current bin counts must be finite and >= 0 with a "
             f"positive total in each; got {r.tolist()[:10]} and {c.tolist()[:10]}."
         )
-    epsilon = check_probability("epsilon", epsilon)
-    check_number("threshold", threshold, above=None)
+    epsilon = checked("psi", check_probability, "epsilon", epsilon)
+    checked("psi", check_number, "threshold", threshold)
     rp, cp = r / r.sum(), c / c.sum()
     rp = np.where(rp == 0, epsilon, rp)
     cp = np.where(cp == 0, epsilon, cp)
@@ -213,7 +213,7 @@ def mann_whitney(baseline, window, *, alpha=0.05) -> DriftTest:
     >>> r.statistic, r.p_value, r.drift
     (32.0, 1.0, False)
     """
-    check_probability("alpha", alpha)
+    checked("mann_whitney", check_probability, "alpha", alpha)
     x, y = _sample(baseline, "baseline"), _sample(window, "window")
     n1, n2 = len(x), len(y)
     if np.all(x == x[0]) and np.all(y == x[0]):
@@ -257,7 +257,7 @@ def chi_square(baseline, window, *, alpha=0.05) -> DriftTest:
     >>> round(r.statistic, 3), r.p_value < 1e-5, round(r.effect, 3)
     (22.427, True, 0.335)
     """
-    check_probability("alpha", alpha)
+    checked("chi_square", check_probability, "alpha", alpha)
     x = pd.Series(baseline).dropna()
     y = pd.Series(window).dropna()
     for name, sample in (("baseline", x), ("window", y)):
@@ -305,7 +305,7 @@ def ks(baseline, window, *, alpha=0.05) -> DriftTest:
     >>> r.statistic, round(r.p_value, 4)
     (1.0, 0.0286)
     """
-    check_probability("alpha", alpha)
+    checked("ks", check_probability, "alpha", alpha)
     x, y = _sample(baseline, "baseline"), _sample(window, "window")
     res = stats.ks_2samp(x, y)
     d, p = float(res.statistic), float(res.pvalue)
@@ -329,7 +329,7 @@ def wasserstein(baseline, window, *, threshold=None) -> DriftTest:
     1.0
     """
     if threshold is not None:
-        check_number("threshold", threshold)
+        checked("wasserstein", check_number, "threshold", threshold)
     x, y = _sample(baseline, "baseline"), _sample(window, "window")
     dist = float(stats.wasserstein_distance(x, y))
     drift = bool(threshold is not None and dist >= threshold)

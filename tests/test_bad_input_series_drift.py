@@ -283,8 +283,11 @@ def test_drift_tests_refuses_bad_periods_naming_them(scores, period, words):
 
 def test_single_tests_refuse_bad_alpha_thresholds_and_inf():
     for test in (mann_whitney, chi_square, ks):
-        with pytest.raises(ValueError, match="alpha must lie between 0 and 1"):
-            test([1, 2, 3], [2, 3, 4], alpha=1.5)
+        for alpha in (1.5, np.nan, "0.05"):
+            with pytest.raises(ValueError, match="alpha must .*between 0 and 1"):
+                test([1, 2, 3], [2, 3, 4], alpha=alpha)
+    with pytest.raises(ValueError, match="psi: threshold must be a finite number"):
+        psi([1, 2], [2, 1], threshold="high")
     for test in (mann_whitney, ks, wasserstein):
         with pytest.raises(ValueError, match="baseline sample holds 1 infinite"):
             test([1, np.inf, 3], [2, 3, 4])
