@@ -423,6 +423,12 @@ def quality_series(
     windows themselves are computed in pandas from the time range (a small
     table), so daylight-saving days come out 23 or 25 hours long.
 
+    Known shortcoming: infinite values and repeated scores are refused only
+    for pandas input; an Ibis table or a store is not scanned for them (that
+    would be another full pass over the scores), and a misspelt name among
+    several good ``dimension``/``scorer`` values is caught there only when
+    nothing at all matches.
+
     Examples
     --------
     >>> import pandas as pd
