@@ -30,6 +30,7 @@ _PUBLIC = {
     "rolling_series": "llmdrift.series",
     "combine_groups": "llmdrift.series",
     "mix_decomposition": "llmdrift.series",
+    "FreqError": "llmdrift.series",
     "changepoints": "llmdrift.changepoint",
     "monitor": "llmdrift.changepoint",
     "investigate": "llmdrift.investigate",
