@@ -442,8 +442,7 @@ def _lean_rollup(used, columns, by, freq, backend, approx):
         "total_cost_usd": requests.cost_usd.sum(),
         "n_requests_priced": cost.count(),
         "cost_per_request_usd": cost.mean(),
-        "cost_p50_usd": cost.approx_median() if approx else cost.median(),
-        "cost_p95_usd": cost.approx_quantile(0.95) if approx else cost.quantile(0.95),
+        **_quantile_aggregates(cost, approx),
         "_n_odd": requests._odd.sum(),
     }
     grouped = (
@@ -451,7 +450,7 @@ def _lean_rollup(used, columns, by, freq, backend, approx):
         if keys
         else requests.aggregate(**aggs)
     )
-    head = backend.to_pyarrow(grouped).to_pandas()
+    head = _split_quantiles(backend.to_pyarrow(grouped).to_pandas())
     if head["_n_odd"].fillna(0).sum() > 0:
         return None
 
@@ -531,6 +530,33 @@ def _request_table(t, by, freq, backend):
     return requests, keys
 
 
+def _quantile_aggregates(cost, approx: bool) -> dict:
+    """The p50 and p95 aggregates of a cost column (Ibis).
+
+    Approximate ones are one aggregate returning both quantiles: on DuckDB,
+    two separate T-Digest states per group ran out of a 400MB limit at 30M
+    requests where one state for both did not.
+    """
+    if approx:
+        return {"_quantiles": cost.approx_quantile([0.5, 0.95])}
+    return {"cost_p50_usd": cost.median(), "cost_p95_usd": cost.quantile(0.95)}
+
+
+def _split_quantiles(frame: pd.DataFrame) -> pd.DataFrame:
+    """``_quantiles`` lists (or missing values) as cost_p50_usd and cost_p95_usd."""
+    if "_quantiles" not in frame.columns:
+        return frame
+    pairs = [
+        (float(q[0]), float(q[1])) if q is not None and len(q) == 2 else (np.nan,) * 2
+        for q in frame["_quantiles"]
+    ]
+    at = frame.columns.get_loc("_quantiles")
+    frame = frame.drop(columns="_quantiles")
+    frame.insert(at, "cost_p95_usd", [p95 for _, p95 in pairs])
+    frame.insert(at, "cost_p50_usd", [p50 for p50, _ in pairs])
+    return frame
+
+
 def _group_table(requests, keys, approx):
     """Ibis: the per-request rows grouped into the cost_by table."""
     cost = requests._complete_cost
@@ -540,8 +566,7 @@ def _group_table(requests, keys, approx):
         "total_cost_usd": requests.cost_usd.sum(),
         "n_requests_priced": cost.count(),
         "cost_per_request_usd": cost.mean(),
-        "cost_p50_usd": cost.approx_median() if approx else cost.median(),
-        "cost_p95_usd": cost.approx_quantile(0.95) if approx else cost.quantile(0.95),
+        **_quantile_aggregates(cost, approx),
         "n_without_cost": requests.n_without_cost.sum(),
         "n_fallback_spans": requests.n_fallback_spans.sum(),
         "n_usage_inconsistent": requests.n_usage_inconsistent.sum(),
@@ -685,7 +710,9 @@ def cost_by(
     out = _lean_rollup(used, columns, by, freq, backend, approx)
     if out is None:
         requests, keys = _request_table(table, by, freq, backend)
-        out = backend.to_pyarrow(_group_table(requests, keys, approx)).to_pandas()
+        out = _split_quantiles(
+            backend.to_pyarrow(_group_table(requests, keys, approx)).to_pandas()
+        )
         out = out.drop(columns="_n_mixed")
     out = _check_cost_flags(out, used, backend)
     keys = [*by, *(["window_start"] if freq is not None else [])]
