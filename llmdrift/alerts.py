@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from llmdrift._args import check_finite_values, check_int, check_unique_rows
 from llmdrift.schema import LlmdriftWarning, SchemaError, validate
 
 __all__ = [
@@ -403,6 +404,24 @@ def _check_rule_values(rule: dict) -> None:
 # quality drop
 
 
+def _finite(value) -> bool:
+    return isinstance(value, (int, float, np.number)) and bool(np.isfinite(value))
+
+
+def _check_monitor_numbers(*, shift, arl0, min_count, shift_name="shift") -> None:
+    """The drop share, false-alarm spacing and minimum count of a monitor."""
+    if isinstance(shift, bool) or not (_finite(shift) and 0 < shift < 1):
+        raise ValueError(
+            f"{shift_name} must lie in (0, 1) (the drop to detect as a share of "
+            f"the baseline level, e.g. 0.05), got {shift!r}."
+        )
+    if isinstance(arl0, bool) or not (_finite(arl0) and arl0 > 0):
+        raise ValueError(
+            f"arl0 must be a finite number of days > 0 (e.g. 5000), got {arl0!r}."
+        )
+    check_int("min_count", min_count, 0)
+
+
 def _pooled_sd(n, std) -> float:
     ok = (n > 1) & np.isfinite(std)
     dof = float(np.sum(n[ok] - 1))
@@ -524,6 +543,13 @@ def drop_monitor(
         ``groups`` (indices of the groups watched), ``level`` (baseline
         level per watched group), ``statistic`` and ``threshold``.
 
+    Raises
+    ------
+    ValueError
+        If the shapes disagree, ``shift`` is outside (0, 1), ``arl0`` is not
+        a positive finite number, ``baseline`` is not an integer >= 1,
+        ``min_count`` not an integer >= 0 or ``margin`` negative.
+
     Notes
     -----
     For group ``g`` with baseline level ``mu_g``, variance per score
@@ -579,8 +605,10 @@ def drop_monitor(
             f"n, mean and std must have one shape and day one entry per window; "
             f"got {counts.shape}, {x.shape}, {sd.shape} and {days.shape}."
         )
-    if not shift > 0:
-        raise ValueError(f"shift must be > 0, got {shift!r}.")
+    _check_monitor_numbers(shift=shift, arl0=arl0, min_count=min_count)
+    check_int("baseline", baseline, 1)
+    if isinstance(margin, bool) or not (_finite(margin) and margin >= 0):
+        raise ValueError(f"margin must be a finite number >= 0, got {margin!r}.")
     counts = np.where(np.isfinite(counts), counts, 0.0)
     x = np.where(counts > 0, x, 0.0)
     alarms = []
@@ -697,6 +725,13 @@ def quality_drop_alerts(
         ``started`` (estimated start of the drop), ``evidence``; sorted by
         time.
 
+    Raises
+    ------
+    ValueError
+        If ``threshold`` is outside (0, 1), ``arl0`` is not a positive finite
+        number, ``min_count`` is not an integer >= 0, ``baseline``/``window``
+        are not whole days, or ``group`` is not a column of the series.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -710,6 +745,9 @@ def quality_drop_alerts(
     (['intent=a'], '2026-02-07')
     """
     validate(series, "series")
+    _check_monitor_numbers(
+        shift=threshold, arl0=arl0, min_count=min_count, shift_name="threshold"
+    )
     tz = tz or series.attrs.get("tz", "UTC")
     base = _days(baseline, "baseline", "quality_drop")
     span = _days(window, "window", "quality_drop")
@@ -1252,7 +1290,10 @@ def evaluate_alerts(
     SchemaError
         If spans or scores miss a needed column or have naive times.
     ValueError
-        For a malformed rule table.
+        For a malformed rule table (unknown rule or column, a value out of
+        range: the message names the rule and the column), or infinite
+        values in scores ``value`` (a failed scorer is NaN, not inf), or
+        scores that repeat a (span_id, dimension, scorer, kind) row.
 
     Notes
     -----
@@ -1275,6 +1316,10 @@ def evaluate_alerts(
     table = _check_rules(default_rules() if rules is None else rules)
     _check_spans(spans)
     validate(scores, "scores")
+    # an infinite score would reach the CUSUM and the cost ratio unnoticed
+    check_finite_values(scores, "value", "scores")
+    # a score given twice would count twice in every mean and count
+    check_unique_rows(scores, ["span_id", "dimension", "scorer", "kind"], "scores")
     if deployments is not None:
         validate(deployments, "deployments")
     rows, status = [], []

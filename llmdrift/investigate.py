@@ -44,6 +44,12 @@ import pandas as pd
 from scipy import stats
 
 from llmdrift import schema
+from llmdrift._args import (
+    check_finite_values,
+    check_int,
+    check_probability,
+    check_unique_rows,
+)
 
 __all__ = [
     "CAUSE_KINDS",
@@ -111,9 +117,123 @@ def _as_tuple(value) -> tuple[str, ...]:
 
 def _window_delta(freq: str) -> pd.Timedelta:
     """Length of one ``freq`` window (calendar offsets measured from 2000-01-03)."""
-    offset = pd.tseries.frequencies.to_offset(freq)
+    try:
+        offset = pd.tseries.frequencies.to_offset(freq)
+    except (ValueError, TypeError):
+        offset = None
     anchor = pd.Timestamp("2000-01-03", tz="UTC")
-    return (anchor + offset) - anchor
+    length = None if offset is None else (anchor + offset) - anchor
+    if length is None or length <= pd.Timedelta(0):
+        raise ValueError(
+            f"freq={freq!r} is not a window length; use a pandas frequency "
+            "such as 'D' (daily), 'h' (hourly) or 'W' (weekly)."
+        )
+    return length
+
+
+def _duration(value, name: str, example: str) -> pd.Timedelta:
+    """A positive duration from text or a Timedelta; errors name the argument."""
+    try:
+        length = pd.Timedelta(value)
+    except (ValueError, TypeError):
+        length = None
+    if length is None or pd.isna(length) or length <= pd.Timedelta(0):
+        raise ValueError(
+            f"{name}={value!r} is not a positive duration; give one such as "
+            f"{name}={example!r} or pd.Timedelta(days=14)."
+        )
+    return length
+
+
+def _check_numbers(
+    *, threshold, alpha, false_alarm_rate, penalty, min_size, n_traces, seed
+) -> None:
+    """Refuse numeric arguments of :func:`investigate` out of their range."""
+    _check_infra_numbers(threshold=threshold, alpha=alpha)
+    check_probability("false_alarm_rate", false_alarm_rate)
+    if penalty is not None and not _nonnegative(penalty):
+        raise ValueError(
+            f"penalty must be None or a finite number >= 0, got {penalty!r}."
+        )
+    check_int("min_size", min_size, 1)
+    check_int("n_traces", n_traces, 1)
+    check_int("seed", seed, 0)
+
+
+def _nonnegative(value) -> bool:
+    """A finite real number >= 0 (booleans are not numbers here)."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float, np.number))
+        and bool(np.isfinite(value))
+        and value >= 0
+    )
+
+
+def _check_infra_numbers(*, threshold, alpha, error_floor=0.0) -> None:
+    check_probability("alpha", alpha)
+    if not _nonnegative(threshold):
+        raise ValueError(
+            f"threshold must be a finite number >= 0 (the relative change beyond "
+            f"which a metric moved, e.g. 0.10 for 10%), got {threshold!r}."
+        )
+    if not _nonnegative(error_floor):
+        raise ValueError(
+            f"error_floor must be a finite number >= 0 (e.g. 0.005), got "
+            f"{error_floor!r}."
+        )
+
+
+def _check_scores(scores: pd.DataFrame) -> None:
+    """Refuse infinite values and scores given twice: both bias every mean."""
+    check_finite_values(scores, "value", "scores")
+    # a judge score and a human label of one request share span_id and may
+    # share a scorer name: kind tells them apart
+    check_unique_rows(scores, ["span_id", "dimension", "scorer", "kind"], "scores")
+
+
+def _present(values: pd.Series) -> list[str]:
+    return sorted(str(v) for v in values.dropna().unique())
+
+
+def _check_names(spans, scores, keys, *, dimension, intent, service, kind) -> None:
+    """Names asked for must exist in the data, or the search finds nothing."""
+    if kind is not None and kind not in schema.SCORE_KINDS:
+        raise ValueError(
+            f"kind={kind!r} is not a score kind; use one of {schema.SCORE_KINDS}."
+        )
+    if kind is not None:
+        kinds = _present(scores["kind"])
+        if kind not in kinds:
+            raise ValueError(
+                f"kind={kind!r}: the scores hold no {kind} scores; kinds present: "
+                f"{kinds}."
+            )
+    if dimension is not None:
+        dims = _present(scores["dimension"])
+        if str(dimension) not in dims:
+            raise ValueError(
+                f"dimension={dimension!r} has no scores; dimensions present: {dims}."
+            )
+    for name, value in (("intent", intent), ("service", service)):
+        if value is None:
+            continue
+        frame = spans if name in spans.columns else scores
+        if name not in frame.columns:
+            raise ValueError(
+                f"{name}={value!r}: neither spans nor scores have a {name!r} column."
+            )
+        present = _present(frame[name])
+        if str(value) not in present:
+            raise ValueError(
+                f"{name}={value!r} is not in the data; {name}s present: "
+                f"{present[:20]}{' ...' if len(present) > 20 else ''}."
+            )
+        if name == "intent" and name not in keys:
+            raise ValueError(
+                f"intent={value!r} needs 'intent' among the group columns; "
+                f"by={list(keys)} does not hold it (e.g. by='intent')."
+            )
 
 
 def _model_calls(spans: pd.DataFrame) -> pd.DataFrame:
@@ -463,6 +583,13 @@ def infrastructure_tests(
         (the size rule, in words), ``test``, ``p_value``, ``n_before``,
         ``n_after``, ``status`` ("moved", "flat", "unclear" or "no data").
 
+    Raises
+    ------
+    ValueError
+        If ``time`` is naive or None, ``window`` is not a positive duration,
+        ``alpha`` lies outside (0, 1), or ``threshold``/``error_floor`` are
+        negative or not finite.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -476,7 +603,10 @@ def infrastructure_tests(
     ['flat', 'flat', 'flat', 'flat']
     """
     time = _utc(time, "time")
-    span = None if window is None else pd.Timedelta(window)
+    if time is None:
+        raise ValueError("time must be the change time (tz-aware), not None.")
+    span = None if window is None else _duration(window, "window", "14D")
+    _check_infra_numbers(threshold=threshold, alpha=alpha, error_floor=error_floor)
     calls = _model_calls(spans)
     lo = calls["start_time"] >= (time - span) if span is not None else True
     hi = calls["start_time"] < (time + span) if span is not None else True
@@ -1243,7 +1373,15 @@ def investigate(
     SchemaError
         When a frame misses a column it needs.
     ValueError
-        When ``start``/``end`` are naive or ``by`` names a missing column.
+        When ``start``/``end`` are naive or ``start`` is not before ``end``;
+        ``by`` names a missing column; ``dimension``, ``intent``, ``service``
+        or ``kind`` name nothing in the data (the message lists what is
+        there); ``window``, ``tolerance`` or ``freq`` are not durations;
+        ``alpha`` or ``false_alarm_rate`` lie outside (0, 1), ``threshold``
+        or ``penalty`` are negative or not finite, ``min_size`` or
+        ``n_traces`` are not integers >= 1; the scores hold infinite values
+        or repeat a (span_id, dimension, scorer, kind) row; or no score with a
+        value falls in ``[start, end)``.
 
     Notes
     -----
@@ -1287,7 +1425,22 @@ def investigate(
     if contents is not None:
         schema.validate(contents, "contents")
     start, end = _utc(start, "start"), _utc(end, "end")
-    window = None if window is None else pd.Timedelta(window)
+    if start is not None and end is not None and start >= end:
+        raise ValueError(
+            f"start ({start}) must be before end ({end}); the range is [start, end)."
+        )
+    window = None if window is None else _duration(window, "window", "14D")
+    _duration(tolerance, "tolerance", "2h")
+    step = _window_delta(freq)
+    _check_numbers(
+        threshold=threshold,
+        alpha=alpha,
+        false_alarm_rate=false_alarm_rate,
+        penalty=penalty,
+        min_size=min_size,
+        n_traces=n_traces,
+        seed=seed,
+    )
     by = _as_tuple(by)
     for col in by:
         if col not in spans.columns and col not in scores.columns:
@@ -1297,10 +1450,20 @@ def investigate(
             )
     multi_service = spans["service"].nunique(dropna=True) > 1
     keys = tuple(by) if (not multi_service or "service" in by) else ("service", *by)
-    step = _window_delta(freq)
+    _check_scores(scores)
+    _check_names(
+        spans,
+        scores,
+        keys,
+        dimension=dimension,
+        intent=intent,
+        service=service,
+        kind=kind,
+    )
 
     spans_w = _in_range(spans, "start_time", start, end)
     scores_w = _in_range(scores, "time", start, end)
+    _check_scores_in_range(scores, scores_w, start, end)
     if kind is None:
         scores_w, score_kinds = _one_kind_per_dimension(scores_w)
     else:
@@ -1469,6 +1632,27 @@ def investigate(
 
 # --------------------------------------------------------------------------
 # pieces of investigate
+
+
+def _check_scores_in_range(scores, scores_w, start, end) -> None:
+    """An analysis needs scores with a value in the range; say what is there."""
+    if scores_w["value"].notna().any():
+        return
+    where = (
+        f"in [{start if start is not None else 'the start'}, "
+        f"{end if end is not None else 'the end'})"
+    )
+    if scores.empty:
+        raise ValueError("scores frame is empty: there is no quality to investigate.")
+    if scores_w.empty:
+        raise ValueError(
+            f"no scores {where}; the scores run from {scores['time'].min()} to "
+            f"{scores['time'].max()}: widen start/end."
+        )
+    raise ValueError(
+        f"all {len(scores_w):,} scores {where} have no value (every scorer "
+        "failed); rerun the scorer or choose another range."
+    )
 
 
 def _evaluate_alerts(spans, scores, deployments) -> pd.DataFrame | None:

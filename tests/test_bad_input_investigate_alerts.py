@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import llmdrift
+from llmdrift.alerts import quality_drop_alerts
 
 # --------------------------------------------------------------------------
 # store URLs (ST1)
@@ -130,3 +131,306 @@ def test_summary_counts_several_other_groups():
         "No other group (2 compared) shows a drop in format across that time."
         in inc.summary()
     )
+
+
+# --------------------------------------------------------------------------
+# investigate: bad arguments (I1-I5)
+
+
+@pytest.fixture(scope="module")
+def frames():
+    """Two intents, one service, a prompt change on 2024-01-20."""
+    return _prompt_incident_frames()
+
+
+def _utc(text):
+    return pd.Timestamp(text, tz="UTC")
+
+
+def test_start_after_end_is_named(frames):
+    spans, scores = frames
+    with pytest.raises(ValueError, match=r"start \(2024-01-10.*\) must be before end"):
+        llmdrift.investigate(
+            spans, scores, start=_utc("2024-01-10"), end=_utc("2024-01-05")
+        )
+    with pytest.raises(ValueError, match="must be before end"):
+        llmdrift.investigate(
+            spans, scores, start=_utc("2024-01-10"), end=_utc("2024-01-10")
+        )
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "present"),
+    [
+        ("dimension", "nope", "dimensions present: ['format']"),
+        ("intent", "nope", "intents present: ['a', 'b']"),
+        ("service", "nope", "services present: ['api']"),
+        ("kind", "human", "kinds present: ['judge']"),
+        ("kind", "robot", "use one of ('heuristic', 'judge', 'human')"),
+    ],
+)
+def test_unknown_names_list_what_exists(frames, argument, value, present):
+    spans, scores = frames
+    with pytest.raises(ValueError) as info:
+        llmdrift.investigate(spans, scores, **{argument: value})
+    text = str(info.value)
+    assert f"{argument}={value!r}" in text
+    assert present in text
+
+
+def test_intent_outside_the_groups_is_refused(frames):
+    spans, scores = frames
+    with pytest.raises(ValueError, match=r"intent='a' needs 'intent' among the group"):
+        llmdrift.investigate(spans, scores, by=(), intent="a")
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "expected"),
+    [
+        ("window", "banana", "window='banana' is not a positive duration"),
+        ("window", "-3D", "window='-3D' is not a positive duration"),
+        ("tolerance", "soon", "tolerance='soon' is not a positive duration"),
+        ("freq", "banana", "freq='banana' is not a window length"),
+        ("n_traces", -1, "n_traces"),
+        ("n_traces", 0, "n_traces"),
+        ("n_traces", 2.5, "n_traces"),
+        ("min_size", 0, "min_size"),
+        ("threshold", -1, "threshold must be a finite number >= 0"),
+        ("threshold", np.nan, "threshold must be a finite number >= 0"),
+        ("alpha", 2, "alpha"),
+        ("alpha", 0, "alpha"),
+        ("alpha", np.nan, "alpha"),
+        ("false_alarm_rate", 1.5, "false_alarm_rate"),
+        ("penalty", -1.0, "penalty must be None or a finite number >= 0"),
+    ],
+)
+def test_out_of_range_arguments_are_named(frames, argument, value, expected):
+    spans, scores = frames
+    with pytest.raises(ValueError) as info:
+        llmdrift.investigate(spans, scores, **{argument: value})
+    assert expected in str(info.value)
+
+
+def test_infinite_scores_are_refused(frames):
+    spans, scores = frames
+    bad = scores.assign(
+        value=np.where(np.arange(len(scores)) % 7 == 0, np.inf, scores["value"])
+    )
+    with pytest.raises(ValueError) as info:
+        llmdrift.investigate(spans, bad)
+    text = str(info.value)
+    assert "'value'" in text and "infinite" in text
+    # the count of infinite values: every 7th row
+    assert str(len(range(0, len(scores), 7))) in text
+
+
+def test_repeated_scores_are_refused(frames):
+    spans, scores = frames
+    with pytest.raises(ValueError) as info:
+        llmdrift.investigate(spans, pd.concat([scores, scores], ignore_index=True))
+    text = str(info.value)
+    assert f"{len(scores)} row(s) repeat" in text
+    assert "drop_duplicates" in text
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("empty", "scores frame is empty"),
+        ("all_nan", "have no value (every scorer failed)"),
+        ("outside", "no scores in [2030-01-10"),
+    ],
+)
+def test_no_usable_scores_say_why(frames, case, expected):
+    spans, scores = frames
+    options = {}
+    if case == "empty":
+        scores = scores.iloc[:0]
+    elif case == "all_nan":
+        scores = scores.assign(value=np.nan)
+    else:
+        options = dict(start=_utc("2030-01-10"), end=_utc("2030-01-15"))
+    with pytest.raises(ValueError) as info:
+        llmdrift.investigate(spans, scores, **options)
+    assert expected in str(info.value)
+    if case == "outside":
+        # the message says where the data is
+        assert "2024-01-01" in str(info.value)
+
+
+def test_valid_arguments_keep_the_answer(frames):
+    spans, scores = frames
+    before = spans.copy(), scores.copy()
+    inc = llmdrift.investigate(
+        spans,
+        scores,
+        start=_utc("2024-01-01"),
+        end=_utc("2024-02-01"),
+        intent="a",
+        dimension="format",
+        service="api",
+        kind="judge",
+        window="7D",
+        n_traces=1,
+        alerts=False,
+    )
+    pd.testing.assert_frame_equal(spans, before[0])
+    pd.testing.assert_frame_equal(scores, before[1])
+    assert inc.drop["intent"] == "a"
+    assert inc.drop["time"] == _utc("2024-01-20")
+    assert inc.causes["kind"].iloc[0] == "prompt_hash"
+    assert (inc.traces["side"] == "after").sum() == 1
+
+
+# --------------------------------------------------------------------------
+# alerts (AL1 and the numeric arguments)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from llmdrift.datasets import load_demo
+
+    return load_demo(days=10, requests_per_day=200)
+
+
+def test_evaluate_alerts_refuses_infinite_scores(demo):
+    scores = demo.scores
+    every7 = np.arange(len(scores)) % 7 == 0
+    bad = scores.assign(value=np.where(every7, np.inf, scores["value"]))
+    with pytest.raises(ValueError) as info:
+        llmdrift.evaluate_alerts(demo.spans, bad, demo.deployments)
+    text = str(info.value)
+    assert "'value'" in text and "infinite" in text
+    assert str(int(every7.sum())) in text
+    # the caller's frame is untouched and valid input still runs
+    assert np.isinf(bad["value"]).sum() == every7.sum()
+    out = llmdrift.evaluate_alerts(demo.spans, scores, demo.deployments)
+    assert set(pd.DataFrame(out.attrs["status"])["rule"]) >= {"quality_drop"}
+
+
+@pytest.mark.parametrize(
+    ("rule", "column", "value", "expected"),
+    [
+        ("quality_drop", "threshold", 5.0, "threshold must be in (0, 1), got 5.0"),
+        ("quality_drop", "arl0", -1.0, "arl0 must be a finite number > 0"),
+        ("quality_drop", "min_count", 2.5, "min_count must be a whole number >= 0"),
+        ("quality_drop", "baseline", "0D", "baseline '0D' must be a whole number"),
+        ("quality_drop", "window", "banana", "window 'banana' is not a duration"),
+        ("retrieval_drop", "alpha", 2.0, "alpha must be in (0, 1), got 2.0"),
+        ("hallucination_spike", "alpha", 0.0, "alpha must be in (0, 1), got 0.0"),
+        (
+            "hallucination_spike",
+            "threshold",
+            np.inf,
+            "threshold must be a finite number > 0, got inf",
+        ),
+        ("cost_per_quality", "threshold", -0.3, "threshold must be a finite number"),
+        ("prompt_hash_change", "window", "soon", "'soon' is not a duration"),
+        ("quality_drop", "enabled", "no", "enabled must be True or False, got 'no'"),
+    ],
+)
+def test_rule_table_values_are_checked(demo, rule, column, value, expected):
+    rules = llmdrift.default_rules()
+    rules[column] = rules[column].astype(object)
+    rules.loc[rules["rule"] == rule, column] = value
+    with pytest.raises(ValueError) as info:
+        llmdrift.evaluate_alerts(demo.spans, demo.scores, demo.deployments, rules)
+    text = str(info.value)
+    assert f"rule {rule!r}" in text and expected in text
+
+
+def test_rule_table_misspelt_column(demo):
+    rules = llmdrift.default_rules().rename(columns={"threshold": "treshold"})
+    with pytest.raises(ValueError, match=r"unknown column\(s\) \['treshold'\]"):
+        llmdrift.evaluate_alerts(demo.spans, demo.scores, demo.deployments, rules)
+
+
+def _series(level_after=3.6):
+    rng = np.random.default_rng(1)
+    days = pd.date_range("2026-01-01", periods=40, freq="D", tz="UTC")
+    level = np.where(np.arange(40) < 35, 4.0, level_after)
+    return pd.DataFrame(
+        {
+            "window_start": days,
+            "intent": "a",
+            "dimension": "format",
+            "n": 80,
+            "mean": rng.normal(level, 0.1),
+            "std": 0.9,
+            "sem": 0.1,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (dict(threshold=0.0), "threshold must lie in (0, 1)"),
+        (dict(threshold=1.5), "threshold must lie in (0, 1)"),
+        (dict(threshold=np.nan), "threshold must lie in (0, 1)"),
+        (dict(arl0=0), "arl0 must be a finite number of days > 0"),
+        (dict(arl0=np.inf), "arl0 must be a finite number of days > 0"),
+        (dict(min_count=-1), "min_count"),
+        (dict(min_count=2.5), "min_count"),
+    ],
+)
+def test_quality_drop_alerts_arguments(options, expected):
+    with pytest.raises(ValueError) as info:
+        quality_drop_alerts(_series(), **options)
+    assert expected in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (dict(shift=-0.1), "shift must lie in (0, 1)"),
+        (dict(baseline=0), "baseline"),
+        (dict(baseline=2.5), "baseline"),
+        (dict(margin=-1.0), "margin must be a finite number >= 0"),
+        (dict(margin=np.nan), "margin must be a finite number >= 0"),
+    ],
+)
+def test_drop_monitor_arguments(options, expected):
+    from llmdrift.alerts import drop_monitor
+
+    n = np.full(50, 100)
+    with pytest.raises(ValueError) as info:
+        drop_monitor(n, np.full(50, 4.0), np.ones(50), np.arange(50), **options)
+    assert expected in str(info.value)
+
+
+def test_quality_drop_alerts_valid_input_keeps_its_alarm():
+    # the docstring's case: a 10% drop on day 35 alarms on 2026-02-07
+    found = quality_drop_alerts(_series())
+    assert found["group"].tolist() == ["intent=a"]
+    assert str(found["time"].iloc[0].date()) == "2026-02-07"
+    # a level that does not move gives no alarm
+    assert quality_drop_alerts(_series(level_after=4.0)).empty
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (dict(alpha=1.0), "alpha"),
+        (dict(threshold=-0.1), "threshold must be a finite number >= 0"),
+        (dict(error_floor=np.inf), "error_floor must be a finite number >= 0"),
+        (dict(window="banana"), "window='banana' is not a positive duration"),
+    ],
+)
+def test_infrastructure_tests_arguments(frames, options, expected):
+    from llmdrift.investigate import infrastructure_tests
+
+    spans, _ = frames
+    with pytest.raises(ValueError) as info:
+        infrastructure_tests(spans, _utc("2024-01-20"), **options)
+    assert expected in str(info.value)
+    # valid: 900 ms before and after, nothing moved
+    out = infrastructure_tests(spans, _utc("2024-01-20")).set_index("metric")
+    assert out.loc["latency_p50_ms", "before"] == 900.0
+    assert out.loc["latency_p50_ms", "status"] == "flat"
+
+
+def test_evaluate_alerts_refuses_repeated_scores(demo):
+    twice = pd.concat([demo.scores, demo.scores.iloc[:5]], ignore_index=True)
+    with pytest.raises(ValueError, match=r"scores: 5 row\(s\) repeat a \(span_id"):
+        llmdrift.evaluate_alerts(demo.spans, twice, demo.deployments)
