@@ -434,3 +434,30 @@ def test_evaluate_alerts_refuses_repeated_scores(demo):
     twice = pd.concat([demo.scores, demo.scores.iloc[:5]], ignore_index=True)
     with pytest.raises(ValueError, match=r"scores: 5 row\(s\) repeat a \(span_id"):
         llmdrift.evaluate_alerts(demo.spans, twice, demo.deployments)
+
+
+def test_report_cli_exits_2_when_investigate_refuses(
+    frames, monkeypatch, tmp_path, capsys
+):
+    import importlib
+    from types import SimpleNamespace
+
+    from llmdrift.cli import main
+
+    # the module, not the function llmdrift.investigate the package exports
+    investigate_module = importlib.import_module("llmdrift.investigate")
+
+    spans, scores = frames
+    failed = SimpleNamespace(
+        spans=spans,
+        scores=scores.assign(value=np.nan),
+        contents=None,
+        deployments=None,
+        truth=None,
+    )
+    monkeypatch.setattr(investigate_module, "load_source", lambda *a, **k: failed)
+    out = tmp_path / "x.html"
+    assert main(["report", "--source", "demo", "--out", str(out)]) == 2
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert "cannot investigate" in err and "have no value" in err
