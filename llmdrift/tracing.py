@@ -500,19 +500,33 @@ def _anthropic_usage_attributes(usage) -> dict:
     """
     if usage is None:
         return {}
-    uncached = getattr(usage, "input_tokens", None)
-    cache_read = getattr(usage, "cache_read_input_tokens", None) or 0
-    cache_write = getattr(usage, "cache_creation_input_tokens", None) or 0
+    uncached = _token_count(getattr(usage, "input_tokens", None))
+    cache_read = _token_count(getattr(usage, "cache_read_input_tokens", None)) or 0
+    cache_write = _token_count(getattr(usage, "cache_creation_input_tokens", None)) or 0
     attrs = {
-        "gen_ai.usage.cache_read.input_tokens": int(cache_read),
-        "gen_ai.usage.cache_creation.input_tokens": int(cache_write),
+        "gen_ai.usage.cache_read.input_tokens": cache_read,
+        "gen_ai.usage.cache_creation.input_tokens": cache_write,
     }
     if uncached is not None:
-        attrs["gen_ai.usage.input_tokens"] = int(uncached + cache_read + cache_write)
-    output = getattr(usage, "output_tokens", None)
+        attrs["gen_ai.usage.input_tokens"] = uncached + cache_read + cache_write
+    output = _token_count(getattr(usage, "output_tokens", None))
     if output is not None:
-        attrs["gen_ai.usage.output_tokens"] = int(output)
+        attrs["gen_ai.usage.output_tokens"] = output
     return attrs
+
+
+def _token_count(value) -> int | None:
+    """A token count as an int, or None for anything that is not one.
+
+    The SDK gives ints; a proxy, compatibility layer or mock may give text,
+    NaN or objects, which are left off the span rather than raised into the
+    caller's code.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    if not math.isfinite(value) or value < 0 or value != int(value):
+        return None
+    return int(value)
 
 
 def _request_attributes(kwargs: dict, client) -> dict:
@@ -622,14 +636,24 @@ class _ModelCall:
             self._token = otel_context.attach(trace.set_span_in_context(self._span))
 
     def annotate(self, response) -> None:
-        """Set the response and usage attributes of ``response`` on the span."""
+        """Set the response and usage attributes of ``response`` on the span.
+
+        Telemetry never raises into the caller's code: a response whose
+        fields cannot be read is left off the span.
+        """
         if response is not None and self._span is not None:
             if self._span.is_recording():
-                self._span.set_attributes(_response_attributes(response))
+                try:
+                    attrs = _response_attributes(response)
+                except Exception:
+                    return
+                self._span.set_attributes(attrs)
 
     def done(self, response) -> None:
-        self.annotate(response)
-        self._end()
+        try:
+            self.annotate(response)
+        finally:
+            self._end()
 
     def streaming(self) -> None:
         """The call returned a stream: the span stays open, no longer current."""
@@ -645,11 +669,13 @@ class _ModelCall:
         return _TracedStream(stream, self)
 
     def failed(self, exc: BaseException) -> None:
-        if self._span is not None and self._span.is_recording():
-            self._span.set_attribute("error.type", _error_type(exc))
-            self._span.record_exception(exc)
-            self._span.set_status(trace.Status(trace.StatusCode.ERROR, str(exc)))
-        self._end()
+        try:
+            if self._span is not None and self._span.is_recording():
+                self._span.set_attribute("error.type", _error_type(exc))
+                self._span.record_exception(exc)
+                self._span.set_status(trace.Status(trace.StatusCode.ERROR, str(exc)))
+        finally:
+            self._end()
 
     def _end(self) -> None:
         if self._token is not None:
@@ -962,7 +988,12 @@ def instrument_anthropic(client, *, tracer_provider=None):
     >>> getattr(client.messages.create, "_llmdrift_traced", False)
     True
     """
-    messages = client.messages
+    messages = getattr(client, "messages", None)
+    if not callable(getattr(messages, "create", None)):
+        raise TypeError(
+            "instrument_anthropic needs an anthropic.Anthropic or AsyncAnthropic "
+            f"client (with .messages.create); got {type(client).__name__}."
+        )
     if getattr(messages.create, "_llmdrift_traced", False):
         return client
     if _official_instrumentation_active(messages):

@@ -436,3 +436,59 @@ def test_streamed_spans_reach_read_otlp_with_their_tokens(
     assert row.output_tokens == seen["output"]
     assert row.input_tokens == seen["input"]
     assert row.response_model == RESPONSE_MODEL
+
+
+def _stub_client(usage):
+    from types import SimpleNamespace as NS
+
+    def create(**kwargs):
+        return NS(id="msg_1", model="m", stop_reason="end_turn", usage=usage)
+
+    return NS(messages=NS(create=create))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["10", float("nan"), -3, 2.5, object()],
+    ids=["text", "nan", "neg", "frac", "obj"],
+)
+def test_unreadable_usage_never_raises_into_the_caller_nor_leaks_the_span(
+    pipeline, bad
+):
+    from types import SimpleNamespace as NS
+
+    provider, exporter = pipeline
+    odd = NS(
+        input_tokens=bad,
+        output_tokens=3,
+        cache_read_input_tokens=None,
+        cache_creation_input_tokens=None,
+    )
+    client = instrument_anthropic(_stub_client(odd), tracer_provider=provider)
+    response = client.messages.create(model="m")  # no exception for the caller
+    assert response.id == "msg_1"
+    assert not trace.get_current_span().is_recording()  # nothing left current
+    (span,) = exporter.get_finished_spans()
+    assert "gen_ai.usage.input_tokens" not in span.attributes  # left off, not guessed
+    assert span.attributes["gen_ai.usage.output_tokens"] == 3
+    # later calls get spans of their own
+    good = NS(
+        input_tokens=5,
+        output_tokens=1,
+        cache_read_input_tokens=2,
+        cache_creation_input_tokens=0,
+    )
+    instrument_anthropic(_stub_client(good), tracer_provider=provider).messages.create(
+        model="m"
+    )
+    spans = exporter.get_finished_spans()
+    assert len(spans) == 2
+    assert spans[1].attributes["gen_ai.usage.input_tokens"] == 7
+
+
+def test_instrumenting_something_that_is_not_a_client_names_it():
+    from types import SimpleNamespace as NS
+
+    for thing in (None, NS(messages=NS())):
+        with pytest.raises(TypeError, match="needs an anthropic.Anthropic"):
+            instrument_anthropic(thing)
