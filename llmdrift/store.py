@@ -39,6 +39,7 @@ import re
 import time
 import uuid
 import warnings
+import weakref
 from pathlib import Path
 
 import pandas as pd
@@ -538,14 +539,19 @@ def _retry_out_of_memory(backend, limit: int) -> None:
     an append that runs out of memory fails (its transaction is rolled back).
     """
     state = {"limit": limit, "ceiling": max(limit, _memory_ceiling())}
+    # the wrappers live on the backend, so they hold it only weakly: a strong
+    # reference would make a cycle that keeps the DuckDB file open (and
+    # locked) after the store is dropped, until the garbage collector runs
+    owner = weakref.ref(backend)
 
-    def retrying(method):
-        @functools.wraps(method)
+    def retrying(function):
+        @functools.wraps(function)
         def run(*args, **kwargs):
+            this = owner()
             first = state["limit"]
             while True:
                 try:
-                    result = method(*args, **kwargs)
+                    result = function(this, *args, **kwargs)
                     break
                 except Exception as exc:
                     if not _is_out_of_memory(exc):
@@ -559,7 +565,7 @@ def _retry_out_of_memory(backend, limit: int) -> None:
                             "aggregate fewer distinct groups at once."
                         ) from exc
                     state["limit"] = min(2 * state["limit"], state["ceiling"])
-                    _run(backend.con, f"SET memory_limit = '{state['limit']}B'")
+                    _run(this.con, f"SET memory_limit = '{state['limit']}B'")
             if state["limit"] > first:
                 needed = _format_bytes(state["limit"])
                 warnings.warn(
@@ -575,9 +581,9 @@ def _retry_out_of_memory(backend, limit: int) -> None:
         return run
 
     for name in ("to_pyarrow", "to_pyarrow_batches", "execute", "to_pandas"):
-        method = getattr(backend, name, None)
-        if method is not None:
-            setattr(backend, name, retrying(method))
+        function = getattr(type(backend), name, None)
+        if function is not None:
+            setattr(backend, name, retrying(function))
 
 
 def _format_bytes(n: int) -> str:

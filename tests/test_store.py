@@ -434,3 +434,21 @@ def test_store_rollup_is_exact_even_when_request_ids_share_a_hash(
     np.testing.assert_allclose(got["total_cost_usd"], want["sum"].astype(float))
     assert bool(general) is collide
     store.close()
+
+
+def test_a_store_dropped_without_close_releases_its_file(tmp_path):
+    """Nothing llmdrift attaches to the backend may keep it alive in a cycle:
+    a DuckDB file stays locked while any connection to it lives."""
+    import gc
+
+    path = tmp_path / "s.duckdb"
+    gc.disable()
+    try:
+        store = open_store(path)
+        store.append(spans=make_spans(4))
+        del store
+        probe = "import duckdb; duckdb.connect(%r).execute('SELECT 1')" % str(path)
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True)
+        assert done.returncode == 0, done.stderr.decode()[-300:]
+    finally:
+        gc.enable()
