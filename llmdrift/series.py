@@ -145,7 +145,11 @@ def _from_store(store, name):
     """``store.table(name)``, with an error naming the store and table."""
     try:
         table = store.table(name)
+    except MemoryError:
+        raise
     except Exception as error:  # noqa: BLE001 - any store failure, re-raised
+        if type(error).__name__ == "OutOfMemoryException":
+            raise  # the engine's own message says what to change
         raise SchemaError(
             f"store {type(store).__name__}: table({name!r}) failed ({error}); a "
             "store must provide the tables 'spans', 'contents' and 'scores'."

@@ -446,7 +446,16 @@ def _duckdb_tables(backend) -> set:
 
 def _duckdb_backend(path=None):
     _duckdb_compat()
-    backend = _ibis().duckdb.connect(str(path) if path else ":memory:")
+    try:
+        backend = _ibis().duckdb.connect(str(path) if path else ":memory:")
+    except Exception as exc:
+        if path is None or type(exc).__name__ != "IOException":
+            raise
+        raise ValueError(
+            f"{path} could not be opened as a DuckDB database ({exc}). Give a new "
+            "path (the store is created there), a valid DuckDB file, or a folder "
+            "for Parquet files."
+        ) from exc
     # results in UTC whatever the machine's zone
     _run(backend.con, "SET TimeZone = 'UTC'")
     return backend
@@ -509,6 +518,11 @@ def _check_memory_limit(memory_limit) -> None:
         raise ValueError(
             f"memory_limit={memory_limit!r} is not a size DuckDB understands; give "
             "text such as '512MB' or '4GB', or None for DuckDB's default (80% of RAM)."
+        )
+    if _memory_bytes(memory_limit) < 10**6:
+        raise ValueError(
+            f"memory_limit={memory_limit!r} is below 1MB, too little for any query; "
+            "give e.g. '400MB' (the default) or more."
         )
 
 
@@ -820,6 +834,27 @@ def _restore_dtypes(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame
 
 
+def _time_bound(value, name: str):
+    """``start``/``end`` of a store read as a UTC Timestamp (None stays None)."""
+    if value is None:
+        return None
+    try:
+        bound = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be a time such as pd.Timestamp('2026-03-01', tz='UTC'); "
+            f"got {value!r}."
+        ) from exc
+    if bound is pd.NaT:
+        raise ValueError(f"{name} is NaT; give a time or None.")
+    if bound.tzinfo is None:
+        raise ValueError(
+            f"{name} must be tz-aware, got {bound!r}; e.g. "
+            f"pd.Timestamp({str(bound)!r}, tz='UTC')."
+        )
+    return bound.tz_convert("UTC")
+
+
 def load_from_store(
     store, *, tables=("spans", "scores"), start=None, end=None, columns=None
 ) -> dict:
@@ -860,6 +895,14 @@ def load_from_store(
     """
     from llmdrift.schema import empty
 
+    if isinstance(tables, str):
+        tables = (tables,)
+    bounds = {"start": _time_bound(start, "start"), "end": _time_bound(end, "end")}
+    if bounds["start"] is not None and bounds["end"] is not None:
+        if bounds["start"] >= bounds["end"]:
+            raise ValueError(
+                f"start ({bounds['start']}) must be before end ({bounds['end']})."
+            )
     store = open_store(store)
     out = {}
     for name in tables:
@@ -869,21 +912,23 @@ def load_from_store(
             continue
         t = store.table(name)
         time_column = _TIME_COLUMNS[name]
-        for bound, keep in ((start, "start"), (end, "end")):
-            if bound is None:
+        for keep, bound in bounds.items():
+            if bound is None or time_column is None:
                 continue
-            bound = pd.Timestamp(bound)
-            if bound.tzinfo is None:
-                raise ValueError(
-                    f"{keep} must be tz-aware, got {bound!r}; e.g. "
-                    f"pd.Timestamp({str(bound)!r}, tz='UTC')."
-                )
-            value = bound.tz_convert("UTC").to_pydatetime()
-            if time_column is not None:
-                column = t[time_column]
-                t = t.filter(column >= value if keep == "start" else column < value)
+            value = bound.to_pydatetime()
+            column = t[time_column]
+            t = t.filter(column >= value if keep == "start" else column < value)
         if columns and name in columns:
-            t = t.select(*columns[name])
+            wanted = (
+                [columns[name]] if isinstance(columns[name], str) else columns[name]
+            )
+            missing = [c for c in wanted if c not in t.columns]
+            if missing:
+                raise SchemaError(
+                    f"store table {name!r} has no column(s) {missing}; it has "
+                    f"{list(t.columns)}."
+                )
+            t = t.select(*wanted)
         frame = _restore_dtypes(execute(t, store.backend), name)
         if not (columns and name in columns):
             frame = conform(frame, name)

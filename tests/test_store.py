@@ -452,3 +452,31 @@ def test_a_store_dropped_without_close_releases_its_file(tmp_path):
         assert done.returncode == 0, done.stderr.decode()[-300:]
     finally:
         gc.enable()
+
+
+def test_load_from_store_names_bad_arguments(tmp_path):
+    store = open_store(tmp_path / "s.duckdb")
+    spans = make_spans(10)
+    store.append(spans=spans)
+    late, early = pd.Timestamp("2026-03-05", tz="UTC"), T0
+    with pytest.raises(ValueError, match="start .* must be before end"):
+        load_from_store(store, start=late, end=early)
+    with pytest.raises(ValueError, match="start must be a time"):
+        load_from_store(store, start="banana")
+    with pytest.raises(SchemaError, match=r"no column\(s\) \['nope'\]"):
+        load_from_store(store, columns={"spans": ["span_id", "nope"]})
+    # one table name given as text is that table, not its letters
+    frames = load_from_store(store, tables="spans")
+    assert list(frames) == ["spans"]
+    assert sorted(frames["spans"]["span_id"]) == sorted(spans["span_id"])
+    store.close()
+
+
+def test_open_store_refuses_unusable_files_and_limits(tmp_path):
+    bad = tmp_path / "bad.duckdb"
+    bad.write_text("garbage")
+    with pytest.raises(ValueError, match="could not be opened as a DuckDB database"):
+        open_store(bad)
+    for tiny in ("0MB", "500KB"):
+        with pytest.raises(ValueError, match="below 1MB"):
+            open_store(tmp_path / "t.duckdb", memory_limit=tiny)
