@@ -84,8 +84,14 @@ def check_int(name: str, value, minimum: int | None = None) -> int:
     return number
 
 
+# Scores, costs and counts beyond this magnitude make squares and sums of
+# squares overflow float64 (about 1.8e308) in variances and change-point costs.
+MAX_MAGNITUDE = 1e150
+
+
 def check_finite_values(frame: pd.DataFrame, column: str, what: str) -> None:
-    """Refuse infinite values in ``frame[column]``; NaN (missing) is allowed.
+    """Refuse infinite values in ``frame[column]``, and values so large that
+    their squares overflow (beyond ``MAX_MAGNITUDE``); NaN (missing) is allowed.
 
     The message gives the count and, when the frame has a ``span_id``
     column, the first span concerned.
@@ -102,20 +108,37 @@ def check_finite_values(frame: pd.DataFrame, column: str, what: str) -> None:
     if column not in frame.columns:
         return
     values = pd.to_numeric(frame[column], errors="coerce")
-    infinite = np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
-    count = int(infinite.sum())
-    if not count:
-        return
-    where = ""
-    if "span_id" in frame.columns:
-        first = frame["span_id"].to_numpy()[infinite.argmax()]
-        where = f" (first at span_id {first!r})"
-    plural = "value" if count == 1 else "values"
-    raise ValueError(
-        f"{what} column {column!r} holds {count} infinite {plural}{where}; "
-        "give finite numbers, or NaN where a value is missing (a scorer that "
-        "failed)."
-    )
+    numbers_ = values.to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        infinite = np.isinf(numbers_)
+        huge = ~infinite & (np.abs(numbers_) > MAX_MAGNITUDE)
+    for bad, kind, fix in (
+        (
+            infinite,
+            "infinite {plural}",
+            "give finite numbers, or NaN where a value is missing (a scorer "
+            "that failed).",
+        ),
+        (
+            huge,
+            "{plural} beyond +-" + f"{MAX_MAGNITUDE:.0e}" + " (their squares overflow)",
+            "rescale them (e.g. divide by a constant) or give NaN where a "
+            "value is missing.",
+        ),
+    ):
+        count = int(bad.sum())
+        if not count:
+            continue
+        where = ""
+        if "span_id" in frame.columns:
+            first = frame["span_id"].to_numpy()[bad.argmax()]
+            where = f" (first at span_id {first!r})"
+        plural = "value" if count == 1 else "values"
+        raise ValueError(
+            f"{what} column {column!r} holds {count} "
+            + kind.format(plural=plural)
+            + f"{where}; {fix}"
+        )
 
 
 def check_number(name: str, value, *, above: float | None = None) -> float:
