@@ -190,6 +190,14 @@ class Store:
         disconnect = getattr(self.backend, "disconnect", None)
         if disconnect is not None:
             disconnect()
+        self.closed = True
+
+    def _check_open(self) -> None:
+        if getattr(self, "closed", False):
+            raise ValueError(
+                f"store {self.location} is closed; open it again with "
+                f"open_store({self.location!r})."
+            )
 
     # -- reading ---------------------------------------------------------------
 
@@ -201,6 +209,7 @@ class Store:
 
     def has_table(self, name) -> bool:
         """Whether ``name`` holds data (a table exists / files are committed)."""
+        self._check_open()
         name = _check_name(name)
         if name == "contents" and self.contents_store is not None:
             return self.contents_store.has_table(name)
@@ -215,6 +224,7 @@ class Store:
 
         Raises ValueError when the store holds no such table yet.
         """
+        self._check_open()
         name = _check_name(name)
         if name == "contents" and self.contents_store is not None:
             return self.contents_store.table(name)
@@ -267,6 +277,7 @@ class Store:
         it again completes it (appends are idempotent). Contents kept in a
         separate store are written there first, in their own transaction.
         """
+        self._check_open()
         batches = {
             name: _prepare(frame, name)
             for name, frame in (
@@ -451,6 +462,12 @@ def _duckdb_backend(path=None):
     except Exception as exc:
         if path is None or type(exc).__name__ != "IOException":
             raise
+        if "lock" in str(exc).lower():
+            raise ValueError(
+                f"{path} is open in another process ({exc}). Close the store there "
+                "(store.close(), or end that notebook's kernel) and run again; for "
+                "readers and writers at the same time use a Parquet folder store."
+            ) from exc
         raise ValueError(
             f"{path} could not be opened as a DuckDB database ({exc}). Give a new "
             "path (the store is created there), a valid DuckDB file, or a folder "

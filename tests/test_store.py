@@ -480,3 +480,39 @@ def test_open_store_refuses_unusable_files_and_limits(tmp_path):
     for tiny in ("0MB", "500KB"):
         with pytest.raises(ValueError, match="below 1MB"):
             open_store(tmp_path / "t.duckdb", memory_limit=tiny)
+
+
+def test_a_closed_store_says_so(tmp_path):
+    store = open_store(tmp_path / "s.duckdb")
+    store.append(spans=make_spans(4))
+    store.close()
+    for call in (
+        lambda: store.append(spans=make_spans(4, prefix="x")),
+        lambda: store.count("spans"),
+        lambda: cost_by(store, by=()),
+    ):
+        with pytest.raises(ValueError, match="is closed; open it again"):
+            call()
+
+
+def test_a_duckdb_file_locked_by_another_process_is_named(tmp_path):
+    path = tmp_path / "s.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+            "c.execute('CREATE TABLE x (a INT)'); print('ready', flush=True); "
+            "time.sleep(60)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(ValueError, match="is open in another process"):
+            open_store(path)
+    finally:
+        holder.kill()
+        holder.wait()
