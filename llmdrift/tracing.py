@@ -39,6 +39,7 @@ under a ``gen_ai.`` name the conventions might later define differently.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import inspect
@@ -811,7 +812,9 @@ class _TracedAsyncStream(_TracedStream):
             async for event in self._stream:
                 self._message.see(event)
                 yield event
-        except GeneratorExit:
+        except (GeneratorExit, asyncio.CancelledError):
+            # left by the caller (a break, or asyncio closing an abandoned
+            # loop at shutdown): a stream closed early, not a failed call
             self._finish()
             raise
         except BaseException as exc:
@@ -822,7 +825,7 @@ class _TracedAsyncStream(_TracedStream):
     async def __anext__(self):
         try:
             event = await self._stream.__anext__()
-        except StopAsyncIteration:
+        except (StopAsyncIteration, asyncio.CancelledError):
             self._finish()
             raise
         except BaseException as exc:

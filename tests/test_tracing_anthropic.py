@@ -492,3 +492,50 @@ def test_instrumenting_something_that_is_not_a_client_names_it():
     for thing in (None, NS(messages=NS())):
         with pytest.raises(TypeError, match="needs an anthropic.Anthropic"):
             instrument_anthropic(thing)
+
+
+def test_async_stream_left_at_the_end_of_asyncio_run_is_not_an_error(pipeline):
+    """``async for ... break`` as a script's last step: asyncio cancels the
+    abandoned stream at shutdown, which is a stream closed early, not a
+    failed call (it was recorded as an ERROR span with CancelledError)."""
+    from types import SimpleNamespace as NS
+
+    provider, exporter = pipeline
+    usage = NS(
+        input_tokens=3,
+        output_tokens=1,
+        cache_read_input_tokens=0,
+        cache_creation_input_tokens=0,
+    )
+
+    class Stream:
+        async def _events(self):
+            yield NS(type="message_start", message=NS(id="m1", model="m", usage=usage))
+            for _ in range(5):
+                await asyncio.sleep(0.01)
+                yield NS(type="content_block_delta", delta=NS(text="x"))
+
+        def __aiter__(self):
+            return self._events()
+
+        async def close(self):
+            pass
+
+    async def create(**kwargs):
+        return Stream()
+
+    client = instrument_anthropic(
+        NS(messages=NS(create=create)), tracer_provider=provider
+    )
+
+    async def main():
+        stream = await client.messages.create(model="m", stream=True)
+        async for event in stream:
+            if event.type == "content_block_delta":
+                break
+
+    asyncio.run(main())
+    (span,) = exporter.get_finished_spans()
+    assert span.status.status_code != StatusCode.ERROR
+    assert "error.type" not in span.attributes
+    assert span.attributes["gen_ai.response.id"] == "m1"
