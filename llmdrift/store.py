@@ -260,7 +260,10 @@ class Store:
             Keys: ``span_id`` for spans and contents; ``span_id, dimension,
             scorer, kind`` for scores. Within a batch the first row of a key
             wins; a key already in the store is skipped (the stored row is
-            kept, never overwritten).
+            kept, never overwritten). A corrected row under a stored key is
+            skipped too, without a warning: compare the returned count with
+            the rows given, and to change stored scores store them under a
+            new ``scorer`` name (e.g. "judge-v2"), which is a new key.
 
         Returns
         -------
