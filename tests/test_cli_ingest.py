@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -186,3 +188,12 @@ def test_answers_are_scored_by_the_default_checks_and_spans_priced(files, tmp_pa
     # a second run adds nothing, scores included
     assert main(["ingest", *map(str, files), "--store", str(store_path)]) == 0
     assert open_store(store_path).count("scores") == n_texts * len(default_checks())
+
+
+def test_python_dash_m_runs_the_command_line():
+    done = subprocess.run(
+        [sys.executable, "-m", "llmdrift", "--help"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    for command in ("ingest", "alerts", "report"):
+        assert command in done.stdout
