@@ -6,12 +6,12 @@ layout of ``llmdrift.open_store(folder)``: one folder per table and a
 memory. A judge scores a 10% sample of the spans (dimension "format").
 
 Two ways of computing the same two results, each in its own subprocess so
-that its peak memory (``ru_maxrss``) is its own:
+that its peak memory (``VmHWM``) is its own:
 
 - **store**: ``quality_series(store, store, by=["intent"], freq="D")`` and
   ``cost_by(store, by="intent", freq="D")``; the aggregation runs in DuckDB
-  over the Parquet files (memory limit 1 GB, spilling to disk beyond) and
-  only the small result comes back as pandas;
+  over the Parquet files (with the store's default memory limit, 512MB,
+  spilling to disk beyond) and only the small result comes back as pandas;
 - **pandas** (the baseline): read the needed columns of the same files with
   ``pandas.read_parquet`` and group with pandas (join the intent onto the
   scores, floor to the day, ``groupby(...).agg``; per-trace cost sums, then
@@ -38,6 +38,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -57,6 +58,7 @@ INTENTS = [
 DAYS = 90
 T0_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z in microseconds
 PANDAS_CAP_GIB = 14  # address-space cap for pandas runs, so a failure is clean
+LOAD_BEFORE = f"{os.getloadavg()[0]:.1f}"
 
 
 def generate(n: int, folder: Path, seed: int = 0) -> None:
@@ -139,13 +141,16 @@ def run_store(folder: Path) -> dict:
     import pandas as pd
 
     from llmdrift import cost_by, quality_series
+    from llmdrift.schema import LlmdriftWarning
     from llmdrift.store import open_store
 
-    store = open_store(folder)
-    limit = os.environ.get("SCALE_DUCKDB_MEMORY", "1GB")
-    store.backend.raw_sql(f"SET memory_limit = '{limit}'")
-    store.backend.raw_sql("SET preserve_insertion_order = false")
-    store.backend.raw_sql(f"SET temp_directory = '{WORK / 'duckdb_tmp'}'")
+    # the store as a user opens it: its default DuckDB memory_limit, spilling
+    # to <folder>/.spill beyond it, unless a run asks for another limit
+    limit = os.environ.get("SCALE_DUCKDB_MEMORY")
+    store = open_store(folder, memory_limit=limit) if limit else open_store(folder)
+    # a query that runs out of the limit is run again with twice as much
+    # (with a warning): record the limit the store ended with
+    warnings.simplefilter("ignore", LlmdriftWarning)
     t = time.perf_counter()
     try:
         series = quality_series(store, store, by=["intent"], freq="D")
@@ -159,7 +164,9 @@ def run_store(folder: Path) -> dict:
     cost = cost_by(store, by="intent", freq="D")
     t_cost = time.perf_counter() - t
     _save_quantiles(cost, folder, "store")
+    final = store.backend.raw_sql("SELECT current_setting('memory_limit')")
     return {
+        "memory_limit_at_end": final.fetchall()[0][0],
         "series_s": t_series,
         "cost_s": t_cost,
         "series_rows": len(series),
@@ -259,6 +266,23 @@ def _checksum(series, cost, pd) -> dict:
     }
 
 
+def peak_rss_mib() -> float:
+    """This process's own peak resident memory, in MiB.
+
+    Linux's ``ru_maxrss`` survives ``exec``: a child started from a parent
+    that had grown large (this script's parent generates the data) would
+    report at least the parent's size. ``VmHWM`` in ``/proc/self/status``
+    belongs to the new program's memory map only.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(method: str, folder: str) -> None:
     cap = os.environ.get("SCALE_CAP_BYTES")
     if cap:
@@ -270,7 +294,7 @@ def child(method: str, folder: str) -> None:
     except MemoryError:
         out = {"ok": False, "error": "MemoryError"}
     out["total_s"] = time.perf_counter() - began
-    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mib"] = peak_rss_mib()
     print("RESULT " + json.dumps(out), flush=True)
 
 
@@ -320,7 +344,7 @@ def main() -> None:
 
     main_n = 200_000 if args.quick else 10_000_000
     big_n = 1_000_000 if args.quick else 100_000_000
-    growth = [50_000, 100_000] if args.quick else [1_000_000, 3_000_000]
+    growth = [50_000, 100_000] if args.quick else [1_000_000, 3_000_000, 30_000_000]
     WORK.mkdir(exist_ok=True)
     rows = []
 
@@ -376,13 +400,12 @@ def only_main(memory: str, n: int, keep: bool) -> None:
         "",
         f"## {n:,} spans again, DuckDB `memory_limit` {memory}",
         "",
-        "A second run of the main comparison (same files, same script, "
-        f"`--only-main {memory}`), the store given less memory (DuckDB spills "
-        "to disk beyond its limit).",
+        "The main comparison again (same files, same script, "
+        f"`--only-main {memory}`), the store opened with "
+        f"`open_store(folder, memory_limit={memory!r})` (DuckDB spills to disk "
+        "beyond its limit).",
         "",
-        "| spans | store series s | store cost s | store peak MiB | pandas series s "
-        "| pandas cost s | pandas peak MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        *HEADER,
         _line(n, store, pandas),
         "",
     ]
@@ -401,25 +424,29 @@ def only_main(memory: str, n: int, keep: bool) -> None:
         shutil.rmtree(WORK, ignore_errors=True)
 
 
+HEADER = [
+    "| spans | store series s | store cost s | store peak MiB | store memory_limit "
+    "at end | pandas series s | pandas cost s | pandas peak MiB |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|",
+]
+
+
 def _line(n, s, p):
+    limit = s.get("memory_limit_at_end", "—") if s.get("ok") else "—"
     return (
         f"| {n:,} | {fmt(s, 'series_s', '.1f')} | {fmt(s, 'cost_s', '.1f')} | "
-        f"{fmt(s, 'peak_rss_mib', ',.0f')} | {fmt(p, 'series_s', '.1f')} | "
-        f"{fmt(p, 'cost_s', '.1f')} | {fmt(p, 'peak_rss_mib', ',.0f')} |"
+        f"{fmt(s, 'peak_rss_mib', ',.0f')} | {limit} | "
+        f"{fmt(p, 'series_s', '.1f')} | {fmt(p, 'cost_s', '.1f')} | "
+        f"{fmt(p, 'peak_rss_mib', ',.0f')} |"
         + ("" if p.get("ok") else f" pandas failed: {p.get('error')} |")
+        + ("" if s.get("ok") else f" store failed: {s.get('error')} |")
     )
 
 
 def write_results(
     main_n, store, pandas, growth_rows, big_n, big_store, big_pandas, disk
 ):
-    def line(n, s, p):
-        return (
-            f"| {n:,} | {fmt(s, 'series_s', '.1f')} | {fmt(s, 'cost_s', '.1f')} | "
-            f"{fmt(s, 'peak_rss_mib', ',.0f')} | {fmt(p, 'series_s', '.1f')} | "
-            f"{fmt(p, 'cost_s', '.1f')} | {fmt(p, 'peak_rss_mib', ',.0f')} |"
-            + ("" if p.get("ok") else f" pandas failed: {p.get('error')} |")
-        )
+    from llmdrift.store import DEFAULT_MEMORY_LIMIT
 
     speed = (
         pandas["total_s"] / store["total_s"]
@@ -435,11 +462,12 @@ def write_results(
     text = [
         "# Scale: store (DuckDB over Parquet) vs reading into pandas",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared with other "
-        "jobs), Python "
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, load average "
+        f"{LOAD_BEFORE} before the run and {os.getloadavg()[0]:.1f} after, Python "
         f"{platform.python_version()}. Generated by `benchmarks/scale.py`; each "
         "method runs in its own subprocess and its peak memory is that "
-        "process's `ru_maxrss`. Baseline: pandas (`read_parquet` of the needed "
+        "process's own high-water mark (`VmHWM`; `ru_maxrss` would include "
+        "the parent's size at fork). Baseline: pandas (`read_parquet` of the needed "
         "columns, then `groupby`), measured in the same run on the same files.",
         "",
         "Work: the daily per-intent quality series of a judge that scored a 10% "
@@ -447,15 +475,14 @@ def write_results(
         "rollup (per-trace sums, then count, sum, mean, median, p95). Spans are "
         f"spread over {DAYS} days and {len(INTENTS)} intents. The store path is "
         "`quality_series(store, store, by=['intent'], freq='D')` and "
-        "`cost_by(store, by='intent', freq='D')` on a Parquet-folder store, "
-        "DuckDB `memory_limit` 1 GB (it spills to disk beyond).",
+        "`cost_by(store, by='intent', freq='D')` on a Parquet-folder store "
+        "opened with `open_store(folder)`: DuckDB `memory_limit` is the store's "
+        f"default, {DEFAULT_MEMORY_LIMIT} (it spills to disk beyond).",
         "",
         f"## {main_n:,} spans",
         "",
-        "| spans | store series s | store cost s | store peak MiB | pandas series s "
-        "| pandas cost s | pandas peak MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-        line(main_n, store, pandas),
+        *HEADER,
+        _line(main_n, store, pandas),
         "",
         f"Total time, pandas / store: **{speed:.2f}x** (above 1 = store faster); peak "
         f"memory, pandas / store: **{memory:.1f}x**."
@@ -470,13 +497,11 @@ def write_results(
         "",
         "## How memory grows with the data",
         "",
-        "| spans | store series s | store cost s | store peak MiB | pandas series s "
-        "| pandas cost s | pandas peak MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        *HEADER,
     ]
     for n, s, p in sorted([*growth_rows, (main_n, store, pandas)], key=lambda r: r[0]):
-        text.append(line(n, s, p))
-    text.append(line(big_n, big_store, big_pandas))
+        text.append(_line(n, s, p))
+    text.append(_line(big_n, big_store, big_pandas))
     text += [
         "",
         f"At {big_n:,} spans ({disk:.1f} GiB of Parquet) the pandas run had its "
