@@ -649,6 +649,17 @@ def _human_labels(
                     error=None,
                 )
             )
+    if not frames:  # nothing judged (a very short demo): no labels, typed
+        none = judge.iloc[:0]
+        return none[["span_id", "trace_id", "time"]].assign(
+            dimension=none["dimension"],
+            value=none["value"].astype(float),
+            scorer=none["scorer"],
+            kind=none["kind"],
+            scorer_version=None,
+            inclusion_prob=none["value"].astype(float),
+            error=None,
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -869,9 +880,9 @@ def _generate(seed: int, days: int, requests_per_day: int) -> Dataset:
         judge,
         n_judged=m,
     )
-    scores = conform(
-        pd.concat([judge, humans, *heuristic], ignore_index=True), "scores"
-    )
+    # a very short demo may judge nothing: leave empty parts out of the concat
+    parts = [part for part in (judge, humans, *heuristic) if len(part)]
+    scores = conform(pd.concat(parts, ignore_index=True), "scores")
     scores = scores.sort_values(["time", "scorer", "dimension"], kind="stable")
     scores = scores.reset_index(drop=True)
 
@@ -1044,11 +1055,70 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--requests-per-day", type=int, default=5000)
+    parser.add_argument(
+        "--otlp",
+        action="store_true",
+        help="also write the spans with their prompts and answers as OTLP/JSON "
+        "files (OUT/otlp/*.jsonl.gz) for `llmdrift ingest`",
+    )
     args = parser.parse_args(argv)
     demo = load_demo(args.seed, days=args.days, requests_per_day=args.requests_per_day)
     folder = write_demo(args.out, demo)
     sys.stdout.write(f"wrote {demo!r} to {folder}\n")
+    if args.otlp:
+        files = write_demo_otlp(folder / "otlp", demo)
+        sys.stdout.write(f"wrote {len(files)} OTLP/JSON files to {folder / 'otlp'}\n")
     return 0
+
+
+def write_demo_otlp(out, demo: Dataset | None = None, *, per_file: int = 50_000):
+    """Write a demo's spans, with prompts and answers, as OTLP/JSON files.
+
+    The Collector file-exporter layout (one ``ExportTraceServiceRequest`` per
+    line, 500 spans each, gzip), ``per_file`` spans per file in time order,
+    so that ``llmdrift ingest OUT/*.jsonl.gz --store demo.duckdb`` loads the
+    demo as it would load a service's traces. Scores and deployments are not
+    traces and are not written (``llmdrift ingest`` scores the answers with
+    the heuristic checks).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> demo = load_demo(days=10, requests_per_day=20)
+    >>> files = write_demo_otlp(tempfile.mkdtemp(), demo)
+    >>> import llmdrift
+    >>> len(llmdrift.read_otlp(files)) == len(demo.spans)
+    True
+    """
+    from llmdrift.ingest.export import frame_to_otlp_json, write_otlp_json
+
+    demo = demo if demo is not None else load_demo()
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    spans = demo.spans.sort_values("start_time", kind="stable")
+    contents = demo.contents.set_index("span_id")
+    files = []
+    for k, first in enumerate(range(0, len(spans), per_file)):
+        part = spans.iloc[first : first + per_file]
+        path = folder / f"traces-{k:03d}.jsonl.gz"
+        requests = (
+            frame_to_otlp_json(
+                part.iloc[i : i + 500],
+                contents.loc[
+                    contents.index.intersection(part["span_id"].iloc[i : i + 500])
+                ].reset_index(),
+                scope="llmdrift.datasets.demo",
+            )
+            for i in range(0, len(part), 500)
+        )
+        write_otlp_json(path, requests)
+        files.append(path)
+    return files
 
 
 if __name__ == "__main__":
