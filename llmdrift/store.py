@@ -281,6 +281,11 @@ class Store:
         separate store are written there first, in their own transaction.
         """
         self._check_open()
+        if getattr(self, "read_only", False):
+            raise ValueError(
+                f"store {self.location} was opened read-only; open it with "
+                "open_store(path) to append."
+            )
         batches = {
             name: _prepare(frame, name)
             for name, frame in (
@@ -458,10 +463,13 @@ def _duckdb_tables(backend) -> set:
     return {row[0] for row in rows}
 
 
-def _duckdb_backend(path=None):
+def _duckdb_backend(path=None, *, read_only=False):
     _duckdb_compat()
     try:
-        backend = _ibis().duckdb.connect(str(path) if path else ":memory:")
+        if read_only:
+            backend = _ibis().duckdb.connect(str(path), read_only=True)
+        else:
+            backend = _ibis().duckdb.connect(str(path) if path else ":memory:")
     except Exception as exc:
         if path is None or type(exc).__name__ != "IOException":
             raise
@@ -670,7 +678,12 @@ def _connect_url(url: str):
 
 
 def open_store(
-    path_or_url, *, contents=None, tables=None, memory_limit=DEFAULT_MEMORY_LIMIT
+    path_or_url,
+    *,
+    contents=None,
+    tables=None,
+    memory_limit=DEFAULT_MEMORY_LIMIT,
+    read_only=False,
 ) -> Store:
     """Open (or create) a span store.
 
@@ -705,6 +718,12 @@ def open_store(
         4 GiB or a quarter of the RAM, with a warning naming the limit to
         open the store with next time; past that it raises MemoryError.
         ``None`` leaves DuckDB's default, 80% of RAM, and no retries.
+
+    read_only : bool, default False
+        Open a path's store for reading only: it must exist, ``append``
+        refuses, and on a DuckDB file several processes can read at once (a
+        writer holds the file alone). ``llmdrift alerts`` and ``report`` open
+        stores this way.
 
     Returns
     -------
@@ -756,9 +775,14 @@ def open_store(
         store = Store(backend, layout=layout, location=path_or_url)
     elif isinstance(path_or_url, (str, os.PathLike)):
         path = Path(path_or_url)
+        if read_only and not path.exists():
+            raise ValueError(
+                f"no store at {path} to read; load one first with "
+                f"`llmdrift ingest FILES --store {path}` or open_store(path).append()."
+            )
         if path.suffix.lower() in _DUCKDB_SUFFIXES:
             path.parent.mkdir(parents=True, exist_ok=True)
-            backend = _duckdb_backend(path)
+            backend = _duckdb_backend(path, read_only=read_only)
             _limit_duckdb(backend, memory_limit)
             store = Store(backend, layout="duckdb", location=str(path))
         elif path.exists() and not path.is_dir():
@@ -785,7 +809,10 @@ def open_store(
             )
         store.names.update(tables)
     if contents is not None:
-        store.contents_store = open_store(contents, memory_limit=memory_limit)
+        store.contents_store = open_store(
+            contents, memory_limit=memory_limit, read_only=read_only
+        )
+    store.read_only = bool(read_only) or getattr(store, "read_only", False)
     return store
 
 

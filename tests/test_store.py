@@ -516,3 +516,36 @@ def test_a_duckdb_file_locked_by_another_process_is_named(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_read_only_stores_can_be_read_by_two_processes_at_once(tmp_path):
+    path = tmp_path / "s.duckdb"
+    with pytest.raises(ValueError, match="no store at"):
+        open_store(path, read_only=True)
+    writer = open_store(path)
+    writer.append(spans=make_spans(6))
+    writer.close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from llmdrift.store import open_store; "
+            "s = open_store(sys.argv[1], read_only=True); "
+            "print(s.count('spans'), flush=True); time.sleep(60)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "6"
+        reader = open_store(path, read_only=True)  # a second reader is fine
+        assert reader.count("spans") == 6
+        with pytest.raises(ValueError, match="opened read-only"):
+            reader.append(spans=make_spans(2, prefix="x"))
+        reader.close()
+        with pytest.raises(ValueError, match="is open in another process"):
+            open_store(path)  # a writer needs the file alone
+    finally:
+        holder.kill()
+        holder.wait()
