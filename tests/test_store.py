@@ -447,7 +447,7 @@ def test_a_store_dropped_without_close_releases_its_file(tmp_path):
         store = open_store(path)
         store.append(spans=make_spans(4))
         del store
-        probe = "import duckdb; duckdb.connect(%r).execute('SELECT 1')" % str(path)
+        probe = f"import duckdb; duckdb.connect({str(path)!r}).execute('SELECT 1')"
         done = subprocess.run([sys.executable, "-c", probe], capture_output=True)
         assert done.returncode == 0, done.stderr.decode()[-300:]
     finally:
