@@ -560,14 +560,58 @@ def test_duplicate_spans_dropped_and_reported(tmp_path):
     schema.validate(spans, "spans")
 
 
-def test_clean_read_issues_no_warning_and_empty_file(tmp_path):
+def test_clean_read_issues_no_warning_and_empty_file_is_named(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_otlp(write_lines(tmp_path / "t.jsonl", [_many_requests(2)]))
-        (tmp_path / "empty.jsonl").write_text("")
+    (tmp_path / "empty.jsonl").write_text("\n  \n")
+    with pytest.warns(schema.LlmdriftWarning, match="1 file\\(s\\) empty.*empty.jsonl"):
         empty = read_otlp(tmp_path / "empty.jsonl")
     assert len(empty) == 0
+    assert empty.attrs["ingest_report"]["empty_files"] == [
+        str(tmp_path / "empty.jsonl")
+    ]
     schema.validate(empty, "spans")
+
+
+def test_jsonl_whose_first_two_lines_are_broken_still_loads_the_rest(tmp_path):
+    # a file that fails as one document is read line by line after all
+    good = [_many_requests(2), _many_requests(3, offset=2)]
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(
+        b"{broken\n"
+        + b'{"resourceSpans": [\n'
+        + b"".join(json.dumps(r).encode() + b"\n" for r in good)
+        + b"also broken\n"
+    )
+    with pytest.warns(schema.LlmdriftWarning, match="3 line\\(s\\) skipped"):
+        spans = read_otlp(path)
+    report = spans.attrs["ingest_report"]
+    assert sorted(spans["input_tokens"].tolist()) == [0, 1, 2, 3, 4]
+    assert report["lines_read"] == 5 and report["lines_skipped"] == 3
+    assert [e["line"] for e in report["examples"]] == [1, 2, 5]
+
+
+def test_pretty_printed_document_with_a_syntax_error_is_one_skip(tmp_path):
+    text = json.dumps([_many_requests(2)], indent=1)
+    (tmp_path / "doc.json").write_text(text.replace('"resourceSpans"', "resourceSpans"))
+    with pytest.warns(schema.LlmdriftWarning, match="1 line\\(s\\) skipped"):
+        spans = read_otlp(tmp_path / "doc.json")
+    assert len(spans) == 0
+    assert spans.attrs["ingest_report"]["skipped_reasons"] == {"invalid JSON": 1}
+
+
+def test_array_line_with_two_bad_requests_counts_one_skipped_line(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(
+        json.dumps([{"foo": 1}, _many_requests(2), {"bar": 2}]).encode() + b"\n"
+    )
+    with pytest.warns(schema.LlmdriftWarning, match="1 line\\(s\\) skipped"):
+        spans = read_otlp(path)
+    report = spans.attrs["ingest_report"]
+    assert len(spans) == 2 and report["lines_read"] == 1
+    assert report["lines_skipped"] == 1
+    assert report["skipped_reasons"] == {"not an OTLP ExportTraceServiceRequest": 2}
 
 
 # --- options: intent, prompt hash, retrieval -----------------------------------------

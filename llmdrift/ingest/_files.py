@@ -59,10 +59,19 @@ class LoadReport:
         self.values_not_parsed: Counter = Counter()
         self.value_examples: list[dict] = []
         self.ids_from_base64 = 0
+        self.empty_files: list[str] = []
 
-    def skip(self, where: dict, error: Malformed, *, line: bool) -> None:
+    def skip(
+        self, where: dict, error: Malformed, *, line: bool, counted: bool = False
+    ) -> None:
+        """Record one skipped line (``line=True``) or span.
+
+        ``counted=True`` says the line was already counted as skipped (a
+        second bad request in one JSON-array line): its reason and example
+        are recorded, the line count is not raised again.
+        """
         if line:
-            self.lines_skipped += 1
+            self.lines_skipped += 0 if counted else 1
         else:
             self.spans_skipped += 1
         self.skipped_reasons[error.reason] += 1
@@ -89,6 +98,7 @@ class LoadReport:
             "values_not_parsed": dict(self.values_not_parsed),
             "value_examples": list(self.value_examples),
             "ids_from_base64": self.ids_from_base64,
+            "empty_files": list(self.empty_files),
         }
 
 
@@ -287,6 +297,7 @@ def _documents_of(
                 if len(head) == 2:
                     break
         if not head:
+            report.empty_files.append(name)
             return
         parsed = []
         for number, line in head:
@@ -299,15 +310,19 @@ def _documents_of(
         )
         if not line_mode and len(head) > 1:
             # one document over many lines: read the rest and parse it whole
+            first = head[0][0]
             data = b"".join(line for _, line in head) + stream.read()
-            report.lines_read += data.count(b"\n") + 1
             on_bytes(raw.tell())
             try:
                 doc = _loads(data)
             except Malformed as error:
-                report.skip({"file": name, "line": 1}, error, line=True)
+                # Not one document after all: a JSON Lines file whose first
+                # two lines are broken reads line by line, so its good lines
+                # load and each bad one is reported on its own.
+                yield from _lines_of(data, first, name, report, error)
                 return
-            yield 1, doc
+            report.lines_read += data.count(b"\n") + 1
+            yield first, doc
             return
         for (number, line), (_, doc) in zip(head, parsed, strict=True):
             report.lines_read += 1
@@ -333,6 +348,35 @@ def _documents_of(
                 on_bytes(raw.tell())
             yield lineno, doc
         on_bytes(raw.tell())
+
+
+def _lines_of(
+    data: bytes, first: int, name: str, report: LoadReport, whole_error: Malformed
+) -> Iterator[tuple[int, object]]:
+    """Parse ``data`` (starting at line ``first``) line by line.
+
+    Used when a file whose first two lines are not JSON also fails to parse as
+    one document. If no line at all is a JSON value the file is reported once,
+    as the single document it seemed to be (a pretty-printed document with a
+    syntax error), instead of once per line.
+    """
+    parsed: list[tuple[int, object]] = []
+    errors: list[tuple[int, Malformed]] = []
+    for offset, line in enumerate(data.split(b"\n")):
+        if not line.strip():
+            continue
+        try:
+            parsed.append((first + offset, _loads(line)))
+        except Malformed as error:
+            errors.append((first + offset, error))
+    if not parsed:
+        report.lines_read += data.count(b"\n") + 1
+        report.skip({"file": name, "line": first}, whole_error, line=True)
+        return
+    report.lines_read += len(parsed) + len(errors)
+    for number, error in errors:
+        report.skip({"file": name, "line": number}, error, line=True)
+    yield from parsed
 
 
 def _attribute_value(attributes, key: str):
@@ -370,6 +414,7 @@ def iter_spans(files: list[Path], report: LoadReport, progress: bool = False):
             report.files.append(str(path))
             name = str(path)
             for lineno, doc in _documents(path, report, on_bytes):
+                line_counted = False  # a line is skipped once, however many
                 for request in _requests(doc):
                     if not isinstance(request, dict) or not isinstance(
                         request.get("resourceSpans"), list
@@ -381,7 +426,9 @@ def iter_spans(files: list[Path], report: LoadReport, progress: bool = False):
                                 "expected an object with a resourceSpans list",
                             ),
                             line=True,
+                            counted=line_counted,
                         )
+                        line_counted = True
                         continue
                     report.requests += 1
                     index = 0
@@ -404,7 +451,9 @@ def iter_spans(files: list[Path], report: LoadReport, progress: bool = False):
                                 {"file": name, "line": lineno},
                                 Malformed("bad resourceSpans", str(error)),
                                 line=True,
+                                counted=line_counted,
                             )
+                            line_counted = True
                             continue
                         service = str(service) if service else "unknown_service"
                         for span in spans:

@@ -439,6 +439,14 @@ def _finish_report(report: LoadReport, who: str, extra: dict) -> dict:
             "(negative, or cache/reasoning above their total; kept as given and "
             "flagged usage_inconsistent)"
         )
+    if report.empty_files:
+        shown = ", ".join(report.empty_files[:3])
+        more = len(report.empty_files) - 3
+        problems.append(
+            f"{len(report.empty_files)} file(s) empty or blank ({shown}"
+            + (f" and {more} more" if more > 0 else "")
+            + "; an interrupted export or the wrong file?)"
+        )
     n_bad = sum(report.values_not_parsed.values())
     if n_bad:
         problems.append(
