@@ -961,6 +961,9 @@ def _times(contents: pd.DataFrame, spans: pd.DataFrame | None):
                 LlmdriftWarning,
                 stacklevel=3,
             )
+        if not keep.any():
+            # no contents row has its span here: nothing to score (warned above)
+            return np.zeros(n, dtype=np.int64), np.full(n, None, dtype=object), keep
         take = np.where(keep, position, 0)
         time = _utc_ns(spans["start_time"][unique])[take]
         trace = spans["trace_id"][unique].astype(object).to_numpy()[take]

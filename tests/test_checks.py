@@ -341,6 +341,21 @@ def test_run_checks_time_and_trace_from_spans():
     assert out["time"].dt.day.tolist() == [1, 2]
 
 
+def test_run_checks_with_empty_spans_skips_every_row_and_says_so():
+    contents = contents_of("x", "y", with_time=False)
+    spans = pd.DataFrame(
+        {
+            "trace_id": pd.Series([], dtype=object),
+            "span_id": pd.Series([], dtype=object),
+            "start_time": pd.Series([], dtype="datetime64[ns, UTC]"),
+        }
+    )
+    with pytest.warns(LlmdriftWarning, match="2 of 2 contents rows"):
+        out = run_checks(contents, [C.answer_length()], spans=spans)
+    assert len(out) == 0
+    validate(out, "scores")
+
+
 def test_run_checks_needs_a_time():
     with pytest.raises(ValueError, match="pass spans=.*'time' column"):
         run_checks(contents_of("x", with_time=False), [C.valid_json()])
