@@ -107,6 +107,7 @@ def check_finite_values(frame: pd.DataFrame, column: str, what: str) -> None:
     """
     if column not in frame.columns:
         return
+    _check_numbers(frame, column, what)
     values = pd.to_numeric(frame[column], errors="coerce")
     numbers_ = values.to_numpy(dtype=float, na_value=np.nan)
     with np.errstate(invalid="ignore"):
@@ -139,6 +140,36 @@ def check_finite_values(frame: pd.DataFrame, column: str, what: str) -> None:
             + kind.format(plural=plural)
             + f"{where}; {fix}"
         )
+
+
+def _check_numbers(frame: pd.DataFrame, column: str, what: str) -> None:
+    """Refuse a column holding text (or other non-numbers) where numbers belong.
+
+    Numbers kept as text ("0.5", read from a CSV without dtypes) would
+    otherwise reach arithmetic and fail with a pandas TypeError, or compare as
+    strings. Missing values (None, NaN, <NA>) are allowed.
+    """
+    series = frame[column]
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return
+    values = series.dropna()
+    bad = [
+        (index, v)
+        for index, v in values.items()
+        if not isinstance(v, numbers.Real) or isinstance(v, bool | np.bool_)
+    ][:1]
+    if not bad:
+        return
+    index, value = bad[0]
+    where = f"row {index!r}"
+    if "span_id" in frame.columns:
+        where = f"span_id {frame.at[index, 'span_id']!r}"
+    raise ArgumentTypeError(
+        f"{what} column {column!r} must hold numbers, but it is of dtype "
+        f"{series.dtype} and holds {value!r} ({type(value).__name__}) at {where}. "
+        f"Convert it first, e.g. {what}[{column!r}] = pd.to_numeric("
+        f"{what}[{column!r}]) (text that is not a number then raises, naming it)."
+    )
 
 
 def check_number(name: str, value, *, above: float | None = None) -> float:

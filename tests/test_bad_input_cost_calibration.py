@@ -270,6 +270,39 @@ def test_threshold_and_alert_change_are_checked(kwargs, name):
         cost_per_quality(spans, _scores(spans), **kwargs)
 
 
+@pytest.mark.parametrize("text", ["3", "high"])
+def test_score_values_as_text_are_refused_naming_the_column(text):
+    spans = _spans()
+    scores = _scores(spans)
+    scores["value"] = scores["value"].astype(object)
+    scores.loc[4, "value"] = text
+    with pytest.raises(TypeError, match=r"scores column 'value' must hold numbers.*s4"):
+        cost_per_quality(spans, scores)
+    # converted, the same scores work and give the numeric result
+    scores.loc[4, "value"] = 3.0
+    assert len(cost_per_quality(spans, scores)) > 0
+
+
+def test_sample_plan_refuses_repeated_spans_and_scores():
+    from llmdrift.cost import sample_plan
+
+    spans = _spans()
+    twice = pd.concat([spans, spans.iloc[:3]], ignore_index=True)
+    with pytest.raises(ValueError, match=r"spans: 3 row\(s\) repeat a \(span_id\)"):
+        sample_plan(twice, 1.0, judge=0.001)
+    scores = _scores(spans)
+    doubled = pd.concat([scores, scores.iloc[:2]], ignore_index=True)
+    with pytest.raises(ValueError, match=r"scores: 2 row\(s\) repeat"):
+        sample_plan(spans, 1.0, judge=0.001, scores=doubled)
+    # once each, the plan's per-intent daily volumes are the counts over the days
+    plan = sample_plan(spans, 1.0, judge=0.001, scores=scores)
+    span_days = (spans["start_time"].max() - spans["start_time"].min()) / pd.Timedelta(
+        days=1
+    )
+    want = spans["intent"].value_counts().sort_index() / max(1.0, np.ceil(span_days))
+    np.testing.assert_allclose(plan["n_per_day"], want.to_numpy())
+
+
 def test_valid_cost_per_quality_keeps_its_value():
     spans = _spans()
     scores = _scores(spans)

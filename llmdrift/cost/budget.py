@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from llmdrift._args import check_unique_rows
 from llmdrift.cost._common import (
     as_tuple,
     require_columns,
@@ -277,6 +278,7 @@ def _score_std(scores, spans, by, groups, dimension):
     if scores is None:
         return pd.Series(1.0, index=groups), pd.Series("assumed", index=groups)
     require_columns(scores, ["span_id", "dimension", "value"], "scores")
+    check_unique_rows(scores, ["span_id", "dimension", "scorer", "kind"], "scores")
     sc = scores[scores["value"].notna()]
     if sc.empty:
         raise ValueError(
@@ -420,6 +422,7 @@ def sample_plan(
     """
     require_frame(spans)
     require_columns(spans, ["span_id", by], "spans")
+    check_unique_rows(spans, ["span_id"], "spans")
     for name, value in (("budget_per_day", budget_per_day), ("floor", floor)):
         if isinstance(value, bool) or not isinstance(value, int | float | np.number):
             raise TypeError(
