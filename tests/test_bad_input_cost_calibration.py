@@ -303,6 +303,23 @@ def test_sample_plan_refuses_repeated_spans_and_scores():
     np.testing.assert_allclose(plan["n_per_day"], want.to_numpy())
 
 
+@pytest.mark.parametrize("engine", ["pandas", "store"])
+def test_token_sums_beyond_int64_are_na_with_a_warning(engine, tmp_path):
+    spans = _spans(8)
+    spans["input_tokens"] = pd.array([2**62] * 4 + [10] * 4, dtype="Int64")
+    frame = spans if engine == "pandas" else _store(spans, tmp_path)
+    with pytest.warns(LlmdriftWarning, match=r"'input_tokens' exceeds the int64"):
+        out = cost_by(frame, by=("intent",), freq=None)
+    out = out.set_index("intent")
+    # each intent holds two spans of 2**62 tokens: 2**63 + 20 overflows int64;
+    # output tokens and costs are unaffected
+    assert out["input_tokens"].isna().all()
+    want_out = spans.groupby("intent")["output_tokens"].sum()
+    assert out["output_tokens"].tolist() == want_out.tolist()
+    want_cost = spans.groupby("intent")["cost_usd"].sum()
+    np.testing.assert_allclose(out["total_cost_usd"], want_cost.to_numpy())
+
+
 def test_valid_cost_per_quality_keeps_its_value():
     spans = _spans()
     scores = _scores(spans)

@@ -30,6 +30,7 @@ from llmdrift.cost._common import (
     as_tuple,
     require_columns,
     require_frame,
+    to_int64,
     utc_times,
     warn,
     window_start,
@@ -730,7 +731,7 @@ def cost_by(
     ):
         out[name] = out[name].fillna(0).astype("int64")
     for name in TOKEN_COLUMNS:
-        out[name] = pd.to_numeric(out[name]).round().astype("Int64")
+        out[name] = _token_sums(out, name, keys)
     if "window_start" in out.columns:
         out["window_start"] = pd.to_datetime(out["window_start"], utc=True).astype(
             "datetime64[ns, UTC]"
@@ -965,6 +966,27 @@ def cost_movers(
     out = out[columns].reset_index(drop=True)
     out["n_requests"] = out["n_requests"].astype("int64")
     return out
+
+
+def _token_sums(out: pd.DataFrame, name: str, keys: list[str]) -> pd.Series:
+    """A token-sum column as Int64; sums beyond int64 become <NA> with a warning.
+
+    Each count fits int64 (ingest sees to that), but a few absurd counts
+    (a producer writing 2**62) can sum past it; the other figures of those
+    rows are still right, so only the sum is left out.
+    """
+    values = pd.to_numeric(out[name]).astype("float64").round()
+    too_big = values.abs() >= 2.0**63
+    if too_big.any():
+        first = out.loc[too_big, keys].iloc[0].to_dict() if keys else {}
+        warn(
+            f"the sum of {name!r} exceeds the int64 range in {int(too_big.sum())} "
+            f"row(s) (first: {first or 'the total'}; sum {values[too_big].iloc[0]:.3g})"
+            f"; it is set to <NA> there. Token counts that large are not real: find "
+            f"them with spans.nlargest(5, {name!r}) and fix or drop them."
+        )
+        values = values.mask(too_big)
+    return to_int64(values.to_numpy())
 
 
 def _check_score_rows(scores: pd.DataFrame) -> None:
