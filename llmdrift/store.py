@@ -323,7 +323,11 @@ class Store:
                     f"CREATE TABLE IF NOT EXISTS {target} AS "
                     "SELECT * FROM _llmdrift_batch LIMIT 0",
                 )
-                have = {row[0] for row in raw.execute(f"DESCRIBE {target}").fetchall()}
+                have = {
+                    row[0]: row[1]
+                    for row in raw.execute(f"DESCRIBE {target}").fetchall()
+                }
+                _check_column_types(raw, have, name)
                 for column, kind, *_ in raw.execute(
                     "DESCRIBE _llmdrift_batch"
                 ).fetchall():
@@ -370,6 +374,11 @@ class Store:
             if files:
                 keys = ", ".join(_quote(k) for k in TABLE_KEYS[name])
                 listing = ", ".join(_sql_string(f) for f in files)
+                stored = raw.execute(
+                    f"DESCRIBE SELECT * FROM read_parquet([{listing}], "
+                    "union_by_name = true)"
+                ).fetchall()
+                _check_column_types(raw, {r[0]: r[1] for r in stored}, name)
                 new = raw.sql(
                     f"SELECT * FROM _llmdrift_batch b ANTI JOIN "
                     f"(SELECT DISTINCT {keys} FROM read_parquet([{listing}], "
@@ -429,6 +438,34 @@ def _spark_times_utc(table):
         if kind.is_timestamp() and kind.timezone is None
     }
     return table.mutate(**naive) if naive else table
+
+
+def _check_column_types(raw, stored: dict, table: str) -> None:
+    """Refuse new rows whose values do not fit a stored column's type.
+
+    ``stored`` maps the table's column names to their DuckDB types; the new
+    rows are the registered ``_llmdrift_batch``. A column stored as BIGINT
+    that now arrives as text ("x") would fail the insert with DuckDB's
+    conversion error; this names the table, column, both types and a value.
+    Values that convert (text "3" into BIGINT) are let through, as DuckDB
+    would cast them.
+    """
+    for column, kind, *_ in raw.execute("DESCRIBE _llmdrift_batch").fetchall():
+        want = stored.get(column)
+        if want is None or want == kind:
+            continue
+        name = _quote(column)
+        bad = raw.execute(
+            f"SELECT {name}::VARCHAR FROM _llmdrift_batch WHERE {name} IS NOT NULL "
+            f"AND TRY_CAST({name} AS {want}) IS NULL LIMIT 1"
+        ).fetchall()
+        if bad:
+            raise ValueError(
+                f"store table {table!r}: column {column!r} is stored as {want}, "
+                f"but the new rows hold {kind} values that do not convert to it "
+                f"(e.g. {bad[0][0]!r}); nothing was appended. Convert the column "
+                f"to the stored type before appending, or give it another name."
+            )
 
 
 def _run(raw, sql: str) -> list:

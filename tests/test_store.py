@@ -142,6 +142,24 @@ def test_bad_input_names_the_problem(tmp_path):
         open_store(tmp_path / "notes.txt")
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_an_extra_column_whose_type_changed_is_refused_naming_it(tmp_path, layout):
+    store = open_store(store_path(tmp_path, layout))
+    first = make_spans(8)
+    store.append(spans=first.iloc[:4].assign(ticket=[1, 2, 3, 4]))
+    later = first.iloc[4:].assign(ticket=["7", "x", None, "9"])
+    with pytest.raises(ValueError, match="column 'ticket' is stored as BIGINT.*'x'"):
+        store.append(spans=later, scores=make_scores(first))
+    # nothing of the call was appended, not even the scores
+    assert store.count("spans") == 4
+    assert store.count("scores") == 0
+    # text that converts is let through, as DuckDB would cast it
+    assert store.append(spans=later.assign(ticket=["7", "8", None, "9"])) == {
+        "spans": 4
+    }
+    store.close()
+
+
 def test_append_does_not_touch_the_callers_frame(tmp_path):
     spans = make_spans(8)
     before = spans.copy()
