@@ -137,8 +137,10 @@ def default_rules() -> pd.DataFrame:
         - ``arl0`` (float): days between false alarms on one quality series.
         - ``by`` (str): comma-separated group columns.
         - ``dimension`` (str or None): score dimension(s), comma-separated;
-          None for all.
-        - ``kind`` (str or None): score kind used (``"judge"``).
+          None for all. Only ``quality_drop`` and ``cost_per_quality`` read
+          it (and ``kind``).
+        - ``kind`` (str or None): score kind(s) used, comma-separated
+          (``"judge"``; any of ``heuristic``, ``judge``, ``human``).
         - ``first_action`` (str): what the on-call engineer does first.
 
     Notes
@@ -280,6 +282,18 @@ def _day_after(stamp, tz, days):
     return _utc_day(local + pd.Timedelta(days=days), tz)
 
 
+def _check_by(rule, by, columns, what="spans") -> None:
+    """Refuse group columns of a rule that the data lacks (else dropped silently)."""
+    missing = [c for c in by if c not in columns]
+    if missing:
+        raise SchemaError(
+            f"rule {rule['rule']!r}: by {rule['by']!r} names column(s) {missing} "
+            f"that the {what} lack; {what} columns: "
+            f"{sorted(map(str, columns))[:25]}. "
+            "Set the rule's 'by' to columns the data has, or disable the rule."
+        )
+
+
 def _label(keys, values) -> str:
     return ", ".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
 
@@ -290,8 +304,12 @@ def _alert(rule, **fields) -> dict:
     return row
 
 
-def _check_spans(spans) -> None:
-    """The span columns every rule needs: ``span_id`` and UTC ``start_time``."""
+def _check_spans(spans) -> pd.DataFrame:
+    """The span columns every rule needs: ``span_id`` and tz-aware ``start_time``.
+
+    Returns ``spans``, or a copy with ``start_time`` converted to UTC when it
+    holds tz-aware times in another zone.
+    """
     if not isinstance(spans, pd.DataFrame):
         raise TypeError(
             f"spans must be a pandas DataFrame, got {type(spans).__name__}."
@@ -303,13 +321,32 @@ def _check_spans(spans) -> None:
                 f"{list(spans.columns)[:12]}; build spans with llmdrift.read_otlp"
                 "(paths) or llmdrift.from_table(df, columns={...})."
             )
-    dtype = spans["start_time"].dtype
-    if not (isinstance(dtype, pd.DatetimeTZDtype) and str(dtype.tz) == "UTC"):
+    return _as_utc(spans, "start_time", "spans")
+
+
+def _as_utc(frame: pd.DataFrame, column: str, what: str) -> pd.DataFrame:
+    """``frame`` with ``column`` in UTC: tz-aware times in another zone are
+    converted (on a copy); naive times and non-times are refused."""
+    if frame is None or column not in frame.columns:
+        return frame
+    dtype = frame[column].dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        if str(dtype.tz) == "UTC":
+            return frame
+        # the same instants, only written in UTC
+        return frame.assign(**{column: frame[column].dt.tz_convert("UTC")})
+    if pd.api.types.is_datetime64_dtype(dtype):
         raise SchemaError(
-            f"spans frame: column 'start_time' must hold tz-aware UTC times, got "
-            f"{dtype}; if the naive values are UTC, fix with spans['start_time'] = "
-            "spans['start_time'].dt.tz_localize('UTC')."
+            f"{what} frame: column {column!r} holds naive times (no time zone); "
+            f"llmdrift does not guess zones. If they are UTC, fix with "
+            f"{what}[{column!r}] = {what}[{column!r}].dt.tz_localize('UTC'); if "
+            f"they are local times, .dt.tz_localize('<zone>') instead."
         )
+    raise SchemaError(
+        f"{what} frame: column {column!r} must hold tz-aware times, got dtype "
+        f"{dtype}; fix with {what}[{column!r}] = pd.to_datetime({what}"
+        f"[{column!r}], utc=True) if the values carry an offset or are UTC."
+    )
 
 
 def _check_rules(rules: pd.DataFrame) -> pd.DataFrame:
@@ -335,6 +372,7 @@ def _check_rules(rules: pd.DataFrame) -> pd.DataFrame:
             f"rules frame: unknown column(s) {extra}; a rule table has the "
             f"columns {list(RULE_COLUMNS)}."
         )
+    _check_unique_rules(rules)
     defaults = default_rules().set_index("rule")
     out = []
     for _, row in rules.iterrows():
@@ -344,6 +382,59 @@ def _check_rules(rules: pd.DataFrame) -> pd.DataFrame:
         _check_rule_values(full)
         out.append(full)
     return pd.DataFrame(out, columns=list(RULE_COLUMNS))
+
+
+def _check_unique_rules(rules: pd.DataFrame) -> None:
+    """One row per rule: a repeated row would fire each of its alerts twice."""
+    names = rules["rule"].astype(str)
+    repeated = names[names.duplicated(keep=False)]
+    if repeated.empty:
+        return
+    name = repeated.iloc[0]
+    rows = [int(i) for i in np.flatnonzero((names == name).to_numpy())]
+    same = len(rules[names == name].astype(str).drop_duplicates()) == 1
+    how = "identical rows" if same else "rows with different settings"
+    raise ValueError(
+        f"rules frame: rule {name!r} is given {len(rows)} times ({how}, at rows "
+        f"{rows}); each rule fires its alerts once per row, so every alert would "
+        "repeat. Keep one row per rule (e.g. rules.drop_duplicates('rule')); to "
+        "watch several score dimensions or kinds with one rule, list them "
+        "comma-separated in its 'dimension' or 'kind' cell (e.g. "
+        "'judge,heuristic')."
+    )
+
+
+# the rules that read the scores frame, and so the 'kind' and 'dimension' cells
+_SCORE_RULES = ("quality_drop", "cost_per_quality")
+_WATCHES = {
+    "prompt_hash_change": "the prompt_hash of the spans",
+    "retrieval_drop": "the retrieval_score of the spans",
+    "hallucination_spike": "the flagged column of the spans",
+}
+
+
+def _check_rule_scores(rule: dict) -> None:
+    """The ``kind`` and ``dimension`` cells: known kinds, and only where read."""
+    from llmdrift.schema import SCORE_KINDS
+
+    name = rule["rule"]
+    kinds = _split(rule.get("kind"))
+    if name not in _SCORE_RULES:
+        for column in ("kind", "dimension"):
+            if _split(rule.get(column)):
+                raise ValueError(
+                    f"rule {name!r}: {column} {rule[column]!r} is not used by this "
+                    f"rule (it watches {_WATCHES[name]}); leave the cell empty. "
+                    f"Only {list(_SCORE_RULES)} read {column}."
+                )
+        return
+    unknown = [k for k in kinds if k not in SCORE_KINDS]
+    if unknown:
+        raise ValueError(
+            f"rule {name!r}: kind {rule['kind']!r} names unknown score kind(s) "
+            f"{unknown}; use one or more of {list(SCORE_KINDS)}, comma-separated, "
+            "or leave it empty for all kinds."
+        )
 
 
 # the numbers each rule reads, each above 0 and below the given bound
@@ -369,6 +460,7 @@ def _check_rule_values(rule: dict) -> None:
         raise ValueError(
             f"rule {name!r}: enabled must be True or False, got {enabled!r}."
         )
+    _check_rule_scores(rule)
     for column, high in _RULE_NUMBERS[name]:
         value = rule[column]
         try:
@@ -913,19 +1005,43 @@ def _quality_row(
     )
 
 
+def _rule_scores(scores, rule):
+    """The scores a rule watches (its kind and dimension cells), or None and why.
+
+    A dimension the scores of that kind do not hold is refused, naming the
+    dimensions they do hold.
+    """
+    kinds = _split(rule["kind"])
+    dims = _split(rule["dimension"])
+    sc = scores[scores["kind"].isin(kinds)] if kinds else scores
+    which = " or ".join(kinds) if kinds else "any"
+    if sc.empty:
+        held = sorted(map(str, scores["kind"].dropna().unique()))
+        return None, f"no {which} scores (the scores hold kinds {held})"
+    if sc["value"].isna().all():
+        return None, f"every {which} score is missing (NaN)"
+    if dims:
+        present = sorted(map(str, sc["dimension"].dropna().unique()))
+        unknown = [d for d in dims if d not in present]
+        if unknown:
+            raise ValueError(
+                f"rule {rule['rule']!r}: dimension {rule['dimension']!r} names "
+                f"{unknown}, which the {which} scores lack; they hold "
+                f"{present}. Fix the rule's 'dimension' (comma-separated), or "
+                "its 'kind'."
+            )
+        sc = sc[sc["dimension"].isin(dims)]
+    return sc, "ran"
+
+
 def _quality_drop(spans, scores, rule, tz):
     from llmdrift.series import quality_series
 
     by = _split(rule["by"])
-    dims = _split(rule["dimension"]) or None
-    kind = _split(rule["kind"]) or None
-    sc = scores
-    if kind is not None:
-        sc = sc[sc["kind"].isin(kind)]
-    if dims is not None:
-        sc = sc[sc["dimension"].isin(dims)]
-    if sc.empty:
-        return [], "no scores of this kind/dimension"
+    sc, state = _rule_scores(scores, rule)
+    if sc is None:
+        return [], state
+    _check_by(rule, by, set(spans.columns) | set(scores.columns), "spans and scores")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LlmdriftWarning)
         series = quality_series(spans, sc, freq="h", by=by, tz=tz)
@@ -1061,7 +1177,8 @@ def _retrieval_drop(spans, rule, tz):
         mask &= kind.isna() | (kind == "retrieval") | score.notna()
     if not mask.any():
         return [], "no retrieval scores"
-    by = [c for c in _split(rule["by"]) if c in spans.columns]
+    by = _split(rule["by"])
+    _check_by(rule, by, spans.columns)
     window = _days(rule["window"], "window", rule["rule"])
     base = _days(rule["baseline"], "baseline", rule["rule"])
     drop, alpha = float(rule["threshold"]), float(rule["alpha"])
@@ -1132,7 +1249,8 @@ def _hallucination_spike(spans, rule, tz):
         kind = spans["span_kind"].astype("string")
         calls = spans[(kind.isna() | (kind == "llm")).to_numpy(bool)]
     flagged = calls["flagged"].astype("boolean").astype("Float64").astype("float64")
-    by = [c for c in _split(rule["by"]) if c in calls.columns]
+    by = _split(rule["by"])
+    _check_by(rule, by, calls.columns)
     base = _days(rule["baseline"], "baseline", rule["rule"])
     ratio, alpha = float(rule["threshold"]), float(rule["alpha"])
     min_count = int(rule["min_count"])
@@ -1187,10 +1305,12 @@ def _cost_per_quality(spans, scores, rule):
 
     if "cost_usd" not in spans.columns or spans["cost_usd"].isna().all():
         return [], "no cost_usd in spans"
-    kind = _split(rule["kind"])
-    sc = scores[scores["kind"].isin(kind)] if kind else scores
+    sc, state = _rule_scores(scores, rule)
+    if sc is None:
+        return [], state
     dims = _split(rule["dimension"]) or sorted(sc["dimension"].dropna().unique())
     by = _split(rule["by"])
+    _check_by(rule, by, spans.columns)
     threshold, min_count = float(rule["threshold"]), int(rule["min_count"])
     alerts = []
     for dim in dims:
@@ -1288,10 +1408,15 @@ def evaluate_alerts(
     Raises
     ------
     SchemaError
-        If spans or scores miss a needed column or have naive times.
+        If spans or scores miss a needed column or have naive times (tz-aware
+        times in another zone are converted to UTC), or a rule's ``by`` names
+        a column the data lacks.
     ValueError
         For a malformed rule table (unknown rule or column, a value out of
-        range: the message names the rule and the column), or infinite
+        range, a rule given twice, an unknown score ``kind``, ``kind`` or
+        ``dimension`` set on a rule that does not read scores, a
+        ``dimension`` the scores of that kind lack: the message names the
+        rule and the column), an unknown ``tz``, or infinite
         values in scores ``value`` (a failed scorer is NaN, not inf), or
         scores that repeat a (span_id, dimension, scorer, kind) row.
 
@@ -1313,15 +1438,20 @@ def evaluate_alerts(
     >>> list(alerts.columns)[:4], len(alerts)
     (['rule', 'time', 'group', 'dimension'], 0)
     """
+    from llmdrift.series import _check_tz
+
     table = _check_rules(default_rules() if rules is None else rules)
-    _check_spans(spans)
+    tz = _check_tz(tz)
+    spans = _check_spans(spans)
     validate(scores, "scores")
+    scores = _as_utc(scores, "time", "scores")
     # an infinite score would reach the CUSUM and the cost ratio unnoticed
     check_finite_values(scores, "value", "scores")
     # a score given twice would count twice in every mean and count
     check_unique_rows(scores, ["span_id", "dimension", "scorer", "kind"], "scores")
     if deployments is not None:
         validate(deployments, "deployments")
+        deployments = _as_utc(deployments, "time", "deployments")
     rows, status = [], []
     for _, rule in table.iterrows():
         if not bool(rule["enabled"]):

@@ -12,6 +12,7 @@ import pytest
 
 import llmdrift
 from llmdrift.alerts import quality_drop_alerts
+from llmdrift.schema import SchemaError
 
 # --------------------------------------------------------------------------
 # store URLs (ST1)
@@ -461,3 +462,146 @@ def test_report_cli_exits_2_when_investigate_refuses(
     assert not out.exists()
     err = capsys.readouterr().err
     assert "cannot investigate" in err and "have no value" in err
+
+
+# --------------------------------------------------------------------------
+# alerts: time zones, repeated rules, unknown kinds/dimensions/columns (trial T3)
+
+
+def test_evaluate_alerts_converts_aware_times_to_utc(frames):
+    """T3-13: tz-aware times in another zone are the same instants; only naive
+    times are refused, with the tz_localize hint that fits them."""
+    spans, scores = frames
+    spans = spans.astype({"service": "string", "intent": "string"})
+    expected = llmdrift.evaluate_alerts(spans, scores)
+    assert (expected["rule"] == "prompt_hash_change").any()
+    berlin = spans.assign(start_time=spans["start_time"].dt.tz_convert("Europe/Berlin"))
+    local_scores = scores.assign(time=scores["time"].dt.tz_convert("Asia/Tokyo"))
+    out = llmdrift.evaluate_alerts(berlin, local_scores)
+    pd.testing.assert_frame_equal(out, expected)
+    assert out.attrs["status"] == expected.attrs["status"]
+    # the caller's frame keeps its zone
+    assert str(berlin["start_time"].dt.tz) == "Europe/Berlin"
+    naive = spans.assign(start_time=spans["start_time"].dt.tz_localize(None))
+    with pytest.raises(SchemaError) as info:
+        llmdrift.evaluate_alerts(naive, scores)
+    text = str(info.value)
+    assert "'start_time' holds naive times" in text
+    assert "spans['start_time'].dt.tz_localize('UTC')" in text
+    text_times = spans.assign(start_time=spans["start_time"].astype(str))
+    with pytest.raises(SchemaError, match=r"pd\.to_datetime\(spans\['start_time'\]"):
+        llmdrift.evaluate_alerts(text_times, scores)
+
+
+def test_evaluate_alerts_unknown_tz_is_named(frames):
+    spans, scores = frames
+    rules = llmdrift.default_rules()
+    rules["enabled"] = rules["rule"] == "hallucination_spike"
+    with pytest.raises(ValueError, match="tz 'Mars/Base' is not a known IANA"):
+        llmdrift.evaluate_alerts(spans, scores, rules=rules, tz="Mars/Base")
+
+
+@pytest.mark.parametrize("identical", [True, False])
+def test_repeated_rule_rows_are_refused(frames, identical):
+    """T3-27: a rule given twice fired each of its alerts twice."""
+    spans, scores = frames
+    rules = llmdrift.default_rules()
+    extra = rules[rules["rule"] == "prompt_hash_change"].copy()
+    if not identical:
+        extra["window"] = "4h"
+    twice = pd.concat([rules, extra], ignore_index=True)
+    with pytest.raises(ValueError) as info:
+        llmdrift.evaluate_alerts(spans, scores, rules=twice)
+    text = str(info.value)
+    assert "rule 'prompt_hash_change' is given 2 times" in text
+    assert "at rows [1, 5]" in text
+    assert ("identical rows" if identical else "different settings") in text
+    assert "Keep one row per rule" in text
+    # one row each: every alert once
+    once = llmdrift.evaluate_alerts(spans, scores, rules=rules)
+    assert not once.duplicated(["rule", "time", "group", "dimension"]).any()
+
+
+@pytest.mark.parametrize(
+    ("rule", "column", "value", "expected"),
+    [
+        (
+            "quality_drop",
+            "kind",
+            "jugde",
+            "kind 'jugde' names unknown score kind(s) ['jugde']; use one or more "
+            "of ['heuristic', 'judge', 'human']",
+        ),
+        (
+            "cost_per_quality",
+            "kind",
+            "judge,llm",
+            "unknown score kind(s) ['llm']",
+        ),
+        (
+            "quality_drop",
+            "dimension",
+            "fromat",
+            "dimension 'fromat' names ['fromat'], which the judge scores lack; "
+            "they hold ['format']",
+        ),
+        (
+            "cost_per_quality",
+            "dimension",
+            "format,tone",
+            "names ['tone'], which the judge scores lack",
+        ),
+        (
+            "retrieval_drop",
+            "kind",
+            "judge",
+            "kind 'judge' is not used by this rule (it watches the "
+            "retrieval_score of the spans); leave the cell empty",
+        ),
+        (
+            "hallucination_spike",
+            "dimension",
+            "format",
+            "dimension 'format' is not used by this rule",
+        ),
+        (
+            "quality_drop",
+            "by",
+            "intnet",
+            "by 'intnet' names column(s) ['intnet'] that the spans and scores lack",
+        ),
+        (
+            "hallucination_spike",
+            "by",
+            "service,region",
+            "by 'service,region' names column(s) ['region'] that the spans lack",
+        ),
+        (
+            "cost_per_quality",
+            "by",
+            "tenant",
+            "names column(s) ['tenant'] that the spans lack",
+        ),
+    ],
+)
+def test_rule_kind_dimension_and_by_are_checked(frames, rule, column, value, expected):
+    """T3-28: an unknown kind, dimension or group column was accepted silently
+    (the rule then watched nothing, or dropped the column)."""
+    spans, scores = frames
+    spans = spans.assign(flagged=pd.array([False] * len(spans), dtype="boolean"))
+    rules = llmdrift.default_rules()
+    rules[column] = rules[column].astype(object)
+    rules.loc[rules["rule"] == rule, column] = value
+    with pytest.raises(ValueError) as info:
+        llmdrift.evaluate_alerts(spans, scores, rules=rules)
+    text = str(info.value)
+    assert f"rule {rule!r}" in text and expected in text
+
+
+def test_rule_without_scores_of_its_kind_says_which_kinds_exist(frames):
+    spans, scores = frames
+    rules = llmdrift.default_rules()
+    rules.loc[rules["rule"] == "quality_drop", "kind"] = "human"
+    out = llmdrift.evaluate_alerts(spans, scores, rules=rules)
+    status = {s["rule"]: s["status"] for s in out.attrs["status"]}
+    assert status["quality_drop"] == "no human scores (the scores hold kinds ['judge'])"
