@@ -125,6 +125,27 @@ def _utc(value, name):
     return stamp.tz_convert("UTC")
 
 
+def _time_range(start, end):
+    """``start`` and ``end`` as UTC timestamps (None stays None); start < end.
+
+    Examples
+    --------
+    >>> _time_range(pd.Timestamp("2026-03-05", tz="UTC"), "2026-03-01T00:00Z")
+    Traceback (most recent call last):
+    ...
+    ValueError: start (2026-03-05 00:00:00+00:00) is after end (2026-03-01 00:00:00+00:00); ...
+    """
+    lo, hi = _utc(start, "start"), _utc(end, "end")
+    if lo is not None and hi is not None and lo >= hi:
+        order = "the same time as" if lo == hi else "after"
+        raise ValueError(
+            f"start ({lo}) is {order} end ({hi}); the range is start <= time < "
+            "end, so start must come first: swap them, or leave one out (None) "
+            "for an open range."
+        )
+    return lo, hi
+
+
 def _is_ibis_table(obj) -> bool:
     module = type(obj).__module__
     return module.startswith("ibis") and hasattr(obj, "schema")
@@ -407,8 +428,9 @@ def quality_series(
     ValueError
         For an unsupported ``freq`` (a :class:`FreqError`, also a
         NotImplementedError), an unknown ``kind``, a ``dimension`` without
-        scores, infinite score values, or a score given twice (the same
-        ``span_id, dimension, scorer, kind``; pandas input only).
+        scores, infinite score values, a score given twice (the same
+        ``span_id, dimension, scorer, kind``; pandas input only), or a
+        ``start`` that is not before ``end`` (both named).
 
     Warns
     -----
@@ -449,7 +471,7 @@ def quality_series(
     freq = _check_freq(freq)
     tz = _check_tz(tz)
     by = _as_list(by)
-    start, end = _utc(start, "start"), _utc(end, "end")
+    start, end = _time_range(start, end)
     store = spans if _is_store(spans) else None
     if _is_store(scores):
         scores = _from_store(scores, "scores")
@@ -607,7 +629,8 @@ def span_series(spans, *, freq="D", by=(), tz="UTC", start=None, end=None):
     tz : str, default="UTC"
         Time zone of the calendar windows.
     start, end : tz-aware timestamps, optional
-        Range covered (``end`` exclusive).
+        Range covered (``end`` exclusive); ``start`` must come before ``end``
+        (a ValueError names both otherwise).
 
     Returns
     -------
@@ -641,7 +664,7 @@ def span_series(spans, *, freq="D", by=(), tz="UTC", start=None, end=None):
     freq = _check_freq(freq)
     tz = _check_tz(tz)
     by = _as_list(by)
-    start, end = _utc(start, "start"), _utc(end, "end")
+    start, end = _time_range(start, end)
     if _is_store(spans):
         spans = _from_store(spans, "spans")
     for column in ["start_time"] + by:

@@ -463,6 +463,31 @@ def test_quality_series_bad_start_is_named():
         quality_series(None, scores, start="banana")
 
 
+@pytest.mark.parametrize("builder", ["quality_series", "span_series"])
+@pytest.mark.parametrize(
+    ("start", "end", "order"),
+    [
+        ("2026-03-04T00:00Z", "2026-03-02T00:00Z", "after"),
+        ("2026-03-03T00:00Z", "2026-03-03T00:00Z", "the same time as"),
+    ],
+)
+def test_series_start_not_before_end_names_both(builder, start, end, order):
+    """T3-21: start after end was reported as 'hi (end - 1 ns) is before lo'."""
+    scores = _scores(n_days=4, per_day=5)
+    call = {
+        "quality_series": lambda **k: quality_series(None, scores, **k),
+        "span_series": lambda **k: span_series(_spans(scores), **k),
+    }[builder]
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end)
+    with pytest.raises(ValueError) as info:
+        call(start=lo, end=hi)
+    text = str(info.value)
+    assert f"start ({lo}) is {order} end ({hi})" in text
+    assert "start must come first" in text
+    # in order, the same bounds give windows
+    assert len(call(start=min(lo, hi), end=max(lo, hi) + pd.Timedelta("1D"))) > 0
+
+
 def test_drift_tests_refuses_spans_listing_a_span_twice(scores):
     spans = _spans(scores)
     twice = pd.concat([spans, spans.iloc[[3]].assign(intent="other")])
