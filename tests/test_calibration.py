@@ -838,3 +838,65 @@ def test_corrected_mean_reads_population_level_probabilities_as_two_phase():
     )
     for column in ("corrected_mean", "ci_low", "ci_high"):
         assert population[column].iloc[0] == pytest.approx(conditional[column].iloc[0])
+
+
+def _as_text(scores, kinds=("judge", "human"), fmt="{:g}"):
+    """The scores with the values of ``kinds`` written as text (object dtype)."""
+    out = scores.assign(value=scores["value"].astype(object))
+    rows = out["kind"].isin(kinds)
+    out.loc[rows, "value"] = [fmt.format(v) for v in out.loc[rows, "value"]]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("kinds", "fmt"),
+    [(("human",), "{:g}"), (("judge", "human"), "{:g}"), (("human",), " {:.2f}")],
+)
+def test_numbers_stored_as_text_are_read_as_numbers_with_a_warning(kinds, fmt):
+    """T3-14: text '1' never equalled the number 1 (agreement 0), and text on
+    both sides lost its order (no correlation, no mean)."""
+    rng = np.random.default_rng(3)
+    human = rng.integers(1, 6, 80).astype(float)
+    judge = np.clip(human + rng.choice([-1, 0, 0, 1], 80), 1, 5)
+    scores = _scores(list(judge), list(human))
+    text = _as_text(scores, kinds, fmt)
+    expected = agreement(scores, n_boot=20)
+    with pytest.warns(llmdrift.LlmdriftWarning) as caught:
+        got = agreement(text, n_boot=20)
+    message = str(caught[0].message)
+    n_text = int(text["kind"].isin(kinds).sum())
+    assert f"column 'value' holds {n_text} judge/human value(s) that are numbers" in (
+        message
+    )
+    assert "dimension(s) ['q']" in message and "pd.to_numeric" in message
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["exact_agreement"].iloc[0] > 0.5
+    # the other functions read them the same way; the caller's frame is kept
+    with pytest.warns(llmdrift.LlmdriftWarning, match="numbers stored as text"):
+        mean = corrected_mean(text)
+    assert mean["judge_mean"].iloc[0] == pytest.approx(judge.mean())
+    with pytest.warns(llmdrift.LlmdriftWarning, match="numbers stored as text"):
+        pairs = paired_scores(text)
+    assert pairs["human_value"].astype(float).sum() == pytest.approx(human.sum())
+    assert text["value"].dtype == object
+
+
+def test_numbers_as_text_mixed_with_other_text_are_refused_naming_both():
+    scores = _scores(["1", "0", "1", "0"], ["1", "n/a", "1", "0"])
+    with pytest.raises(ValueError) as info:
+        agreement(scores, n_boot=10)
+    text = str(info.value)
+    assert "column 'value' of dimension 'q' mixes numbers stored as text" in text
+    assert "['0', '1']" in text and "['n/a']" in text
+    assert "pd.to_numeric" in text and "scale=" in text
+    # declared text labels stay labels, without a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", llmdrift.LlmdriftWarning)
+        out = agreement(scores, scale=["0", "1", "n/a"], n_boot=10)
+    assert out["n"].iloc[0] == 4
+    # text that reads as no number is labels, as before
+    labels = _scores(["pass", "fail", "pass"], ["pass", "pass", "pass"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", llmdrift.LlmdriftWarning)
+        out = agreement(labels, n_boot=10)
+    assert out["exact_agreement"].iloc[0] == pytest.approx(2 / 3)

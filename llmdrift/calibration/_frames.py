@@ -3,6 +3,7 @@ functions): input checks, scale resolution, consensus of several annotators."""
 
 from __future__ import annotations
 
+import warnings
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from llmdrift._args import check_int, check_number, check_probability, checked
+from llmdrift.schema import LlmdriftWarning
 
 __all__ = [
     "Scale",
@@ -76,8 +78,16 @@ def row_rng(seed: int, *key) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(text.encode())])
 
 
-def check_scores(scores, *, where: str, by: Sequence[str] = ()) -> pd.DataFrame:
-    """Check the columns the calibration functions need; return a view."""
+def check_scores(
+    scores, *, where: str, by: Sequence[str] = (), scale=None
+) -> pd.DataFrame:
+    """Check the columns the calibration functions need; return the frame.
+
+    Judge and human values that are numbers stored as text (``"0.5"``,
+    ``"1"``) are read as numbers, with a :class:`LlmdriftWarning`; the
+    frame returned is then a copy. ``scale`` (as the functions take it)
+    keeps the values of a dimension whose scale is text labels as they are.
+    """
     if not isinstance(scores, pd.DataFrame):
         raise TypeError(
             f"{where}: expected a scores DataFrame, got {type(scores).__name__}"
@@ -96,6 +106,7 @@ def check_scores(scores, *, where: str, by: Sequence[str] = ()) -> pd.DataFrame:
             f"{where}: column 'kind' has values {sorted(bad)}; expected 'judge', "
             "'human' (or 'heuristic', which is ignored)"
         )
+    scores = _numbers_from_text(scores, where=where, scale=scale)
     rated = scores[scores["kind"].isin(["judge", "human"])]
     numbers = pd.to_numeric(rated["value"], errors="coerce").to_numpy(
         dtype="float64", na_value=np.nan
@@ -113,6 +124,78 @@ def check_scores(scores, *, where: str, by: Sequence[str] = ()) -> pd.DataFrame:
             "failed); there is nothing to compare"
         )
     return scores
+
+
+def _text_scale(scale, dimension) -> bool:
+    """True when the user's ``scale`` for ``dimension`` lists text labels."""
+    if isinstance(scale, Mapping):
+        scale = scale.get(dimension)
+    if scale is None or isinstance(scale, str):
+        return False
+    return any(isinstance(c, str) for c in scale)
+
+
+def _numbers_from_text(scores: pd.DataFrame, *, where: str, scale) -> pd.DataFrame:
+    """Judge and human values that are numbers written as text, as numbers.
+
+    A dimension whose text values all read as numbers is converted (with a
+    warning naming the column and dimensions); one that mixes such values
+    with other text is refused, since whether ``"1"`` and ``1`` (or
+    ``"n/a"``) are one label cannot be guessed; text that reads as no
+    number (``"pass"``, ``"fail"``) stays labels.
+    """
+    values = scores["value"]
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return scores
+    raw = values.to_numpy(dtype=object)
+    rated = scores["kind"].isin(["judge", "human"]).to_numpy(dtype=bool)
+    text = rated & np.array([isinstance(v, str) for v in raw], dtype=bool)
+    if not text.any():
+        return scores
+    dims = scores["dimension"].to_numpy(dtype=object)
+    parsed = pd.to_numeric(
+        pd.Series(raw[text], dtype=object).str.strip(), errors="coerce"
+    ).to_numpy(dtype="float64", na_value=np.nan)
+    numbers = np.full(len(raw), np.nan)
+    numbers[text] = parsed
+    reads = text & ~np.isnan(numbers)
+    convert = np.zeros(len(raw), dtype=bool)
+    converted_dims = []
+    for dim in pd.unique(dims[text]):
+        here = text & (dims == dim)
+        if _text_scale(scale, dim) or not reads[here].any():
+            continue  # text labels: left to the scale
+        if not reads[here].all():
+            good = sorted({str(v) for v in raw[here & reads]})[:3]
+            bad = sorted({str(v) for v in raw[here & ~reads]})[:3]
+            raise ValueError(
+                f"{where}: column 'value' of dimension {dim!r} mixes numbers "
+                f"stored as text ({good}) with text that is no number ({bad}); "
+                "give numbers (scores['value'] = pd.to_numeric(scores['value'], "
+                "errors='coerce') makes the rest NaN, i.e. missing) or text "
+                "labels with their order in scale=[lowest, ..., highest]"
+            )
+        convert |= here
+        converted_dims.append(dim)
+    if not convert.any():
+        return scores
+    fixed = raw.copy()
+    fixed[convert] = numbers[convert]
+    examples = sorted({repr(v) for v in raw[convert]})[:3]
+    warnings.warn(
+        f"{where}: column 'value' holds {int(convert.sum())} judge/human "
+        f"value(s) that are numbers stored as text (e.g. {', '.join(examples)}) "
+        f"for dimension(s) {sorted(map(str, converted_dims))}; they are read as "
+        "numbers. Convert the column to silence this: scores['value'] = "
+        "pd.to_numeric(scores['value']).",
+        LlmdriftWarning,
+        stacklevel=4,
+    )
+    out = scores.copy()
+    column = pd.Series(fixed, index=scores.index, dtype=object)
+    plain = all(_missing(v) or _is_number(v) for v in fixed)
+    out["value"] = column.astype("float64") if plain else column
+    return out
 
 
 @dataclass(frozen=True)
@@ -402,7 +485,7 @@ def iter_pairs(
     judge, human, scale = options.judge, options.human, options.scale
     against, consensus, group = options.against, options.consensus, options.group
     max_categories = options.max_categories
-    check_scores(scores, where=where, by=by)
+    scores = check_scores(scores, where=where, by=by, scale=scale)
     check_count(where, "max_categories", max_categories, 0)
     if against not in AGAINST:
         raise ValueError(f"{where}: against must be one of {AGAINST}, got {against!r}")

@@ -216,7 +216,7 @@ def human_ceiling(
     n_boot = check_count("human_ceiling", "n_boot", n_boot, 0, "0 for no intervals")
     seed = check_seed("human_ceiling", seed)
     check_count("human_ceiling", "max_categories", max_categories, 0)
-    check_scores(scores, where="human_ceiling")
+    scores = check_scores(scores, where="human_ceiling", scale=scale)
     judges = as_list(judge, "judge")
     humans = as_list(human, "human")
     frame = scores[scores["kind"].isin(["judge", "human"])]

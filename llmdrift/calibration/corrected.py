@@ -400,7 +400,7 @@ def corrected_mean(
             f"corrected_mean: method must be one of {_METHODS}, got {method!r}"
         )
     ci = check_ci("corrected_mean", ci)
-    check_scores(judge_all, where="corrected_mean (judge_all)")
+    judge_all = check_scores(judge_all, where="corrected_mean (judge_all)", scale=scale)
     judges_all = judge_all[judge_all["kind"] == "judge"]
     if judges_all.empty:
         raise ValueError(
@@ -411,7 +411,7 @@ def corrected_mean(
         humans = judge_all[judge_all["kind"] == "human"]
         paired_judges = judges_all.iloc[0:0]
     else:
-        check_scores(paired, where="corrected_mean (paired)")
+        paired = check_scores(paired, where="corrected_mean (paired)", scale=scale)
         humans = paired[paired["kind"] == "human"]
         paired_judges = paired[paired["kind"] == "judge"]
     if humans.empty:
