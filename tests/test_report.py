@@ -222,8 +222,8 @@ def test_cli_missing_otlp_file_exits_2(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
-def test_cli_report_from_a_span_store(tmp_path):
-    """A planted template change in intent a: the page from the store names it."""
+def _incident_store(tmp_path):
+    """A store whose intent a drops by 2 points when its template changes."""
     import numpy as np
 
     from llmdrift.store import open_store
@@ -260,7 +260,15 @@ def test_cli_report_from_a_span_store(tmp_path):
         }
     )
     store_path = tmp_path / "spans.duckdb"
-    open_store(store_path).append(spans=spans, scores=scores)
+    store = open_store(store_path)
+    store.append(spans=spans, scores=scores)
+    store.close()
+    return store_path
+
+
+def test_cli_report_from_a_span_store(tmp_path):
+    """A planted template change in intent a: the page from the store names it."""
+    store_path = _incident_store(tmp_path)
     out = tmp_path / "incident.html"
     assert main(["report", "--store", str(store_path), "--out", str(out)]) == 0
     page = _parse(out.read_text(encoding="utf-8"))
@@ -283,3 +291,64 @@ def test_cli_unwritable_out_and_empty_source_exit_2(tmp_path, capsys):
         main(["report", "--source", str(empty), "--out", str(tmp_path / "x.html")]) == 2
     )
     assert "no spans loaded" in capsys.readouterr().err
+
+
+def test_cli_report_reads_a_store_another_reader_holds(tmp_path, capsys):
+    """T3-15/T3-20: report opened the store for writing, so it failed on the
+    DuckDB lock while another read-only reader (alerts, report) had it open."""
+    import subprocess
+    import sys
+
+    store_path = _incident_store(tmp_path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from llmdrift.store import open_store; "
+            "s = open_store(sys.argv[1], read_only=True); "
+            "print('ready', flush=True); time.sleep(60)",
+            str(store_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        out = tmp_path / "incident.html"
+        code = main(["report", "--store", str(store_path), "--out", str(out)])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 0, capsys.readouterr().err
+    assert out.is_file()
+
+
+def test_cli_report_store_that_cannot_be_opened_exits_2(tmp_path, capsys):
+    corrupt = tmp_path / "corrupt.duckdb"
+    corrupt.write_bytes(b"not a duckdb file at all" * 100)
+    code = main(["report", "--store", str(corrupt), "--out", str(tmp_path / "o")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"llmdrift report: cannot load {corrupt}: ")
+    assert "not a valid DuckDB" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda d: d / "no" / "such", "does not exist"),
+        (lambda d: d, "holds no spans.parquet"),
+        (lambda d: (d / "f.txt").write_text("x") and d / "f.txt", "is a file"),
+    ],
+)
+def test_cli_report_bad_data_folder_exits_2_naming_it(tmp_path, capsys, make, expected):
+    """T3-30: a --data folder that is missing or holds no demo was passed over
+    (the demo was generated instead) and the command exited 0."""
+    data = make(tmp_path)
+    out = tmp_path / "x.html"
+    code = main(["report", "--data", str(data), "--out", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"--data {str(data)!r} {expected}" in err
+    assert "python -m llmdrift.datasets.demo --out" in err
+    assert not out.exists()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-__all__ = ["InputError", "iso_time", "time_range"]
+__all__ = ["InputError", "iso_time", "time_range", "time_zone", "existing_folder"]
 
 ISO_EXAMPLE = "2024-06-01T00:00Z"
 
@@ -74,3 +74,51 @@ def time_range(since, until, *, names=("--since", "--until")):
             f"({end:%Y-%m-%d %H:%M} UTC)"
         )
     return start, end
+
+
+def time_zone(text, option: str = "--tz") -> str:
+    """An IANA time zone name given on the command line, checked before any data.
+
+    Examples
+    --------
+    >>> time_zone("Europe/Berlin")
+    'Europe/Berlin'
+    >>> time_zone("CET+1")
+    Traceback (most recent call last):
+    ...
+    llmdrift.commands._options.InputError: --tz 'CET+1' is not a known IANA time zone; use a name such as UTC, Europe/Berlin or America/New_York
+    """
+    import zoneinfo
+
+    name = str(text).strip()
+    try:
+        # "" and names with ".." or a leading "/" raise ValueError
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"{option} {text!r} is not a known IANA time zone; use a name such as "
+            "UTC, Europe/Berlin or America/New_York"
+        ) from None
+    return name
+
+
+def existing_folder(path, option: str, fix: str = "give an existing folder"):
+    """``path`` as a ``Path`` when it is an existing folder; None stays None.
+
+    Examples
+    --------
+    >>> existing_folder("/no/such", "--data")
+    Traceback (most recent call last):
+    ...
+    llmdrift.commands._options.InputError: --data '/no/such' does not exist; give an existing folder
+    """
+    from pathlib import Path
+
+    if path is None:
+        return None
+    folder = Path(path)
+    if not folder.exists():
+        raise InputError(f"{option} {str(path)!r} does not exist; {fix}")
+    if not folder.is_dir():
+        raise InputError(f"{option} {str(path)!r} is a file, not a folder; {fix}")
+    return folder

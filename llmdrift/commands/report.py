@@ -58,8 +58,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--data",
         default=None,
         metavar="FOLDER",
-        help="folder of the demo Parquet files or of the chen2023 CSVs "
-        "(default: data/demo, or the download cache)",
+        help="folder of the demo Parquet files or of the chen2023 CSVs; it must "
+        "exist (default: data/demo, or the download cache)",
     )
     parser.set_defaults(func=run)
     return parser
@@ -76,14 +76,48 @@ def _from_store(path):
             f"store {str(path)!r} does not exist; create it with "
             "`llmdrift ingest FILES --store PATH`"
         )
-    store = open_store(path)
-    tables = [t for t in ("spans", "scores", "contents") if store.has_table(t)]
-    if "spans" not in tables or "scores" not in tables:
-        raise ValueError(
-            f"store {str(path)!r} needs spans and scores tables, has {tables}"
-        )
-    frames = load_from_store(store, tables=tuple(tables))
+    # read-only: several readers (report, alerts) may share one DuckDB file;
+    # a corrupt or locked file is a ValueError naming it
+    store = open_store(path, read_only=True)
+    try:
+        tables = [t for t in ("spans", "scores", "contents") if store.has_table(t)]
+        if "spans" not in tables or "scores" not in tables:
+            raise ValueError(
+                f"store {str(path)!r} needs spans and scores tables, has {tables}"
+            )
+        frames = load_from_store(store, tables=tuple(tables))
+    except Exception as exc:
+        # the engine's own errors (a damaged table, say) are bad input too
+        if type(exc).__module__.split(".")[0].lstrip("_") not in ("duckdb", "ibis"):
+            raise
+        raise ValueError(f"store {str(path)!r} could not be read: {exc}") from None
+    finally:
+        store.close()
     return frames["spans"], frames["scores"], frames.get("contents"), None
+
+
+def _data_problem(path, source: str) -> str | None:
+    """Why ``--data path`` cannot serve ``source`` (None when it can).
+
+    A folder that is missing, or that lacks the demo's ``spans.parquet``, was
+    passed over and the demo generated instead.
+    """
+    from llmdrift.commands._options import InputError, existing_folder
+
+    fix = (
+        "write the demo there with `python -m llmdrift.datasets.demo --out "
+        f"{path}`, or leave --data out to generate it"
+        if source == "demo"
+        else "give the folder of the chen2023 CSVs, or leave --data out to "
+        "download them"
+    )
+    try:
+        folder = existing_folder(path, "--data", fix)
+    except InputError as exc:
+        return str(exc)
+    if source == "demo" and not (folder / "spans.parquet").is_file():
+        return f"--data {str(path)!r} holds no spans.parquet; {fix}"
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,6 +137,11 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.data is not None:
+        problem = _data_problem(args.data, sources[0])
+        if problem:
+            print(f"llmdrift report: {problem}", file=sys.stderr)
+            return 2
     out = Path(args.out)
     if out.is_dir() or not out.parent.is_dir():
         print(
