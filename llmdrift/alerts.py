@@ -1017,7 +1017,7 @@ def _rule_scores(scores, rule):
     which = " or ".join(kinds) if kinds else "any"
     if sc.empty:
         held = sorted(map(str, scores["kind"].dropna().unique()))
-        return None, f"no {which} scores (the scores hold kinds {held})"
+        return None, f"no {which} scores; the scores hold kinds {held}"
     if sc["value"].isna().all():
         return None, f"every {which} score is missing (NaN)"
     if dims:

@@ -604,4 +604,4 @@ def test_rule_without_scores_of_its_kind_says_which_kinds_exist(frames):
     rules.loc[rules["rule"] == "quality_drop", "kind"] = "human"
     out = llmdrift.evaluate_alerts(spans, scores, rules=rules)
     status = {s["rule"]: s["status"] for s in out.attrs["status"]}
-    assert status["quality_drop"] == "no human scores (the scores hold kinds ['judge'])"
+    assert status["quality_drop"] == "no human scores; the scores hold kinds ['judge']"

@@ -311,3 +311,229 @@ def test_store_url_without_backend_exits_2(run_alerts):
     result = run_alerts("--store", "postgres://nobody@localhost:1/x")
     assert result.code == 2
     assert "pip install 'ibis-framework[postgres]'" in result.err
+
+
+# --------------------------------------------------------------------------
+# trial T3: stores, windows, JSON counts, --tz, --score-kind
+
+
+def _store(tmp_path, spans, scores, name="s.duckdb"):
+    from llmdrift.schema import conform
+    from llmdrift.store import open_store
+
+    spans = spans.assign(
+        duration_ms=100.0, request_model=pd.array(["m"] * len(spans), dtype="string")
+    )
+    path = tmp_path / name
+    store = open_store(path)
+    store.append(spans=conform(spans, "spans"), scores=conform(scores, "scores"))
+    store.close()
+    return path
+
+
+def _hold_read_only(path):
+    """A second process that keeps ``path`` open read-only until killed."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from llmdrift.store import open_store; "
+            "s = open_store(sys.argv[1], read_only=True); "
+            "print('ready', flush=True); time.sleep(60)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "ready"
+    return holder
+
+
+def test_store_is_read_only_so_two_readers_share_it(tmp_path, run_alerts):
+    """T3-15/T3-20: alerts opened the store for writing, so a second reader
+    (another alerts or report run) failed on the DuckDB lock."""
+    spans, scores = _quiet_files(tmp_path)
+    path = _store(tmp_path, spans, scores)
+    holder = _hold_read_only(path)
+    try:
+        result = run_alerts("--store", path, "--json")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["alerts"] == []
+
+
+def test_store_that_cannot_be_opened_exits_2_naming_it(tmp_path, run_alerts):
+    corrupt = tmp_path / "corrupt.duckdb"
+    corrupt.write_bytes(b"not a duckdb file at all" * 100)
+    result = run_alerts("--store", corrupt)
+    assert result.code == 2
+    assert result.err.startswith("llmdrift alerts: error: ")
+    assert "corrupt.duckdb" in result.err and "not a valid DuckDB" in result.err
+    assert "Traceback" not in result.err and result.out == ""
+    missing = tmp_path / "missing.duckdb"
+    result = run_alerts("--store", missing)
+    assert result.code == 2
+    assert f"store {str(missing)!r} does not exist" in result.err
+    assert "llmdrift ingest" in result.err
+    assert not missing.exists()  # read-only: nothing created
+
+
+def test_store_open_error_is_one_line_exit_2(tmp_path, run_alerts, monkeypatch):
+    """Any ValueError of open_store (a lock, a closed store) is an error line."""
+    import llmdrift.store
+
+    seen = {}
+
+    def refuse(path, **options):
+        seen.update(options)
+        raise ValueError(f"{path} is open in another process; close it there")
+
+    monkeypatch.setattr(llmdrift.store, "open_store", refuse)
+    spans, scores = _quiet_files(tmp_path)
+    path = tmp_path / "s.duckdb"
+    path.write_bytes(b"")
+    result = run_alerts("--store", path)
+    assert result.code == 2
+    assert result.err == (
+        f"llmdrift alerts: error: {path} is open in another process; close it there\n"
+    )
+    assert seen == {"read_only": True}
+
+
+@pytest.mark.parametrize(
+    ("options", "window"),
+    [
+        (["--since", "2027-01-01"], "from --since 2027-01-01 00:00 UTC on"),
+        (["--until", "2025-12-01T00:00Z"], "before --until 2025-12-01 00:00 UTC"),
+        (
+            ["--since", "2025-11-01", "--until", "2025-12-01"],
+            "--since 2025-11-01 00:00 UTC to --until 2025-12-01 00:00 UTC",
+        ),
+    ],
+)
+def test_window_without_data_exits_2_naming_window_and_range(
+    tmp_path, run_alerts, options, window
+):
+    """T3-16: a window outside the data said "no alerts" and exited 0."""
+    spans, _ = _quiet_files(tmp_path)
+    result = run_alerts(*_files(tmp_path), *options)
+    assert result.code == 2
+    lo, hi = spans["start_time"].min(), spans["start_time"].max()
+    assert (
+        f"the window {window} holds no data: the spans run from "
+        f"{lo:%Y-%m-%d %H:%M} to {hi:%Y-%m-%d %H:%M} UTC" in result.err
+    )
+    assert "no alerts" not in result.out
+
+
+def test_json_counts_only_the_alerts_it_prints(demo_files, run_alerts):
+    """T3-16: status n_alerts counted the whole history, not the --since range."""
+    everything = json.loads(
+        run_alerts(*_files(demo_files, deployments=True), "--json").out
+    )
+    assert len(everything["alerts"]) >= 2
+    # after the first alert: that one is not printed, so not counted
+    first = pd.Timestamp(everything["alerts"][0]["time"])
+    result = run_alerts(
+        *_files(demo_files, deployments=True),
+        "--since",
+        (first + pd.Timedelta("1s")).isoformat(),
+        "--json",
+    )
+    out = json.loads(result.out)
+    printed = pd.Series([a["rule"] for a in out["alerts"]]).value_counts()
+    for row in out["status"]:
+        assert row["n_alerts"] == printed.get(row["rule"], 0), row
+    assert sum(r["n_alerts"] for r in out["status"]) == len(out["alerts"])
+    assert len(out["alerts"]) < len(everything["alerts"])
+
+
+def test_unknown_tz_exits_2_before_reading_data(tmp_path, run_alerts, monkeypatch):
+    """T3-17: --tz was checked only after the data was read, as 'tz'."""
+    import llmdrift.commands.alerts as command
+
+    def never(*args, **kwargs):
+        raise AssertionError("the data was read before --tz was checked")
+
+    monkeypatch.setattr(command, "load_inputs", never)
+    result = run_alerts("--spans", tmp_path / "s.parquet", "--tz", "Mars/Olympus")
+    assert result.code == 2
+    assert "--tz 'Mars/Olympus' is not a known IANA time zone" in result.err
+    assert "Europe/Berlin" in result.err
+
+
+def _heuristic_files(tmp_path, days=35):
+    """Heuristic checks only (as llmdrift ingest stores): valid_json falls from
+    95% to 60% in the last 4 days; looks_like_refusal falls from 10% to 0%
+    (fewer refusals: better, so nothing to alert on)."""
+    rng = np.random.default_rng(5)
+    spans, _ = _quiet_files(tmp_path, days=days)
+    late = (
+        spans["start_time"] >= spans["start_time"].max() - pd.Timedelta("4D")
+    ).to_numpy()
+    n = len(spans)
+    rows = []
+    for dim, before, after in (
+        ("valid_json", 0.95, 0.60),
+        ("looks_like_refusal", 0.10, 0.0),
+    ):
+        rows.append(
+            pd.DataFrame(
+                {
+                    "span_id": spans["span_id"],
+                    "time": spans["start_time"],
+                    "dimension": pd.array([dim] * n, dtype="string"),
+                    "value": (rng.random(n) < np.where(late, after, before)) * 1.0,
+                    "scorer": pd.array([dim] * n, dtype="string"),
+                    "kind": pd.array(["heuristic"] * n, dtype="string"),
+                }
+            )
+        )
+    return spans, pd.concat(rows, ignore_index=True)
+
+
+def test_score_kind_heuristic_watches_the_checks_of_an_ingested_store(
+    tmp_path, run_alerts
+):
+    """Newcomer finding: on a store of heuristic checks only, quality_drop never
+    ran (it watches judge scores), and nothing said so."""
+    spans, scores = _heuristic_files(tmp_path)
+    path = _store(tmp_path, spans, scores)
+    quiet = run_alerts("--store", path, "--json")
+    assert quiet.code == 0
+    status = {s["rule"]: s["status"] for s in json.loads(quiet.out)["status"]}
+    assert status["quality_drop"].startswith("no judge scores")
+    note = [line for line in quiet.err.splitlines() if "note:" in line]
+    assert note == [
+        "llmdrift alerts: note: the scores hold no judge scores (only "
+        "['heuristic']), so quality_drop and cost_per_quality, which watch judge "
+        "scores by default, do not run; add --score-kind heuristic to watch the "
+        "heuristic checks"
+    ]
+    result = run_alerts("--store", path, "--score-kind", "heuristic", "--json")
+    assert result.code == 1, result.err
+    out = json.loads(result.out)
+    drops = [a for a in out["alerts"] if a["rule"] == "quality_drop"]
+    assert drops and {a["dimension"] for a in drops} == {"valid_json"}
+    assert "note:" not in result.err
+    # all kinds: the same here, as there are only heuristic scores
+    result = run_alerts("--store", path, "--score-kind", "all", "--json")
+    assert {a["dimension"] for a in json.loads(result.out)["alerts"]} == {"valid_json"}
+
+
+def test_score_kind_with_rules_file_exits_2(tmp_path, run_alerts):
+    from llmdrift.alerts import default_rules
+
+    _quiet_files(tmp_path)
+    default_rules().to_csv(tmp_path / "rules.csv", index=False)
+    result = run_alerts(
+        *_files(tmp_path), "--rules", tmp_path / "rules.csv", "--score-kind", "all"
+    )
+    assert result.code == 2
+    assert "--score-kind applies to the default rules" in result.err
+    assert "'kind' column" in result.err

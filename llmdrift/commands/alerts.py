@@ -7,8 +7,14 @@ alerts as a table or as JSON (``--json``). The exit code is for cron and CI:
 
 - 0: no alert fired;
 - 1: at least one alert fired;
-- 2: bad input (a missing file or column, naive times, a bad rule table),
-  with a message on stderr naming what is wrong and how to fix it.
+- 2: bad input (a missing file or column, naive times, a bad rule table,
+  a store that cannot be opened, a ``--since``/``--until`` window that holds
+  no data), with a message on stderr naming what is wrong and how to fix it.
+
+The default rules watch judge scores (``quality_drop``, ``cost_per_quality``);
+``--score-kind heuristic`` (or ``all``) makes them watch the heuristic checks
+that ``llmdrift ingest`` stores. When the scores hold no judge scores and the
+option is not given, a note on stderr says so.
 
 Known shortcomings: with ``--store`` the span columns the rules use are
 read into pandas (prompt-hash changes and flag counts are computed in
@@ -21,8 +27,8 @@ Examples
 >>> parser = argparse.ArgumentParser(prog="llmdrift")
 >>> add_parser(parser.add_subparsers(dest="command"))
 >>> args = parser.parse_args(["alerts", "--source", "demo", "--json"])
->>> args.source, args.json, args.disable
-('demo', True, [])
+>>> args.source, args.json, args.disable, args.score_kind
+('demo', True, [], None)
 """
 
 from __future__ import annotations
@@ -31,9 +37,14 @@ import json
 import sys
 from pathlib import Path
 
-from llmdrift.commands._options import InputError, time_range
+from llmdrift.commands._options import InputError, time_range, time_zone
 
-__all__ = ["add_parser", "load_inputs", "format_table"]
+__all__ = ["add_parser", "load_inputs", "format_table", "SCORE_KINDS"]
+
+# --score-kind value -> the rules' ``kind`` cell (None: every kind)
+SCORE_KINDS = {"judge": "judge", "heuristic": "heuristic", "all": None}
+# the rules that read the scores frame (and so its kind)
+_SCORE_RULES = ("quality_drop", "cost_per_quality")
 
 _SPAN_COLUMNS = (
     "span_id",
@@ -91,6 +102,15 @@ def add_parser(subparsers) -> None:
         "--rules",
         metavar="PATH",
         help="a rule table (CSV or JSON) in the layout of default_rules()",
+    )
+    parser.add_argument(
+        "--score-kind",
+        choices=sorted(SCORE_KINDS),
+        default=None,
+        help="scores the default quality_drop and cost_per_quality rules watch: "
+        "judge (default), heuristic (the checks llmdrift ingest stores; those "
+        "where higher is worse, such as looks_like_refusal, are left out, as the "
+        "rules watch drops) or all",
     )
     parser.add_argument(
         "--disable",
@@ -156,7 +176,7 @@ def _read_spans(paths):
         raise InputError(f"spans: {exc}") from None
 
 
-def _from_store(path):
+def _from_store(path, extra_columns=()):
     try:
         from llmdrift.store import load_from_store, open_store
     except ImportError:
@@ -169,18 +189,29 @@ def _from_store(path):
             f"store {str(path)!r} does not exist; create it with "
             "`llmdrift ingest FILES --store PATH`."
         )
-    store = open_store(path)
-    if not store.has_table("spans"):
-        raise InputError(f"store {str(path)!r} holds no spans yet.")
-    # the rules need span-level rows (hash changes, flags) in pandas: read
-    # only the span columns they use
-    present = set(store.table("spans").columns)
-    columns = {"spans": [c for c in _SPAN_COLUMNS if c in present]}
-    frames = load_from_store(store, tables=("spans", "scores"), columns=columns)
+    # read-only: several readers (alerts, report) may share one DuckDB file;
+    # a corrupt or locked file is a ValueError naming it (exit 2)
+    store = open_store(path, read_only=True)
+    try:
+        if not store.has_table("spans"):
+            raise InputError(f"store {str(path)!r} holds no spans yet.")
+        # the rules need span-level rows (hash changes, flags) in pandas: read
+        # only the span columns they use (and the rules' group columns)
+        present = set(store.table("spans").columns)
+        wanted = list(dict.fromkeys([*_SPAN_COLUMNS, *extra_columns]))
+        columns = {"spans": [c for c in wanted if c in present]}
+        frames = load_from_store(store, tables=("spans", "scores"), columns=columns)
+    except Exception as exc:
+        # the engine's own errors (a damaged table, say) are bad input too
+        if type(exc).__module__.split(".")[0].lstrip("_") not in ("duckdb", "ibis"):
+            raise
+        raise InputError(f"store {str(path)!r} could not be read: {exc}") from None
+    finally:
+        store.close()
     return frames["spans"], frames["scores"], None
 
 
-def load_inputs(args):
+def load_inputs(args, rules=None):
     """The spans, scores and deployments frames named by parsed arguments.
 
     Returns
@@ -207,7 +238,11 @@ def load_inputs(args):
         demo = load_demo(path=folder if folder.is_dir() else None)
         spans, scores, deployments = demo.spans, demo.scores, demo.deployments
     elif args.store:
-        spans, scores, deployments = _from_store(args.store)
+        by = set()
+        if rules is not None and "by" in rules.columns:
+            for cell in rules["by"].dropna():
+                by.update(c.strip() for c in str(cell).split(",") if c.strip())
+        spans, scores, deployments = _from_store(args.store, sorted(by))
     else:
         if not args.scores:
             raise InputError("--spans needs --scores FILE (Parquet or CSV).")
@@ -257,7 +292,18 @@ def _read_rules(path):
 def _rules(args):
     from llmdrift.alerts import default_rules
 
+    if args.rules and args.score_kind:
+        raise InputError(
+            f"--score-kind applies to the default rules; with --rules "
+            f"{args.rules!r} set the 'kind' column of quality_drop and "
+            "cost_per_quality in that file instead."
+        )
     rules = _read_rules(args.rules) if args.rules else default_rules()
+    if args.score_kind:
+        rules = rules.copy()
+        rules["kind"] = rules["kind"].astype(object)
+        watch = rules["rule"].isin(_SCORE_RULES)
+        rules.loc[watch, "kind"] = SCORE_KINDS[args.score_kind]
     unknown = sorted(set(args.disable) - set(rules["rule"]))
     if unknown:
         raise InputError(
@@ -312,6 +358,88 @@ def _to_json(alerts, status) -> str:
     )
 
 
+def _window_label(since, until) -> str:
+    if since is not None and until is not None:
+        return (
+            f"--since {since:%Y-%m-%d %H:%M} UTC to --until {until:%Y-%m-%d %H:%M} UTC"
+        )
+    if since is not None:
+        return f"from --since {since:%Y-%m-%d %H:%M} UTC on"
+    return f"before --until {until:%Y-%m-%d %H:%M} UTC"
+
+
+def _check_window(spans, since, until) -> None:
+    """Refuse a --since/--until window without spans ("no alerts" would mislead)."""
+    import pandas as pd
+
+    if since is None and until is None or "start_time" not in spans.columns:
+        return
+    times = spans["start_time"]
+    if not isinstance(times.dtype, pd.DatetimeTZDtype):
+        return  # evaluate_alerts names the column and the fix
+    times = times.dropna()
+    if times.empty:
+        return
+    inside = pd.Series(True, index=times.index)
+    if since is not None:
+        inside &= times >= since
+    if until is not None:
+        inside &= times < until
+    if not inside.any():
+        lo, hi = times.min().tz_convert("UTC"), times.max().tz_convert("UTC")
+        raise InputError(
+            f"the window {_window_label(since, until)} holds no data: the spans "
+            f"run from {lo:%Y-%m-%d %H:%M} to {hi:%Y-%m-%d %H:%M} UTC; give "
+            "--since/--until within that range"
+        )
+
+
+def _watch_kind(rules, scores, score_kind):
+    """With --score-kind heuristic or all, the score rules watch the dimensions
+    of those kinds where higher is better (they watch drops only)."""
+    from llmdrift.checks import default_checks
+
+    if score_kind not in ("heuristic", "all"):
+        return rules
+    worse = sorted(
+        c.score_dimension for c in default_checks() if not c.higher_is_better
+    )
+    kind = SCORE_KINDS[score_kind]
+    chosen = scores if kind is None else scores[scores["kind"] == kind]
+    present = set(chosen["dimension"].dropna().astype(str))
+    dims = sorted(present - set(worse))
+    if not present:
+        return rules  # the rules' status says there are none
+    if not dims:
+        raise InputError(
+            f"--score-kind {score_kind}: the scores hold only {sorted(present)}, "
+            f"where higher is worse ({worse}); the rules watch drops, so they have "
+            "nothing to watch; give judge scores or a check where higher is better"
+        )
+    rules = rules.copy()
+    rules["dimension"] = rules["dimension"].astype(object)
+    empty = rules["dimension"].isna()
+    rules.loc[rules["rule"].isin(_SCORE_RULES) & empty, "dimension"] = ",".join(dims)
+    return rules
+
+
+def _kind_note(args, rules, scores) -> str | None:
+    """One line when the score rules watch judge scores that the data lacks."""
+    if args.score_kind or args.rules or len(scores) == 0:
+        return None
+    watching = rules[rules["rule"].isin(_SCORE_RULES) & rules["enabled"].astype(bool)]
+    if watching.empty or (scores["kind"] == "judge").any():
+        return None
+    kinds = sorted(map(str, scores["kind"].dropna().unique()))
+    switch = "heuristic" if "heuristic" in kinds else "all"
+    return (
+        f"llmdrift alerts: note: the scores hold no judge scores (only {kinds}), "
+        f"so {' and '.join(watching['rule'])}, which watch judge scores by "
+        f"default, do not run; add --score-kind {switch} to watch the "
+        f"{'heuristic checks' if switch == 'heuristic' else 'scores there are'}"
+    )
+
+
 def _main(args) -> int:
     import warnings
 
@@ -323,22 +451,33 @@ def _main(args) -> int:
     try:
         # options first: a typo should not wait for the data to load
         since, until = time_range(args.since, args.until)
+        tz = time_zone(args.tz)
         rules = _rules(args)
-        spans, scores, deployments = load_inputs(args)
+        spans, scores, deployments = load_inputs(args, rules)
+        _check_window(spans, since, until)
+        if "kind" in scores.columns and "dimension" in scores.columns:
+            rules = _watch_kind(rules, scores, args.score_kind)
+            note = _kind_note(args, rules, scores)
+        else:
+            note = None  # evaluate_alerts names the missing column
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LlmdriftWarning)
-            alerts = evaluate_alerts(spans, scores, deployments, rules, tz=args.tz)
+            alerts = evaluate_alerts(spans, scores, deployments, rules, tz=tz)
         status = alerts.attrs["status"]
         if since is not None:
             alerts = alerts[alerts["time"] >= since]
         if until is not None:
             alerts = alerts[alerts["time"] < until]
         alerts = alerts.reset_index(drop=True)
-        alerts.attrs["status"] = status
     except (SchemaError, ValueError, TypeError, KeyError, OSError, ImportError) as exc:
         print(f"llmdrift alerts: error: {exc}", file=sys.stderr)
         return 2
-    status = pd.DataFrame(alerts.attrs["status"])
+    if note:
+        print(note, file=sys.stderr)
+    # count the alerts shown, not those of the whole history
+    shown = alerts["rule"].value_counts()
+    status = pd.DataFrame(status)
+    status["n_alerts"] = [int(shown.get(rule, 0)) for rule in status["rule"]]
     if args.json:
         print(_to_json(alerts, status))
     else:
