@@ -44,6 +44,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from llmdrift._args import check_finite_values
 from llmdrift.schema import LlmdriftWarning, SchemaError, conform, validate
 
 __all__ = ["Store", "open_store", "load_from_store", "TABLE_KEYS"]
@@ -96,7 +97,7 @@ def _prepare(frame, name) -> pd.DataFrame:
         )
     validate(frame, name)
     out = conform(frame, name)
-    out = out.drop_duplicates(list(TABLE_KEYS[name]), keep="first")
+    keys = list(TABLE_KEYS[name])
     # nested cells (lists, dicts) do not fit a column store
     for column in out.columns:
         if out[column].dtype == object and len(out):
@@ -106,8 +107,56 @@ def _prepare(frame, name) -> pd.DataFrame:
                     f"{name} frame: column {column!r} holds lists or dicts, which "
                     "a store cannot keep; drop it or turn it into text first."
                 )
+    _check_rows(out, name, keys)
+    repeated = out.duplicated(keys, keep="first")
+    if repeated.any():
+        differing = int(repeated.sum()) - int(out.duplicated(keep="first").sum())
+        if differing:
+            first = out.loc[repeated, keys].iloc[0].to_dict()
+            warnings.warn(
+                f"{name}: {differing} row(s) repeat a ({', '.join(keys)}) of this "
+                f"batch with different values (first: {first}); the first row of "
+                f"each key is stored, the others are not. Keep the row you mean, "
+                f"e.g. drop_duplicates({keys}, keep='last'), before appending.",
+                LlmdriftWarning,
+                stacklevel=4,
+            )
+        out = out[~repeated]
     out.attrs = {}
     return out.reset_index(drop=True)
+
+
+_TIMES = {"spans": "start_time", "scores": "time"}
+_FINITE = {"spans": ("duration_ms", "cost_usd"), "scores": ("value",)}
+
+
+def _check_rows(out: pd.DataFrame, name: str, keys: list[str]) -> None:
+    """Refuse rows a store could not key, place in time or sum.
+
+    A missing key value cannot be matched on the next append (DuckDB and the
+    Parquet layout would disagree on whether two such rows are one), a
+    missing start time falls into no window, and an infinite number poisons
+    every sum it enters.
+    """
+    for column in [*keys, _TIMES.get(name)]:
+        if column is None or column not in out.columns:
+            continue
+        missing = out[column].isna().to_numpy()
+        if missing.any():
+            where = ""
+            if column != "span_id" and "span_id" in out.columns:
+                where = (
+                    f", e.g. span_id {out['span_id'].to_numpy()[missing.argmax()]!r}"
+                )
+            raise SchemaError(
+                f"{name} frame: column {column!r} is missing in "
+                f"{int(missing.sum())} row(s) (first at row "
+                f"{int(missing.argmax())}{where}); a store needs it in every row. "
+                f"Fill it or drop those rows, e.g. frame.dropna(subset=[{column!r}])."
+            )
+    for column in _FINITE.get(name, ()):
+        if column in out.columns:
+            check_finite_values(out, column, f"{name} frame")
 
 
 def _arrow(frame):
@@ -447,8 +496,10 @@ def _check_column_types(raw, stored: dict, table: str) -> None:
     rows are the registered ``_llmdrift_batch``. A column stored as BIGINT
     that now arrives as text ("x") would fail the insert with DuckDB's
     conversion error; this names the table, column, both types and a value.
-    Values that convert (text "3" into BIGINT) are let through, as DuckDB
-    would cast them.
+    A value must also come back unchanged from the stored type: 1.7 into a
+    BIGINT column (stored as 2) or 5 into a BOOLEAN one (stored as true) is
+    refused, not rounded. Values that convert exactly (text "3" into BIGINT,
+    3 into DOUBLE) are let through, as DuckDB would cast them.
     """
     for column, kind, *_ in raw.execute("DESCRIBE _llmdrift_batch").fetchall():
         want = stored.get(column)
@@ -457,14 +508,16 @@ def _check_column_types(raw, stored: dict, table: str) -> None:
         name = _quote(column)
         bad = raw.execute(
             f"SELECT {name}::VARCHAR FROM _llmdrift_batch WHERE {name} IS NOT NULL "
-            f"AND TRY_CAST({name} AS {want}) IS NULL LIMIT 1"
+            f"AND TRY_CAST(TRY_CAST({name} AS {want}) AS {kind}) "
+            f"IS DISTINCT FROM {name} LIMIT 1"
         ).fetchall()
         if bad:
             raise ValueError(
                 f"store table {table!r}: column {column!r} is stored as {want}, "
                 f"but the new rows hold {kind} values that do not convert to it "
-                f"(e.g. {bad[0][0]!r}); nothing was appended. Convert the column "
-                f"to the stored type before appending, or give it another name."
+                f"without change (e.g. {bad[0][0]!r}); nothing was appended. "
+                f"Convert the column to the stored type before appending, or give "
+                f"it another name."
             )
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from llmdrift import cost_by
-from llmdrift.schema import SchemaError
+from llmdrift.schema import LlmdriftWarning, SchemaError
 from llmdrift.store import load_from_store, open_store
 
 T0 = pd.Timestamp("2026-03-02", tz="UTC")
@@ -157,6 +157,67 @@ def test_an_extra_column_whose_type_changed_is_refused_naming_it(tmp_path, layou
     assert store.append(spans=later.assign(ticket=["7", "8", None, "9"])) == {
         "spans": 4
     }
+    store.close()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_values_that_would_change_in_a_stored_column_are_refused(tmp_path, layout):
+    store = open_store(store_path(tmp_path, layout))
+    spans = make_spans(6)
+    store.append(spans=spans.iloc[:2].assign(n=[1, 2], flag=[True, False]))
+    with pytest.raises(
+        ValueError, match="'n' is stored as BIGINT.*without change.*1.7"
+    ):
+        store.append(spans=spans.iloc[2:3].assign(n=[1.7], flag=[True]))
+    with pytest.raises(ValueError, match="'flag' is stored as BOOLEAN.*5"):
+        store.append(spans=spans.iloc[2:3].assign(n=[3], flag=[5]))
+    # exact conversions pass: 3.0 is the integer 3, 1 and 0 are the booleans
+    assert store.append(spans=spans.iloc[2:4].assign(n=[3.0, 4.0], flag=[1, 0])) == {
+        "spans": 2
+    }
+    assert store.count("spans") == 4
+    store.close()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_rows_without_key_or_time_or_with_infinite_numbers_are_refused(
+    tmp_path, layout
+):
+    store = open_store(store_path(tmp_path, layout))
+    spans = make_spans(4)
+    no_id = spans.astype({"span_id": object})
+    no_id.loc[1, "span_id"] = None
+    with pytest.raises(SchemaError, match=r"'span_id' is missing in 1 row.*row 1"):
+        store.append(spans=no_id)
+    no_time = spans.copy()
+    no_time.loc[2, "start_time"] = pd.NaT
+    with pytest.raises(SchemaError, match=r"'start_time' is missing.*'s2'.*dropna"):
+        store.append(spans=no_time)
+    endless = spans.assign(duration_ms=[1.0, np.inf, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"'duration_ms' holds 1 infinite.*'s1'"):
+        store.append(spans=endless)
+    scores = make_scores(spans).astype({"scorer": object})
+    scores.loc[0, "scorer"] = None
+    with pytest.raises(SchemaError, match=r"'scorer' is missing in 1 row"):
+        store.append(scores=scores)
+    assert store.count("spans") == 0 and store.count("scores") == 0
+    store.close()
+
+
+def test_a_key_repeated_with_different_values_in_one_batch_warns(tmp_path):
+    store = open_store(tmp_path / "s.duckdb")
+    scores = make_scores(make_spans(3))
+    same = pd.concat([scores, scores.iloc[:1]], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LlmdriftWarning)
+        assert store.append(scores=same) == {"scores": 3}  # an exact repeat: quiet
+    changed = scores.assign(scorer="judge-v2")
+    changed = pd.concat([changed, changed.iloc[:2].assign(value=[9.0, 9.0])])
+    with pytest.warns(LlmdriftWarning, match=r"2 row\(s\) repeat.*different values"):
+        assert store.append(scores=changed) == {"scores": 3}
+    stored = store.table("scores").to_pandas()
+    kept = stored[stored["scorer"] == "judge-v2"].sort_values("span_id")
+    assert kept["value"].tolist() == scores.sort_values("span_id")["value"].tolist()
     store.close()
 
 
