@@ -526,9 +526,21 @@ def quality_series(
     if not _is_ibis_table(scores):
         check_finite_values(scores, "value", "scores")
         check_unique_rows(scores, ["span_id", "dimension", "scorer", "kind"], "scores")
+        no_time = scores["time"].isna().to_numpy()
+        if no_time.any():
+            warnings.warn(
+                f"quality_series: {int(no_time.sum())} of {len(scores)} scores have "
+                f"no time (first: span_id {scores['span_id'].to_numpy()[no_time.argmax()]!r})"
+                " and fall in no window; they are left out. Give each score its "
+                "span's start_time.",
+                LlmdriftWarning,
+                stacklevel=2,
+            )
 
     # filter scores
     t = _to_table(scores, score_cols + from_scores, "scores")
+    # an integer value column (Int64 0/1 checks) has no NaN; means are floats
+    t = t.mutate(value=t.value.cast("float64"))
     for column, wanted in (
         ("dimension", dimension),
         ("kind", kind),

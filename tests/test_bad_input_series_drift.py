@@ -511,3 +511,31 @@ def test_quality_series_still_warns_about_mixed_kinds_but_not_failed_ones():
     with warnings.catch_warnings():  # failed human labels add no kind to the mean
         warnings.simplefilter("error", LlmdriftWarning)
         quality_series(None, pd.concat([scores, human.assign(value=np.nan)]))
+
+
+def test_quality_series_names_scores_without_a_time_and_counts_the_rest():
+    scores = _scores()
+    scores = scores[scores["dimension"] == scores["dimension"].iloc[0]].reset_index(
+        drop=True
+    )
+    lost = scores.copy()
+    lost.loc[[0, 5], "time"] = pd.NaT
+    with pytest.warns(LlmdriftWarning, match=r"2 of \d+ scores have no time"):
+        out = quality_series(None, lost, freq="D")
+    kept = lost.dropna(subset=["time"])
+    want = kept.groupby(kept["time"].dt.floor("D"))["value"].agg(["count", "mean"])
+    assert out["n"].tolist() == want["count"].tolist()
+    np.testing.assert_allclose(out["mean"], want["mean"])
+
+
+def test_quality_series_reads_an_integer_value_column():
+    scores = _scores()
+    check = scores[scores["dimension"] == "valid_json"].reset_index(drop=True)
+    ints = check.assign(value=pd.array(check["value"], dtype="Int64"))
+    ints.loc[3, "value"] = pd.NA
+    out = quality_series(None, ints, freq="D")
+    floats = ints.assign(value=ints["value"].astype("Float64").astype(float))
+    want = floats.dropna(subset=["value"])
+    want = want.groupby(want["time"].dt.floor("D"))["value"].agg(["count", "mean"])
+    assert out["n"].tolist() == want["count"].tolist()
+    np.testing.assert_allclose(out["mean"], want["mean"])
