@@ -197,3 +197,31 @@ def test_python_dash_m_runs_the_command_line():
     assert done.returncode == 0, done.stderr
     for command in ("ingest", "alerts", "report"):
         assert command in done.stdout
+
+
+def test_texts_of_spans_the_reader_skipped_are_not_stored(tmp_path, capsys):
+    spans = [_span(i) for i in range(4)]
+    spans[1]["startTimeUnixNano"] = "yesterday"  # the reader skips this span
+    path = write_file(tmp_path / "a.jsonl", "support-bot", spans)
+    store_path = tmp_path / "t.duckdb"
+    argv = ["ingest", str(path), "--store", str(store_path), "--no-progress"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "spans loaded: 3" in captured.out and "texts loaded: 3" in captured.out
+    assert "  1  text of a span the reader skipped" in captured.out
+    assert "warning: read_otlp: 1 span(s) skipped" in captured.err
+    store = open_store(store_path, read_only=True)
+    texts = store.table("contents").to_pandas()
+    stored = store.table("spans").to_pandas()
+    assert set(texts["span_id"]) == set(stored["span_id"])
+    store.close()
+
+
+def test_files_without_a_readable_span_exit_2(tmp_path, capsys):
+    path = tmp_path / "notes.jsonl"
+    path.write_text('{"hello": 1}\nnot json\n')
+    argv = ["ingest", str(path), "--store", str(tmp_path / "t.duckdb"), "--no-progress"]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert "spans read: 0" in captured.out
+    assert "no span could be read from the files" in captured.err

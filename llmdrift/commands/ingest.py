@@ -150,12 +150,20 @@ def run_ingest(
             warnings.simplefilter("always")
             spans = read_otlp(path)
             texts = read_otlp_contents(path) if contents else None
+            if texts is not None and len(texts):
+                # texts of spans the reader skipped (bad time, status...) would
+                # be stored without their span
+                orphan = ~texts["span_id"].isin(spans["span_id"])
+                if orphan.any():
+                    summary["skipped"]["text of a span the reader skipped"] += int(
+                        orphan.sum()
+                    )
+                    texts = texts[~orphan]
             if prices and len(spans):
                 spans = price_spans(spans)
             scores = None
             if checks and texts is not None and len(texts):
-                answered = texts[texts["span_id"].isin(spans["span_id"])]
-                scores = run_checks(answered, spans=spans)
+                scores = run_checks(texts, spans=spans)
         for item in caught:
             text = str(item.message)
             if text not in summary["warnings"]:
@@ -215,10 +223,13 @@ def format_summary(summary: dict, store: str) -> str:
         shown = ", ".join(f"{name} ({count:,})" for name, count in services[:10])
         more = f" and {len(services) - 10} more" if len(services) > 10 else ""
         lines.append(f"services: {shown}{more}")
-    for text in summary["warnings"][:5]:
-        lines.append(f"warning: {text}")
     lines.append(f"took {summary['seconds']:.1f} s")
     return "\n".join(lines)
+
+
+def format_warnings(summary: dict) -> str:
+    """The reader's warnings (first five) as lines for standard error."""
+    return "\n".join(f"warning: {text}" for text in summary["warnings"][:5])
 
 
 def _main(args) -> int:
@@ -236,4 +247,13 @@ def _main(args) -> int:
         print(f"llmdrift ingest: {err}", file=sys.stderr)
         return 2
     print(format_summary(summary, args.store))
+    if summary["warnings"]:
+        print(format_warnings(summary), file=sys.stderr)
+    if not summary["spans_read"]:
+        print(
+            "llmdrift ingest: no span could be read from the files (see 'skipped "
+            "by the reader' above); are they OTLP/JSON trace exports?",
+            file=sys.stderr,
+        )
+        return 2
     return 0
