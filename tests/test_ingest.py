@@ -155,8 +155,11 @@ def test_token_text_not_a_number_becomes_na_with_report(tmp_path):
         {"key": "llm.token_count.prompt", "value": {"stringValue": "n/a"}},
         {"key": "llm.token_count.completion", "value": {"stringValue": "7"}},
     ]
-    with pytest.warns(schema.LlmdriftWarning, match="unreadable"):
+    with pytest.warns(schema.LlmdriftWarning, match="unreadable") as caught:
         spans = read_otlp(write_lines(tmp_path / "a.jsonl", [request]))
+    message = str(caught[0].message)
+    assert "Reasons" not in message  # nothing was skipped
+    assert "First example: {" in message and "'n/a'" in message
     assert pd.isna(spans["input_tokens"].iloc[0])  # NA, not 0
     assert spans["output_tokens"].iloc[0] == 7
     report = spans.attrs["ingest_report"]

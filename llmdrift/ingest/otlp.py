@@ -455,11 +455,12 @@ def _finish_report(report: LoadReport, who: str, extra: dict) -> dict:
         )
     if problems:
         examples = report.examples or report.value_examples
-        detail = (
-            f" Reasons: {dict(report.skipped_reasons)}; first example: {examples[0]}."
-            if examples
+        reasons = (
+            f" Reasons: {dict(report.skipped_reasons)};"
+            if report.skipped_reasons
             else ""
         )
+        detail = f"{reasons} First example: {examples[0]}." if examples else reasons
         warnings.warn(
             f"{who}: " + "; ".join(problems) + f".{detail} The rest "
             "loaded; see .attrs['ingest_report'] for details.",
