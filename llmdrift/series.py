@@ -577,6 +577,16 @@ def quality_series(
         for column, wanted in (("dimension", dimension), ("scorer", scorer)):
             if wanted is not None:
                 _check_present(scores, column, _as_list(wanted))
+    if int(info["rows"]) == 0 and kind is not None:
+        try:
+            _check_present(scores, "kind", _as_list(kind))
+        except ValueError as absent:
+            # a valid kind no score has (no human labels yet) is not a typo
+            warnings.warn(
+                f"quality_series: {absent} The series is empty.",
+                LlmdriftWarning,
+                stacklevel=2,
+            )
     if from_spans and unmatched:
         warnings.warn(
             f"{unmatched} scores have no span (or a missing "

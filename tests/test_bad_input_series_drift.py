@@ -539,3 +539,10 @@ def test_quality_series_reads_an_integer_value_column():
     want = want.groupby(want["time"].dt.floor("D"))["value"].agg(["count", "mean"])
     assert out["n"].tolist() == want["count"].tolist()
     np.testing.assert_allclose(out["mean"], want["mean"])
+
+
+def test_quality_series_of_a_kind_no_score_has_warns_and_is_empty():
+    scores = _scores()
+    with pytest.warns(LlmdriftWarning, match=r"kind\(s\) \['human'\] have no scores"):
+        out = quality_series(None, scores, kind="human")
+    assert len(out) == 0
