@@ -6,8 +6,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEMO := data/demo/spans.parquet
 PYTEST_ARGS ?=
-# JupyterLab refuses to run as root (containers, CI boxes) without --allow-root
-JUPYTER_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
+# JupyterLab refuses to run as root (containers, CI boxes) without --allow-root;
+# kept apart from JUPYTER_ARGS so that `make lab JUPYTER_ARGS=...` keeps it
+ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
+JUPYTER_ARGS ?=
 
 .PHONY: lab test install demo lint format clean
 
@@ -25,7 +27,7 @@ $(DEMO): $(STAMP) llmdrift/datasets/demo.py
 	$(PY) -m llmdrift.datasets.demo --out data/demo
 
 lab: $(STAMP) $(DEMO)
-	$(VENV)/bin/jupyter lab $(JUPYTER_ARGS) notebooks/01_investigate_incident.ipynb
+	$(VENV)/bin/jupyter lab $(ROOT_ARGS) $(JUPYTER_ARGS) notebooks/01_investigate_incident.ipynb
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check llmdrift tests benchmarks

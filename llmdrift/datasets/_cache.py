@@ -156,7 +156,9 @@ def fetch(
     except Exception as exc:  # network errors come in many classes
         raise ConnectionError(
             f"could not download {url} ({type(exc).__name__}: {exc}); "
-            "download it yourself and pass the folder that holds it as path=..."
+            "download it yourself and pass the folder that holds it: path=... to "
+            "the llmdrift.datasets loader, or the runbook's folder parameter "
+            "(data_path in 01, path in 02, chen2023_path in 03)"
         ) from exc
     return Path(local)
 
