@@ -508,6 +508,33 @@ def test_agreement_table_formats_intervals(llmbar):
     assert list(text["order"]) == ["original", "swapped"]
 
 
+def test_agreement_table_leaves_out_what_a_level_makes_meaningless(pandalm):
+    from llmdrift.charts.calibration import agreement_table
+
+    out = llmdrift.agreement(
+        pandalm.scores, scale=pandalm.scale, judge="pandalm-7b", n_boot=50
+    )
+    assert out["pearson"].notna().all()  # computed on the codes 1/0/2
+    plain = agreement_table(out)
+    assert "Pearson r" in plain.columns
+    nominal = agreement_table(out, levels=pandalm.level)
+    assert pandalm.level == {"preference": "nominal"}
+    # only the statistics of unordered labels remain, with the same figures
+    assert "Pearson r" not in nominal.columns
+    assert "Cohen's kappa" in nominal.columns
+    assert nominal["Cohen's kappa"].tolist() == plain["Cohen's kappa"].tolist()
+    assert "nominal ratings: " in nominal.loc[0, "note"]
+    assert "Pearson r" in nominal.loc[0, "note"]
+    # two dimensions of different levels: each row shows its own statistics
+    both = pd.concat([out, out.assign(dimension="score")], ignore_index=True)
+    mixed = agreement_table(both, levels={"preference": "nominal", "score": "ordinal"})
+    assert "Pearson r" not in mixed.columns  # meaningful at neither level
+    spearman = mixed["Spearman rho"].tolist()
+    assert spearman[0] == "-" and spearman[1] == plain.loc[0, "Spearman rho"]
+    with pytest.raises(ValueError, match="levels holds \\['nominl'\\]"):
+        agreement_table(out, levels="nominl")
+
+
 def test_disagreement_browser_puts_opposite_preferences_first(pandalm):
     from llmdrift.widgets.calibration import DisagreementBrowser
 

@@ -151,6 +151,7 @@ def agreement_table(
     statistics: Sequence[str] | None = None,
     *,
     digits: int = 2,
+    levels: str | dict | None = None,
 ) -> pd.DataFrame:
     """The agreement table as text: each statistic as "estimate [low, high]".
 
@@ -164,6 +165,14 @@ def agreement_table(
         Statistic columns to show; default :data:`DEFAULT_STATISTICS` that
         are not NaN everywhere.
     digits : int, default=2
+    levels : str or dict, optional
+        Level of measurement of the dimensions ("nominal", "ordinal",
+        "interval"), one for all or ``{dimension: level}`` (as in
+        ``AnnotatedSet.level``). A statistic that means nothing at a row's
+        level (:data:`STATISTICS_BY_LEVEL`: no correlations for unordered
+        labels such as a pairwise preference, no kappas for continuous
+        ratings) is shown as "-" and the note says why. Default: every
+        statistic computed is shown.
 
     Returns
     -------
@@ -183,7 +192,17 @@ def agreement_table(
     '0.61 [0.45, 0.74]'
     """
     _check(table, ["dimension", "judge", "human", "n"], "llmdrift.agreement(...)")
-    stats = _statistics(table, statistics)
+    row_levels = _row_levels(table, levels)
+    shown = [
+        None if level is None else set(STATISTICS_BY_LEVEL[level])
+        for level in row_levels
+    ]
+    computed = _statistics(table, statistics)
+    stats = [
+        name
+        for name in computed
+        if any(allowed is None or name in allowed for allowed in shown)
+    ]
     first = table.columns.get_loc("n") + 1
     keys = [c for c in table.columns[:first] if c not in ("level", "n_groups")]
     out = table[keys].copy().reset_index(drop=True)
@@ -191,15 +210,56 @@ def agreement_table(
         low = table.get(f"{name}_ci_low", pd.Series(np.nan, index=table.index))
         high = table.get(f"{name}_ci_high", pd.Series(np.nan, index=table.index))
         cells = []
-        for v, lo, hi in zip(table[name], low, high, strict=True):
+        for v, lo, hi, allowed in zip(table[name], low, high, shown, strict=True):
+            if allowed is not None and name not in allowed:
+                cells.append("-")
+                continue
             text = _fmt(float(v), digits)
             if np.isfinite(v) and np.isfinite(lo) and np.isfinite(hi):
                 text += f" [{_fmt(float(lo), digits)}, {_fmt(float(hi), digits)}]"
             cells.append(text)
         out[_TITLES.get(name, name)] = cells
-    if "note" in table.columns:
-        out["note"] = table["note"].fillna("").to_numpy()
+    notes = (
+        table["note"].fillna("").to_numpy()
+        if "note" in table.columns
+        else np.full(len(table), "", dtype=object)
+    )
+    if levels is not None or "note" in table.columns:
+        out["note"] = [
+            _level_note(note, level, computed)
+            for note, level in zip(notes, row_levels, strict=True)
+        ]
     return out
+
+
+def _row_levels(table: pd.DataFrame, levels) -> list:
+    """The level of measurement of each row (None where none was given)."""
+    if levels is None:
+        return [None] * len(table)
+    if isinstance(levels, str):
+        levels = dict.fromkeys(table["dimension"].unique(), levels)
+    if not isinstance(levels, dict):
+        raise TypeError(
+            "levels must be a level name or a {dimension: level} dict, got "
+            f"{type(levels).__name__}"
+        )
+    unknown = sorted({str(v) for v in levels.values()} - set(STATISTICS_BY_LEVEL))
+    if unknown:
+        raise ValueError(
+            f"levels holds {unknown}; use one of {list(STATISTICS_BY_LEVEL)}"
+        )
+    return [levels.get(d) for d in table["dimension"]]
+
+
+def _level_note(note: str, level, stats) -> str:
+    """A row's note, saying which statistics its level leaves out."""
+    if level is None:
+        return note
+    hidden = [_TITLES.get(n, n) for n in stats if n not in STATISTICS_BY_LEVEL[level]]
+    if not hidden:
+        return note
+    said = f"{level} ratings: {', '.join(hidden)} not meaningful"
+    return f"{note}; {said}" if note else said
 
 
 def agreement_chart(
