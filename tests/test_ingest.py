@@ -889,6 +889,18 @@ def test_truncated_gzip_is_reported_and_the_lines_before_it_load(tmp_path):
     assert contents.attrs["ingest_report"]["skipped_reasons"] == {"truncated gzip": 1}
 
 
+def test_a_gz_file_that_is_not_gzip_is_named_so(tmp_path):
+    (tmp_path / "a.jsonl.gz").write_bytes(b"PK\x03\x04 a zip archive, not gzip\n")
+    with pytest.warns(schema.LlmdriftWarning, match="1 line\\(s\\) skipped"):
+        spans = read_otlp(tmp_path / "a.jsonl.gz")
+    report = spans.attrs["ingest_report"]
+    assert report["skipped_reasons"] == {"not gzip": 1}
+    assert "named .gz but is neither" in report["examples"][0]["reason"]
+    # plain JSON lines under a .gz name still load, as the content decides
+    write_lines(tmp_path / "plain.jsonl.gz", [_many_requests(2)])
+    assert len(read_otlp(tmp_path / "plain.jsonl.gz")) == 2
+
+
 def test_corrupt_gzip_is_reported_as_unreadable(tmp_path):
     bad = tmp_path / "bad.jsonl.gz"
     bad.write_bytes(b"\x1f\x8b" + b"not a deflate stream" * 5)

@@ -242,6 +242,16 @@ def _loads(data: bytes):
         raise Malformed("invalid JSON", text[:120]) from None
 
 
+def _looks_like_gzip_or_json(path: Path) -> bool:
+    """Whether a file starts as gzip does, or as JSON text may (a misnamed file)."""
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    if head.startswith(b"\x1f\x8b"):
+        return True
+    text = head.removeprefix(_BOM).lstrip()
+    return not text or text[:1] in (b"{", b"[")
+
+
 def _requests(doc) -> list:
     if isinstance(doc, list):
         return doc
@@ -258,6 +268,17 @@ def _documents(
     with the line where reading stopped; the lines before it are kept.
     """
     position = [0]
+    if path.name.endswith(".gz") and not _looks_like_gzip_or_json(path):
+        report.skip(
+            {"file": str(path), "line": 1},
+            Malformed(
+                "not gzip",
+                "the file is named .gz but is neither gzip-compressed nor JSON "
+                "text (a partial download, or another format?)",
+            ),
+            line=True,
+        )
+        return
     try:
         yield from _documents_of(path, report, on_bytes, position)
     except (EOFError, OSError, zlib.error) as error:
