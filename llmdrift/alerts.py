@@ -360,6 +360,12 @@ def _check_rules(rules: pd.DataFrame) -> pd.DataFrame:
             f"rules frame: missing column(s) {missing}; start from default_rules() "
             "and edit its cells."
         )
+    if len(rules) == 0:
+        # no rule, no check: an empty result would read as "all is well"
+        raise ValueError(
+            "rules frame holds no rules (no rows); pass default_rules() or some of "
+            "its rows, and set 'enabled' to False to skip a rule."
+        )
     unknown = sorted(set(rules["rule"]) - set(_RULES))
     if unknown:
         raise ValueError(
@@ -525,33 +531,69 @@ def _pooled_sd(n, std) -> float:
 def _baseline_fit(n, mean, std, day, shift, min_count):
     """Level, variance per score and CUSUM allowance of one group's baseline.
 
-    ``n, mean, std, day`` hold the baseline windows. Returns None when the
-    baseline has fewer than ``min_count`` scores or no spread.
+    ``n, mean, std, day`` hold the baseline windows. Returns ``(fit, None)``,
+    or ``(None, why)`` when the group cannot be watched: ``why`` is a dict
+    with ``status`` ("too few scores" or "zero level") and the figures.
+
+    The variance per score is the largest of (a) the within-window variance
+    pooled over windows of two or more scores, or, when no window holds two
+    (one score an hour, say), the spread of the window means around the
+    level, each weighted by its count; and (b) the spread of the daily means
+    around the level (day-to-day variation beyond sampling noise, as a
+    dispersion factor >= 1). A baseline with no spread at all (every score
+    equal, e.g. a pass rate of exactly 1.0) would make any dip infinitely
+    significant, or, as before, leave the group unwatched; its variance is
+    floored at ``shift * (1 - shift) * level**2``: the variance of a score
+    taking the values 0 and ``|level|`` at the dropped mean ``|level| * (1 -
+    shift)``, the largest any score in ``[0, |level|]`` with that mean can
+    have (Bhatia-Davis). For a 0/1 pass rate at 1.0 it is the binomial
+    variance ``p (1 - p)`` of the pass rate ``p = 1 - shift`` the rule is to
+    detect, so one failing score is weak evidence and a run of them an alarm.
     """
     has = n > 0
     total = float(n.sum())
-    if total < max(min_count, 2) or not has.any():
-        return None
+    need = max(min_count, 2)
+    if total < need or not has.any():
+        return None, dict(status="too few scores", scores=int(total), needs=need)
     level = float(np.sum(n[has] * mean[has]) / total)
+    if level == 0:
+        return None, dict(status="zero level")
     s = _pooled_sd(n, std)
-    if not (np.isfinite(s) and s > 0):
-        return None
+    if not np.isfinite(s):
+        # no window of two or more scores: the spread of the window means
+        windows = int(has.sum())
+        if windows > 1:
+            spread = float(np.sum(n[has] * (mean[has] - level) ** 2))
+            s = math.sqrt(spread / (windows - 1))
     # day-to-day spread beyond sampling noise (dispersion factor >= 1)
     frame = pd.DataFrame({"day": day[has], "n": n[has], "nx": n[has] * mean[has]})
     daily = frame.groupby("day").sum()
     days = len(daily)
-    phi = 1.0
+    var = s * s if np.isfinite(s) else 0.0
     if days > 2:
         dm = daily["nx"] / daily["n"]
-        phi = float(np.sum(daily["n"] * (dm - level) ** 2)) / ((days - 1) * s * s)
-        phi = max(phi, 1.0)
-    var = phi * s * s
+        var = max(var, float(np.sum(daily["n"] * (dm - level) ** 2)) / (days - 1))
+    phi = var / (s * s) if np.isfinite(s) and s > 0 else math.nan
+    floored = not var > 0
+    if floored:
+        var = shift * (1 - shift) * level * level
     delta = shift * abs(level)
     # allowance of the equivalent standardised CUSUM on these windows, for
     # a window of average count (empty windows included)
     k = delta * math.sqrt(float(np.mean(n))) / (2 * math.sqrt(var))
     se = math.sqrt(var / total)
-    return dict(level=level, var=var, delta=delta, k=k, sd=s, phi=phi, n=total, se=se)
+    fit = dict(
+        level=level,
+        var=var,
+        delta=delta,
+        k=k,
+        sd=s,
+        phi=phi,
+        n=total,
+        se=se,
+        floored=floored,
+    )
+    return fit, None
 
 
 def _thresholds(counts, days, b1, baseline, d, var, arl0_windows, threshold_of):
@@ -614,7 +656,9 @@ def drop_monitor(
         Drop to detect, as a share of each group's baseline level.
     baseline : int, default=28
         Days the levels and spreads are learnt from, at the start and again
-        after each alarm.
+        after each alarm. The first baseline is the first ``baseline`` days
+        (from the first window with scores) in which some group holds
+        ``min_count`` scores and after which there is a window to watch.
     arl0 : float, default=5000
         Target mean number of days between false alarms for a daily-window
         series (Siegmund's approximation); see Notes.
@@ -633,7 +677,11 @@ def drop_monitor(
         window of the run that led to it, the CUSUM estimate of when the
         drop began), ``baseline_start`` and ``baseline_end`` (windows),
         ``groups`` (indices of the groups watched), ``level`` (baseline
-        level per watched group), ``statistic`` and ``threshold``.
+        level per watched group), ``var`` (their variance per score),
+        ``floored`` (per watched group: its baseline had no spread, see
+        Notes), ``statistic`` and ``threshold``. No alarm can also mean
+        that no group could be watched (too short a history, too few
+        scores); :func:`quality_drop_alerts` says which in its status.
 
     Raises
     ------
@@ -653,10 +701,17 @@ def drop_monitor(
     and the CUSUM ``S_i = max(0, S_{i-1} + l_i)`` alarms when ``S_i > H``
     (``mu_g`` less ``margin`` standard errors, see above). Each window
     counts in proportion to its scores, so a day of 12 scores says less than
-    a day of 1,200. ``sigma_g**2`` is the pooled within-window variance times
+    a day of 1,200. ``sigma_g**2`` is the pooled within-window variance
+    (with windows of one score each, the spread of the window means) times
     a dispersion factor (>= 1) measured from the spread of the baseline's
     daily means, so day-to-day variation beyond sampling noise does not
-    cause alarms. The threshold: with ``k_g = d_g sqrt(m_g) / (2 sigma_g)``
+    cause alarms. A baseline with no spread at all (every score equal, such
+    as a pass rate of exactly 1.0) gets ``sigma_g**2 = shift (1 - shift)
+    mu_g**2``, the binomial variance of a 0/1 score at the dropped rate
+    (scaled to the level; the largest variance a score in ``[0, |mu_g|]``
+    with the dropped mean can have), so a drop from a constant level fires
+    (a drop of a 1.0 pass rate to 0 with one score an hour within 8 hours)
+    while one odd score does not. The threshold: with ``k_g = d_g sqrt(m_g) / (2 sigma_g)``
     (``m_g`` the group's mean count per window over the ``baseline`` days
     before the current day, empty windows included, so the threshold
     follows the traffic volume), ``k = sqrt(sum k_g**2)`` is the allowance
@@ -686,6 +741,52 @@ def drop_monitor(
     >>> [a["index"] for a in drop_monitor(n, mean, np.ones(50), np.arange(50))]
     [40]
     """
+    return _drop_monitor(
+        n,
+        mean,
+        std,
+        day,
+        shift=shift,
+        baseline=baseline,
+        arl0=arl0,
+        min_count=min_count,
+        margin=margin,
+    )[0]
+
+
+def _first_baseline(cum, days, first_day, baseline, need):
+    """First day >= ``first_day`` whose ``baseline`` days hold ``need`` scores
+    in some group and are followed by a window to watch; None if none."""
+    starts = np.unique(days[days >= first_day])
+    lo = np.searchsorted(days, starts, side="left")
+    hi = np.searchsorted(days, starts + baseline, side="left")
+    inside = hi < len(days)
+    enough = ((cum[:, hi] - cum[:, lo]) >= need).any(axis=0) & inside
+    found = np.flatnonzero(enough)
+    return starts[found[0]] if len(found) else None
+
+
+def _unwatched(counts, cum, days, baseline, need, last_reason):
+    """Why a group the monitor never watched could not be watched."""
+    has = counts > 0
+    if not has.any():
+        return dict(status="too few scores", scores=0, needs=need, most=0)
+    first, last = int(np.flatnonzero(has)[0]), int(np.flatnonzero(has)[-1])
+    span = int(days[last] - days[first]) + 1
+    base = dict(first=first, last=last, days=span, needs_days=baseline + 1)
+    if span <= baseline:
+        return dict(base, status="not enough history")
+    starts = np.unique(days[first : last + 1])
+    lo = np.searchsorted(days, starts, side="left")
+    hi = np.searchsorted(days, starts + baseline, side="left")
+    most = int((cum[hi] - cum[lo]).max())
+    if most < need:
+        return dict(base, status="too few scores", scores=most, needs=need, most=most)
+    return dict(base, **(last_reason or dict(status="zero level")))
+
+
+def _drop_monitor(n, mean, std, day, *, shift, baseline, arl0, min_count, margin):
+    """:func:`drop_monitor`'s alarms, and per group None (watched) or why not."""
     from llmdrift.changepoint import cusum_threshold
 
     counts = np.atleast_2d(np.asarray(n, dtype=np.float64))
@@ -703,16 +804,24 @@ def drop_monitor(
         raise ValueError(f"margin must be a finite number >= 0, got {margin!r}.")
     counts = np.where(np.isfinite(counts), counts, 0.0)
     x = np.where(counts > 0, x, 0.0)
+    need = max(int(min_count), 2)
+    cum = np.concatenate([np.zeros((len(counts), 1)), np.cumsum(counts, axis=1)], 1)
+    watched = np.zeros(len(counts), dtype=bool)
+    reasons = [None] * len(counts)
     alarms = []
-    first_day = days.min() if len(days) else 0
-    while True:
+    with_scores = counts.sum(axis=0) > 0
+    first_day = days[with_scores].min() if with_scores.any() else None
+    while first_day is not None:
+        # the first baseline that can be learnt: a group that starts late or
+        # sparse is watched from the first baseline days holding its scores
+        first_day = _first_baseline(cum, days, first_day, baseline, need)
+        if first_day is None:
+            break
         b0 = int(np.searchsorted(days, first_day, side="left"))
         b1 = int(np.searchsorted(days, first_day + baseline, side="left"))
-        if b1 >= len(days):
-            break
         fits = {}
         for g in range(len(counts)):
-            fit = _baseline_fit(
+            fit, why = _baseline_fit(
                 counts[g, b0:b1],
                 x[g, b0:b1],
                 sd[g, b0:b1],
@@ -722,8 +831,12 @@ def drop_monitor(
             )
             if fit is not None:
                 fits[g] = fit
+                watched[g] = True
+            elif why["status"] != "too few scores":
+                reasons[g] = why
         if not fits:
-            break
+            first_day = first_day + 1
+            continue
         gs = list(fits)
         level = np.array([fits[g]["level"] for g in gs])
         var = np.array([fits[g]["var"] for g in gs])
@@ -759,6 +872,7 @@ def drop_monitor(
                 groups=gs,
                 level=level,
                 var=var,
+                floored=[bool(fits[g]["floored"]) for g in gs],
                 statistic=float(s),
                 threshold=float(big_h[hit - b1]),
             )
@@ -766,7 +880,13 @@ def drop_monitor(
         if hit + 1 >= len(days):
             break
         first_day = days[hit + 1]
-    return alarms
+    why_not = [
+        None
+        if watched[g]
+        else _unwatched(counts[g], cum[g], days, baseline, need, reasons[g])
+        for g in range(len(counts))
+    ]
+    return alarms, why_not
 
 
 def quality_drop_alerts(
@@ -815,7 +935,12 @@ def quality_drop_alerts(
         window that tripped it), ``group``, ``dimension``, ``observed`` (the
         ``window``-day mean), ``baseline``, ``change``, ``change_pct``,
         ``started`` (estimated start of the drop), ``evidence``; sorted by
-        time.
+        time. ``.attrs["status"]`` holds one record per watched series
+        (group columns, ``group``, ``dimension``, ``status``, ``detail``,
+        ``days``): ``status`` is "watched", "not enough history" (the
+        series spans ``baseline`` days or fewer), "too few scores" (no
+        ``baseline`` days hold ``min_count`` scores) or "zero level";
+        ``detail`` says it in words with the figures.
 
     Raises
     ------
@@ -852,7 +977,7 @@ def quality_drop_alerts(
     known |= {"p50", "p95", "n_windows"}
     others = [c for c in series.columns if c not in known and c != group]
     frame = series[series["window_start"].notna()]
-    rows = []
+    rows, watch = [], []
     for name, part in frame.groupby(others + ["dimension"], sort=True, dropna=False):
         name = name if isinstance(name, tuple) else (name,)
         label = dict(zip(others + ["dimension"], name, strict=True))
@@ -885,7 +1010,7 @@ def quality_drop_alerts(
         if combined and group is not None and len(names) > 1:
             monitors.append((list(range(len(names))), "all"))
         for members, who in monitors:
-            found = drop_monitor(
+            found, why_not = _drop_monitor(
                 n[members],
                 mean[members],
                 std[members],
@@ -894,7 +1019,15 @@ def quality_drop_alerts(
                 baseline=base,
                 arl0=arl0,
                 min_count=min_count,
+                margin=1.0,
             )
+            if len(members) == 1:
+                where = f"{group}={who}" if group is not None else "all"
+                watch.append(
+                    _watch_record(
+                        why_not[0], label, where, times, base, min_count, others
+                    )
+                )
             for alarm in found:
                 rows.append(
                     _quality_row(
@@ -917,7 +1050,38 @@ def quality_drop_alerts(
     out = pd.DataFrame(rows, columns=["rule"] + others + list(ALERT_COLUMNS[1:-1]))
     for column in ("time", "started"):
         out[column] = pd.to_datetime(out[column], utc=True).astype(_UTC)
-    return out.sort_values("time", kind="stable").reset_index(drop=True)
+    out = out.sort_values("time", kind="stable").reset_index(drop=True)
+    # records, not a frame: pandas compares .attrs with == on concat/merge
+    out.attrs["status"] = watch
+    return out
+
+
+def _watch_record(why, label, where, times, base, min_count, others) -> dict:
+    """One status record of :func:`quality_drop_alerts`: a series watched or
+    why not, in words."""
+    record = {c: label[c] for c in others}
+    record.update(group=where, dimension=str(label["dimension"]))
+    if why is None:
+        return dict(record, status="watched", detail="", days=None)
+    status = why["status"]
+    if status == "not enough history":
+        first, last = times[why["first"]], times[why["last"]]
+        detail = (
+            f"{why['days']} day(s) of scores ({first:%Y-%m-%d} to {last:%Y-%m-%d}); "
+            f"the rule needs at least {why['needs_days']} days ({base} to learn the "
+            "baseline, then the days it watches)"
+        )
+    elif status == "too few scores":
+        detail = (
+            f"at most {why['most']} scores in any {base} days, and learning the "
+            f"baseline needs {why['needs']} (the rule's min_count {min_count})"
+        )
+    else:
+        detail = (
+            "the baseline mean is 0, and the rule watches drops of a share of "
+            "it; watch a dimension whose good value is above 0"
+        )
+    return dict(record, status=status, detail=detail, days=why.get("days"))
 
 
 def _quality_row(
@@ -990,6 +1154,12 @@ def _quality_row(
         f"{alarm['threshold']:.1f} (log-likelihood ratio for a {threshold:.0%} drop,"
         f" ARL0 {arl0:g} days); {span}-day mean {rolling:.3f}"
     )
+    if any(alarm.get("floored", ())):
+        evidence += (
+            f"; the baseline held no spread (every score equal), so its noise is "
+            f"taken as the binomial variance of a {threshold:.0%} drop, "
+            f"{threshold:g} x {1 - threshold:g} x level^2"
+        )
     return dict(
         rule="quality_drop",
         time=end,
@@ -1040,7 +1210,7 @@ def _quality_drop(spans, scores, rule, tz):
     by = _split(rule["by"])
     sc, state = _rule_scores(scores, rule)
     if sc is None:
-        return [], state
+        return [], state, ""
     _check_by(rule, by, set(spans.columns) | set(scores.columns), "spans and scores")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LlmdriftWarning)
@@ -1055,6 +1225,11 @@ def _quality_drop(spans, scores, rule, tz):
         min_count=int(rule["min_count"]),
         tz=tz,
     )
+    watched = []
+    for record in found.attrs.get("status", []):
+        where = [f"{c}={record[c]}" for c in by[:-1]] + [record["group"]]
+        where.append(record["dimension"])
+        watched.append(dict(record, where=", ".join(where)))
     rows = []
     for _, row in found.iterrows():
         prefix = _label(by[:-1], [row[c] for c in by[:-1]]) if len(by) > 1 else ""
@@ -1066,7 +1241,7 @@ def _quality_drop(spans, scores, rule, tz):
                 group=group,
             )
         )
-    return rows, "ran"
+    return (rows, *_coverage(watched, "series (group x dimension)"))
 
 
 # ---------------------------------------------------------------------------
@@ -1077,7 +1252,7 @@ def _prompt_hash_change(spans, deployments, rule):
     from llmdrift.prompts import hash_changes, unannounced_changes
 
     if "prompt_hash" not in spans.columns or spans["prompt_hash"].isna().all():
-        return [], "no prompt_hash in spans"
+        return [], "no prompt_hash in spans", ""
     by = _split(rule["by"]) or ["service"]
     missing = [c for c in by if c not in spans.columns]
     if missing:
@@ -1087,7 +1262,7 @@ def _prompt_hash_change(spans, deployments, rule):
         )
     changes = hash_changes(spans, by=by)
     if changes.empty:
-        return [], "ran"
+        return [], "ran", ""
     if deployments is None or len(deployments) == 0:
         loose = changes.assign(
             nearest_deployment=pd.NaT, nearest_deployment_gap=pd.NaT, gap=pd.NaT
@@ -1128,7 +1303,60 @@ def _prompt_hash_change(spans, deployments, rule):
                 evidence=evidence,
             )
         )
-    return alerts, "ran"
+    return alerts, "ran", ""
+
+
+# ---------------------------------------------------------------------------
+# which groups a rule could watch
+
+
+def _history_record(where, periods, needs, why, what, unit="day") -> dict:
+    """A group is watched when its history holds ``needs`` periods (days or
+    weeks, ``periods`` from its first to its last); else why not, in words."""
+    given = len(periods)
+    if given >= needs:
+        return dict(where=where, status="watched", detail="", days=given)
+    span = (
+        f"{periods[0]:%Y-%m-%d}"
+        if given == 1
+        else (f"{periods[0]:%Y-%m-%d} to {periods[-1]:%Y-%m-%d}")
+    )
+    start = "week of " if unit == "week" and given == 1 else ""
+    detail = (
+        f"{given} {unit}(s) of {what} ({start}{span}); the rule needs at least "
+        f"{needs} {unit}s ({why})"
+    )
+    return dict(where=where, status="not enough history", detail=detail, days=given)
+
+
+def _coverage(records, what) -> tuple[str, str]:
+    """A rule's ``status`` and ``detail`` from the records of its groups.
+
+    Every group watched: "ran". Some not: "ran", with the others named in
+    ``detail``. None: the reason as the status ("not enough history: ..."),
+    so the rule is reported as not evaluated rather than as quiet.
+    """
+    missing = [r for r in records if r["status"] != "watched"]
+    if not missing:
+        return "ran", ""
+    listed = "; ".join(
+        f"{r['where']} ({r['status']}: {r['detail']})" for r in missing[:5]
+    )
+    if len(missing) > 5:
+        listed += f"; and {len(missing) - 5} more"
+    if len(missing) < len(records):
+        return "ran", (
+            f"not evaluated for {len(missing)} of {len(records)} {what}: {listed}"
+        )
+    if all(r["status"] == "not enough history" for r in missing):
+        longest = max(missing, key=lambda r: r["days"] or 0)
+        which = (
+            f"{longest['where']} has"
+            if len(missing) == 1
+            else f"the longest of {len(missing)} {what}, {longest['where']}, has"
+        )
+        return f"not enough history: {which} {longest['detail']}", ""
+    return f"no {what} could be evaluated: {listed}", ""
 
 
 # ---------------------------------------------------------------------------
@@ -1169,14 +1397,14 @@ def _utc_day(day, tz):
 
 def _retrieval_drop(spans, rule, tz):
     if "retrieval_score" not in spans.columns:
-        return [], "no retrieval_score column"
+        return [], "no retrieval_score column", ""
     score = pd.to_numeric(spans["retrieval_score"], errors="coerce").astype("float64")
     mask = score.notna()
     if "span_kind" in spans.columns:
         kind = spans["span_kind"].astype("string")
         mask &= kind.isna() | (kind == "retrieval") | score.notna()
     if not mask.any():
-        return [], "no retrieval scores"
+        return [], "no retrieval scores", ""
     by = _split(rule["by"])
     _check_by(rule, by, spans.columns)
     window = _days(rule["window"], "window", rule["rule"])
@@ -1184,10 +1412,19 @@ def _retrieval_drop(spans, rule, tz):
     drop, alpha = float(rule["threshold"]), float(rule["alpha"])
     min_count = int(rule["min_count"])
     daily = _daily(spans[mask], score[mask], by, tz)
-    alerts = []
+    alerts, watched = [], []
     for name, part in daily.groupby(by, dropna=False) if by else [((), daily)]:
         name = name if isinstance(name, tuple) else (name,)
         full = _complete_days(part)
+        watched.append(
+            _history_record(
+                _label(by, name) if by else "all",
+                full.index,
+                base + window,
+                f"a {base}-day baseline, then its {window}-day window",
+                "retrieval scores",
+            )
+        )
         n, s1, s2 = (full[c].to_numpy(np.float64) for c in ("n", "s1", "s2"))
         day_mean = np.where(n > 0, s1 / np.where(n > 0, n, 1), np.nan)
         firing = False
@@ -1234,7 +1471,7 @@ def _retrieval_drop(spans, rule, tz):
                     )
                 )
             firing = now
-    return alerts, "ran"
+    return (alerts, *_coverage(watched, "groups"))
 
 
 # ---------------------------------------------------------------------------
@@ -1243,7 +1480,7 @@ def _retrieval_drop(spans, rule, tz):
 
 def _hallucination_spike(spans, rule, tz):
     if "flagged" not in spans.columns or spans["flagged"].isna().all():
-        return [], "no flagged column"
+        return [], "no flagged column", ""
     calls = spans
     if "span_kind" in spans.columns:
         kind = spans["span_kind"].astype("string")
@@ -1255,10 +1492,19 @@ def _hallucination_spike(spans, rule, tz):
     ratio, alpha = float(rule["threshold"]), float(rule["alpha"])
     min_count = int(rule["min_count"])
     daily = _daily(calls, flagged, by, tz)
-    alerts = []
+    alerts, watched = [], []
     for name, part in daily.groupby(by, dropna=False) if by else [((), daily)]:
         name = name if isinstance(name, tuple) else (name,)
         full = _complete_days(part)
+        watched.append(
+            _history_record(
+                _label(by, name) if by else "all",
+                full.index,
+                base + 1,
+                f"a {base}-day baseline, then the day it tests",
+                "model calls",
+            )
+        )
         n = full["n"].to_numpy(np.int64)
         k = full["s1"].to_numpy(np.float64).round().astype(np.int64)
         for d in range(base, len(full)):
@@ -1293,7 +1539,7 @@ def _hallucination_spike(spans, rule, tz):
                     ),
                 )
             )
-    return alerts, "ran"
+    return (alerts, *_coverage(watched, "groups"))
 
 
 # ---------------------------------------------------------------------------
@@ -1304,15 +1550,15 @@ def _cost_per_quality(spans, scores, rule):
     from llmdrift.cost import cost_per_quality
 
     if "cost_usd" not in spans.columns or spans["cost_usd"].isna().all():
-        return [], "no cost_usd in spans"
+        return [], "no cost_usd in spans", ""
     sc, state = _rule_scores(scores, rule)
     if sc is None:
-        return [], state
+        return [], state, ""
     dims = _split(rule["dimension"]) or sorted(sc["dimension"].dropna().unique())
     by = _split(rule["by"])
     _check_by(rule, by, spans.columns)
     threshold, min_count = float(rule["threshold"]), int(rule["min_count"])
-    alerts = []
+    alerts, watched = [], []
     for dim in dims:
         part = sc[(sc["dimension"] == dim) & sc["value"].notna()]
         if part.empty:
@@ -1323,6 +1569,19 @@ def _cost_per_quality(spans, scores, rule):
                 spans, part, by=by, freq="W", dimension=dim, alert_change=threshold
             )
         table = table.sort_values(by + ["window_start"])
+        for name, weeks in table.groupby(by, dropna=False) if by else [((), table)]:
+            name = name if isinstance(name, tuple) else (name,)
+            where = (_label(by, name) + ", " if by else "") + str(dim)
+            watched.append(
+                _history_record(
+                    where,
+                    pd.DatetimeIndex(weeks["window_start"]),
+                    2,
+                    "a week and the week before",
+                    "scores",
+                    unit="week",
+                )
+            )
         prev_n = (
             table.groupby(by, dropna=False)["n_scores"].shift(1)
             if by
@@ -1355,7 +1614,7 @@ def _cost_per_quality(spans, scores, rule):
                     ),
                 )
             )
-    return alerts, "ran"
+    return (alerts, *_coverage(watched, "series (group x dimension)"))
 
 
 # ---------------------------------------------------------------------------
@@ -1402,8 +1661,18 @@ def evaluate_alerts(
         - ``evidence`` (str): the test and figures the alert rests on
         - ``first_action`` (str): from the rule table
 
-        ``.attrs["status"]`` holds records ``rule, status, n_alerts``
-        (``pd.DataFrame(alerts.attrs["status"])`` makes them a frame).
+        ``.attrs["status"]`` holds records ``rule, status, n_alerts,
+        detail`` (``pd.DataFrame(alerts.attrs["status"])`` makes them a
+        frame). ``status`` is "ran", "disabled", or why the rule could not
+        be evaluated: the data lack its columns (``"no flagged column"``),
+        or the history is shorter than the rule needs (``"not enough
+        history: intent=a, format has 10 day(s) of scores (...); the rule
+        needs at least 29 days (...)"``: ``quality_drop`` needs its baseline
+        days and one more, ``retrieval_drop`` baseline plus window,
+        ``hallucination_spike`` baseline plus one day, ``cost_per_quality``
+        two weeks), or no group holds enough scores. When the rule ran but
+        some groups could not be watched, ``detail`` names them and why;
+        it is "" otherwise.
 
     Raises
     ------
@@ -1412,7 +1681,7 @@ def evaluate_alerts(
         times in another zone are converted to UTC), or a rule's ``by`` names
         a column the data lacks.
     ValueError
-        For a malformed rule table (unknown rule or column, a value out of
+        For a malformed rule table (no rows, an unknown rule or column, a value out of
         range, a rule given twice, an unknown score ``kind``, ``kind`` or
         ``dimension`` set on a rule that does not read scores, a
         ``dimension`` the scores of that kind lack: the message names the
@@ -1455,21 +1724,23 @@ def evaluate_alerts(
     rows, status = [], []
     for _, rule in table.iterrows():
         if not bool(rule["enabled"]):
-            status.append(dict(rule=rule["rule"], status="disabled", n_alerts=0))
+            status.append(
+                dict(rule=rule["rule"], status="disabled", n_alerts=0, detail="")
+            )
             continue
         name = rule["rule"]
         if name == "quality_drop":
-            found, state = _quality_drop(spans, scores, rule, tz)
+            found, state, detail = _quality_drop(spans, scores, rule, tz)
         elif name == "prompt_hash_change":
-            found, state = _prompt_hash_change(spans, deployments, rule)
+            found, state, detail = _prompt_hash_change(spans, deployments, rule)
         elif name == "retrieval_drop":
-            found, state = _retrieval_drop(spans, rule, tz)
+            found, state, detail = _retrieval_drop(spans, rule, tz)
         elif name == "hallucination_spike":
-            found, state = _hallucination_spike(spans, rule, tz)
+            found, state, detail = _hallucination_spike(spans, rule, tz)
         else:
-            found, state = _cost_per_quality(spans, scores, rule)
+            found, state, detail = _cost_per_quality(spans, scores, rule)
         rows.extend(found)
-        status.append(dict(rule=name, status=state, n_alerts=len(found)))
+        status.append(dict(rule=name, status=state, n_alerts=len(found), detail=detail))
     out = pd.DataFrame(rows, columns=list(ALERT_COLUMNS))
     for column in ("time", "started"):
         out[column] = pd.to_datetime(out[column], utc=True).astype(_UTC)
@@ -1482,6 +1753,6 @@ def evaluate_alerts(
     )
     # records, not a frame: pandas compares .attrs with == on concat/merge
     out.attrs["status"] = pd.DataFrame(
-        status, columns=["rule", "status", "n_alerts"]
+        status, columns=["rule", "status", "n_alerts", "detail"]
     ).to_dict("records")
     return out

@@ -429,3 +429,139 @@ def test_results_of_two_runs_concatenate():
         "relevance",
         "coherence",
     }
+
+
+# ---------------------------------------------------------------------------
+# trial: a baseline without spread, one score an hour, a short history
+
+
+def _hourly(values, intent="a", start=T0, extra=None):
+    """Spans and judge scores, one an hour, with the given values."""
+    t = start + pd.to_timedelta(np.arange(len(values)), unit="h")
+    ids = [f"{intent}{i:015x}" for i in range(len(values))]
+    spans = pd.DataFrame(
+        {"span_id": ids, "trace_id": ids, "start_time": t, "intent": intent}
+    )
+    for column, value in (extra or {}).items():
+        spans[column] = value
+    scores = pd.DataFrame(
+        {
+            "span_id": ids,
+            "time": t,
+            "dimension": "format",
+            "value": np.asarray(values, dtype=float),
+            "scorer": "j",
+            "kind": "judge",
+        }
+    )
+    return spans, scores
+
+
+def _status(alerts) -> dict:
+    return {r["rule"]: r for r in alerts.attrs["status"]}
+
+
+def test_drop_from_a_constant_baseline_fires_when_the_binomial_floor_says():
+    """A pass rate of exactly 1.0 for 35 days, then 0.0: the zero-variance
+    baseline left the group unwatched, so the clearest drop never fired."""
+    hours_before = 35 * 24
+    spans, scores = _hourly([1.0] * hours_before + [0.0] * (5 * 24))
+    out = evaluate_alerts(spans, scores, None, default_rules())
+    drops = out[out["rule"] == "quality_drop"]
+    assert len(drops) == 1
+    # the documented floor: the binomial variance of a pass rate dropped by
+    # 5%, shift (1 - shift) level**2; the CUSUM gains d/var (ref - 0 - d/2)
+    # per failing hour, ref the level less one standard error of it
+    shift, level = 0.05, 1.0
+    var = shift * (1 - shift) * level**2
+    d = shift * level
+    baseline_scores = 28 * 24  # the first 28 days: one score an hour
+    ref = level - math.sqrt(var / baseline_scores)
+    gain = d / var * (ref - 0.0 - d / 2)
+    k = round(d * math.sqrt(1.0) / (2 * math.sqrt(var)), 4)
+    big_h = 2 * k * cusum_threshold(5000 * 24, k=k)
+    hours = math.floor(big_h / gain) + 1
+    assert drops["time"].iloc[0] == T0 + 35 * DAY + hours * pd.Timedelta("1h")
+    assert drops["observed"].iloc[0] == 0.0 and drops["baseline"].iloc[0] == 1.0
+    assert "held no spread" in drops["evidence"].iloc[0]
+
+
+def test_constant_baseline_that_stays_or_has_one_odd_score_is_quiet():
+    steady, steady_scores = _hourly([1.0] * (40 * 24))
+    assert evaluate_alerts(steady, steady_scores).query("rule == 'quality_drop'").empty
+    # one failing score after 840 passes is weak evidence under the floor
+    values = [1.0] * (40 * 24)
+    values[35 * 24] = 0.0
+    spans, scores = _hourly(values)
+    out = evaluate_alerts(spans, scores)
+    assert out[out["rule"] == "quality_drop"].empty
+    assert _status(out)["quality_drop"]["status"] == "ran"
+
+
+def test_one_score_per_hour_is_watched():
+    """Windows of one score have no standard deviation: the pooled spread was
+    NaN and the group was silently not watched."""
+    rng = np.random.default_rng(3)
+    before = (rng.random(35 * 24) < 0.97).astype(float)
+    after = (rng.random(5 * 24) < 0.5).astype(float)
+    spans, scores = _hourly(np.r_[before, after])
+    out = evaluate_alerts(spans, scores)
+    drops = out[out["rule"] == "quality_drop"]
+    assert len(drops) == 1
+    assert T0 + 35 * DAY < drops["time"].iloc[0] <= T0 + 36 * DAY
+    assert drops["baseline"].iloc[0] == pytest.approx(before[: 28 * 24].mean())
+
+
+def test_short_history_is_not_enough_history_not_a_quiet_run():
+    days = 10
+    spans, scores = _hourly(
+        [1.0] * (days * 24),
+        extra={"service": "api", "flagged": False, "retrieval_score": 0.8},
+    )
+    status = _status(evaluate_alerts(spans, scores))
+    end = T0 + (days - 1) * DAY
+    span = f"({T0:%Y-%m-%d} to {end:%Y-%m-%d})"
+    assert status["quality_drop"]["status"] == (
+        f"not enough history: intent=a, format has {days} day(s) of scores {span}; "
+        "the rule needs at least 29 days (28 to learn the baseline, then the "
+        "days it watches)"
+    )
+    assert status["retrieval_drop"]["status"].startswith(
+        f"not enough history: service=api has {days} day(s) of retrieval scores"
+    )
+    assert "needs at least 31 days" in status["retrieval_drop"]["status"]
+    assert "needs at least 29 days" in status["hallucination_spike"]["status"]
+    for rule in ("quality_drop", "retrieval_drop", "hallucination_spike"):
+        assert status[rule]["n_alerts"] == 0
+
+
+def test_a_group_too_young_to_watch_is_named_and_a_late_group_is_watched():
+    old_spans, old_scores = _hourly([4.0, 5.0] * (20 * 24), intent="a")
+    # b starts 30 days in: 10 days of history, too few for a 28-day baseline
+    young_spans, young_scores = _hourly(
+        [4.0, 5.0] * (5 * 24), intent="b", start=T0 + 30 * DAY
+    )
+    spans = pd.concat([old_spans, young_spans], ignore_index=True)
+    scores = pd.concat([old_scores, young_scores], ignore_index=True)
+    status = _status(evaluate_alerts(spans, scores))["quality_drop"]
+    assert status["status"] == "ran"
+    assert status["detail"].startswith(
+        "not evaluated for 1 of 2 series (group x dimension): intent=b, format "
+        "(not enough history: 10 day(s) of scores"
+    )
+    # c starts 10 days in and drops 40 days later: its baseline is its own
+    # first 28 days (the first 28 days of the data held none of its scores)
+    late = [4.0, 5.0] * (20 * 24) + [2.0] * (10 * 24)
+    late_spans, late_scores = _hourly(late, intent="c", start=T0 + 10 * DAY)
+    spans = pd.concat([old_spans, late_spans], ignore_index=True)
+    scores = pd.concat([old_scores, late_scores], ignore_index=True)
+    out = evaluate_alerts(spans, scores)
+    fired = out[(out["rule"] == "quality_drop") & (out["group"] == "intent=c")]
+    assert len(fired) == 1
+    assert T0 + 50 * DAY < fired["time"].iloc[0] <= T0 + 51 * DAY
+    assert fired["baseline"].iloc[0] == pytest.approx(4.5)
+
+
+def test_empty_rule_table_is_refused():
+    with pytest.raises(ValueError, match="rules frame holds no rules"):
+        evaluate_alerts(*_hourly([1.0] * 48), rules=default_rules().iloc[:0])
