@@ -5,6 +5,12 @@ module defines ``add_parser(subparsers)``, which registers the subcommand and
 sets ``func`` on its parser to a callable taking the parsed arguments and
 returning the process exit code.
 
+An unexpected exception (a bug, not bad input, which each subcommand
+reports itself) is printed as one line asking to report it, with exit code
+2, so that ``llmdrift alerts``' exit code 1 always means "alerts fired".
+``--debug`` (on subcommands that have it) or the environment variable
+``LLMDRIFT_DEBUG=1`` print the traceback as well.
+
 Examples
 --------
 >>> from llmdrift.cli import build_parser
@@ -17,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 
 # subcommand name -> module under llmdrift.commands that registers it
 COMMANDS = ("ingest", "alerts", "report")
@@ -48,7 +56,44 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except Exception as exc:  # noqa: BLE001 - a bug must not read as an exit code
+        _internal_error(args, exc)
+        return 2
+
+
+def _internal_error(args, exc: Exception) -> None:
+    """One line on stderr for an unexpected exception; the traceback on request.
+
+    Examples
+    --------
+    >>> import argparse, contextlib, io
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err):
+    ...     _internal_error(argparse.Namespace(command="alerts"), KeyError("rule"))
+    >>> print(err.getvalue().strip()[:60])
+    llmdrift alerts: internal error (KeyError: 'rule'); please r
+    """
+    debug = getattr(args, "debug", False) or os.environ.get(
+        "LLMDRIFT_DEBUG", ""
+    ).strip() not in ("", "0")
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    text = " ".join(str(exc).split()) or "no message"
+    if len(text) > 300:
+        text = text[:297] + "..."
+    how = (
+        "--debug or LLMDRIFT_DEBUG=1"
+        if hasattr(args, "debug")
+        else ("LLMDRIFT_DEBUG=1")
+    )
+    more = "" if debug else f"; rerun with {how} for the traceback"
+    print(
+        f"llmdrift {args.command}: internal error ({type(exc).__name__}: {text}); "
+        f"please report this, with the command line, as an llmdrift bug{more}",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -352,3 +352,26 @@ def test_cli_report_bad_data_folder_exits_2_naming_it(tmp_path, capsys, make, ex
     assert f"--data {str(data)!r} {expected}" in err
     assert "python -m llmdrift.datasets.demo --out" in err
     assert not out.exists()
+
+
+def test_cli_report_unexpected_error_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    """A bug raised a traceback with exit 1; now one line asking to report it."""
+    import importlib
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    # the module (llmdrift.investigate can also name the function)
+    module = importlib.import_module("llmdrift.investigate")
+    monkeypatch.setattr(module, "load_source", broken)
+    monkeypatch.delenv("LLMDRIFT_DEBUG", raising=False)
+    out = str(tmp_path / "x.html")
+    assert main(["report", "--source", "demo", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "llmdrift report: internal error (RuntimeError: boom); please report "
+        "this, with the command line, as an llmdrift bug; rerun with --debug or "
+        "LLMDRIFT_DEBUG=1 for the traceback"
+    ]
+    assert main(["report", "--source", "demo", "--out", out, "--debug"]) == 2
+    assert capsys.readouterr().err.startswith("Traceback (most recent call last):")

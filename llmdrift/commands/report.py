@@ -61,6 +61,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="folder of the demo Parquet files or of the chen2023 CSVs; it must "
         "exist (default: data/demo, or the download cache)",
     )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on an unexpected error, print the traceback (also LLMDRIFT_DEBUG=1); "
+        "without it the error is one line and the exit code 2",
+    )
     parser.set_defaults(func=run)
     return parser
 
