@@ -729,7 +729,11 @@ def drop_monitor(
     reported as a drop. Windows are weighted by their counts only: a
     day-level quality wobble larger than sampling noise is absorbed by the
     dispersion factor measured at the baseline's volume, not modelled as a
-    separate variance term.
+    separate variance term. The log-likelihood ratio is Gaussian: for a
+    baseline with almost no spread (one failing 0/1 score in a month of
+    passes) it overstates what a rare low score says, so one more failure
+    can fire; only a baseline with no spread at all gets the binomial floor
+    above (a binomial CUSUM for 0/1 scores would model this exactly).
 
     Examples
     --------

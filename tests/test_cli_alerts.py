@@ -114,9 +114,9 @@ def test_source_demo_and_disable(monkeypatch, small_demo, tmp_path, run_alerts):
     )
     assert result.code == 0
     out = result.out.strip().splitlines()
-    assert out[0] == "no alerts"
     # the rules that could not run are named, so "no alerts" is not read as
     # "all checked and well"
+    assert out[0] == "no alerts from the rules that ran: hallucination_spike"
     assert out[1:] == ["not evaluated: retrieval_drop (no retrieval scores)"]
 
 
@@ -125,7 +125,9 @@ def test_quiet_history_exits_0_with_table(tmp_path, run_alerts):
     result = run_alerts(*_files(tmp_path))
     assert result.code == 0
     out = result.out.strip().splitlines()
-    assert out[0] == "no alerts"
+    assert (
+        out[0] == "no alerts from the rules that ran: quality_drop, prompt_hash_change"
+    )
     assert "not evaluated: cost_per_quality (no cost_usd in spans)" in out
 
 
@@ -140,6 +142,9 @@ def test_no_rule_able_to_run_exits_2(tmp_path, run_alerts):
     )
     assert result.code == 2
     assert "no alert rule could run" in result.err
+    # only the error: a "no alerts" on stdout beside it contradicted it
+    assert result.out == ""
+    assert "  retrieval_drop: no retrieval_score column" in result.err.splitlines()
 
 
 def test_since_filters_but_keeps_history(demo_files, small_demo, run_alerts):
@@ -537,3 +542,177 @@ def test_score_kind_with_rules_file_exits_2(tmp_path, run_alerts):
     assert result.code == 2
     assert "--score-kind applies to the default rules" in result.err
     assert "'kind' column" in result.err
+
+
+# ---------------------------------------------------------------------------
+# trial: empty rules files, booleans, disabled rules, short histories, bugs
+
+
+def test_rules_file_with_only_a_header_exits_2_naming_it(tmp_path, run_alerts):
+    """It printed a KeyError traceback and exited 1, the code for 'alerts fired'."""
+    _quiet_files(tmp_path)
+    path = tmp_path / "r.csv"
+    path.write_text("rule,enabled,first_action\n")
+    result = run_alerts(*_files(tmp_path), "--rules", path)
+    assert result.code == 2
+    assert result.err.startswith(
+        f"llmdrift alerts: error: rules file {str(path)!r} holds no rules"
+    )
+    assert "Traceback" not in result.err and result.out == ""
+    (tmp_path / "r.json").write_text("[]")
+    result = run_alerts(*_files(tmp_path), "--rules", tmp_path / "r.json")
+    assert result.code == 2
+    assert "holds no rules" in result.err
+
+
+def test_rules_file_booleans_read_alike_in_csv_and_json(tmp_path):
+    from llmdrift.commands.alerts import _read_rules
+
+    names = [
+        "quality_drop",
+        "prompt_hash_change",
+        "retrieval_drop",
+        "hallucination_spike",
+        "cost_per_quality",
+    ]
+    written = ["TRUE", "0", "Yes", "no", "1"]
+    expected = [True, False, True, False, True]
+    lines = ["rule,enabled,first_action"]
+    lines += [f"{n},{v},look" for n, v in zip(names, written, strict=True)]
+    (tmp_path / "r.csv").write_text("\n".join(lines) + "\n")
+    as_json = ["true", 0, "YES", False, 1]
+    records = [
+        dict(rule=n, enabled=v, first_action="look")
+        for n, v in zip(names, as_json, strict=True)
+    ]
+    (tmp_path / "r.json").write_text(json.dumps(records))
+    for name in ("r.csv", "r.json"):
+        rules = _read_rules(tmp_path / name)
+        assert rules["enabled"].tolist() == expected, name
+        assert all(isinstance(v, bool) for v in rules["enabled"])
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "shown"),
+    [
+        ("r.csv", "rule,enabled,first_action\nquality_drop,maybe,x\n", "'maybe'"),
+        ("r.csv", "rule,enabled,first_action\nquality_drop,2,x\n", "'2'"),
+        ("r.csv", "rule,enabled,first_action\nquality_drop,,x\n", "is empty"),
+        (
+            "r.json",
+            '[{"rule": "quality_drop", "enabled": "on", "first_action": "x"}]',
+            "'on'",
+        ),
+        (
+            "r.json",
+            '[{"rule": "quality_drop", "enabled": 2, "first_action": "x"}]',
+            "2",
+        ),
+    ],
+)
+def test_rules_file_refuses_other_booleans(tmp_path, run_alerts, name, content, shown):
+    _quiet_files(tmp_path)
+    path = tmp_path / name
+    path.write_text(content)
+    result = run_alerts(*_files(tmp_path), "--rules", path)
+    assert result.code == 2
+    assert f"rule 'quality_drop': enabled {'' if shown == 'is empty' else 'is '}" in (
+        result.err
+    )
+    assert shown in result.err
+    assert "write true or false (1/0 and yes/no" in result.err
+
+
+def test_every_rule_disabled_says_so(tmp_path, run_alerts):
+    """It said 'no alert rule could run on this data ... give scores'."""
+    from llmdrift.alerts import default_rules
+
+    _quiet_files(tmp_path)
+    every = [o for rule in default_rules()["rule"] for o in ("--disable", rule)]
+    result = run_alerts(*_files(tmp_path), *every)
+    assert result.code == 2
+    assert result.err.startswith(
+        "llmdrift alerts: error: every alert rule is disabled (by --disable)"
+    )
+    assert "give scores" not in result.err and result.out == ""
+    path = tmp_path / "off.csv"
+    path.write_text("rule,enabled,first_action\nquality_drop,false,x\n")
+    result = run_alerts(*_files(tmp_path), "--rules", path)
+    assert result.code == 2
+    assert (
+        f"every alert rule is disabled (by the 'enabled' column of {str(path)!r})"
+        in (result.err)
+    )
+
+
+def test_short_history_is_reported_not_evaluated(tmp_path, run_alerts):
+    """10 days of history for a 28-day baseline: 'no alerts', exit 0, as if
+    the quality rule had watched and found nothing."""
+    spans, scores = _quiet_files(tmp_path, days=10)
+    first, last = scores["time"].min(), scores["time"].max()
+    days = (last.normalize() - first.normalize()).days + 1
+    span = f"({first:%Y-%m-%d} to {last:%Y-%m-%d})"
+    result = run_alerts(*_files(tmp_path))
+    assert result.code == 0
+    out = result.out.strip().splitlines()
+    assert out[0] == "no alerts from the rules that ran: prompt_hash_change"
+    assert (
+        f"not evaluated: quality_drop (not enough history: intent=a, format has "
+        f"{days} day(s) of scores {span}; the rule needs at least 29 days (28 to "
+        "learn the baseline, then the days it watches))"
+    ) in out
+    # with the only rule that could run disabled: the error alone, exit 2
+    result = run_alerts(*_files(tmp_path), "--disable", "prompt_hash_change")
+    assert result.code == 2
+    assert result.out == ""
+    err = result.err.splitlines()
+    assert err[0] == "llmdrift alerts: error: no alert rule could run on this data:"
+    assert (
+        f"  quality_drop: not enough history: intent=a, format has {days} day(s)"
+        in (result.err)
+    )
+    assert "give a longer history" in err[-1]
+
+
+def test_a_group_too_young_is_reported_partly_evaluated(tmp_path, run_alerts):
+    spans, scores = _quiet_files(tmp_path, days=35)
+    young = (scores["time"] >= scores["time"].min() + pd.Timedelta("30D")).to_numpy()
+    # the last 5 days of traffic go to a new intent
+    spans.loc[young, "intent"] = "b"
+    spans.to_parquet(tmp_path / "spans.parquet")
+    result = run_alerts(*_files(tmp_path), "--json")
+    assert result.code == 0
+    status = {s["rule"]: s for s in json.loads(result.out)["status"]}
+    assert status["quality_drop"]["status"] == "ran"
+    assert "intent=b, format (not enough history" in status["quality_drop"]["detail"]
+    text = run_alerts(*_files(tmp_path)).out.splitlines()
+    assert any(
+        line.startswith("partly evaluated: quality_drop: not evaluated for 1 of 2")
+        for line in text
+    )
+
+
+def test_unexpected_error_is_one_line_exit_2(tmp_path, run_alerts, monkeypatch):
+    """A bug raised a traceback and exit 1, which cron reads as 'alerts fired'."""
+    import llmdrift.alerts
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom\nat line two")
+
+    monkeypatch.setattr(llmdrift.alerts, "evaluate_alerts", broken)
+    monkeypatch.delenv("LLMDRIFT_DEBUG", raising=False)
+    _quiet_files(tmp_path)
+    result = run_alerts(*_files(tmp_path))
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        "llmdrift alerts: internal error (RuntimeError: boom at line two); please "
+        "report this, with the command line, as an llmdrift bug; rerun with "
+        "--debug or LLMDRIFT_DEBUG=1 for the traceback"
+    ]
+    result = run_alerts(*_files(tmp_path), "--debug")
+    assert result.code == 2
+    assert result.err.startswith("Traceback (most recent call last):")
+    assert "please report this" in result.err
+    monkeypatch.setenv("LLMDRIFT_DEBUG", "1")
+    result = run_alerts(*_files(tmp_path))
+    assert result.code == 2 and "Traceback" in result.err

@@ -7,9 +7,19 @@ alerts as a table or as JSON (``--json``). The exit code is for cron and CI:
 
 - 0: no alert fired;
 - 1: at least one alert fired;
-- 2: bad input (a missing file or column, naive times, a bad rule table,
-  a store that cannot be opened, a ``--since``/``--until`` window that holds
-  no data), with a message on stderr naming what is wrong and how to fix it.
+- 2: bad input (a missing file or column, naive times, a bad or empty rule
+  table, every rule disabled, a store that cannot be opened, a
+  ``--since``/``--until`` window that holds no data, data on which no
+  enabled rule can be evaluated), with a message on stderr naming what is
+  wrong and how to fix it; also an unexpected error (a bug), as one line
+  asking to report it (``--debug`` or ``LLMDRIFT_DEBUG=1`` adds the
+  traceback), so 1 always means "alerts fired".
+
+A rule that cannot be evaluated (its columns are absent, or the history is
+shorter than its baseline) is listed as "not evaluated" with the reason;
+when no alert fired the first line then reads "no alerts from the rules
+that ran: ..." rather than "no alerts". A rule that ran for some groups
+only (an intent added 10 days ago, say) is listed as "partly evaluated".
 
 The default rules watch judge scores (``quality_drop``, ``cost_per_quality``);
 ``--score-kind heuristic`` (or ``all``) makes them watch the heuristic checks
@@ -27,8 +37,8 @@ Examples
 >>> parser = argparse.ArgumentParser(prog="llmdrift")
 >>> add_parser(parser.add_subparsers(dest="command"))
 >>> args = parser.parse_args(["alerts", "--source", "demo", "--json"])
->>> args.source, args.json, args.disable, args.score_kind
-('demo', True, [], None)
+>>> args.source, args.json, args.disable, args.score_kind, args.debug
+('demo', True, [], None, False)
 """
 
 from __future__ import annotations
@@ -133,6 +143,11 @@ def add_parser(subparsers) -> None:
         help="report only alerts before this ISO time, e.g. 2024-06-08T00:00Z",
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on an unexpected error, print the traceback (also LLMDRIFT_DEBUG=1)",
+    )
     parser.set_defaults(func=_main)
 
 
@@ -270,11 +285,18 @@ def _read_rules(path):
         if file.suffix.lower() == ".json":
             rules = pd.DataFrame(json.loads(file.read_text(encoding="utf-8")))
         else:
-            rules = pd.read_csv(file)
+            # enabled as text: true/false, 1/0 and yes/no all read alike
+            rules = pd.read_csv(file, dtype={"enabled": "string"})
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputError(
             f"rules file {str(path)!r} is not a CSV or JSON table ({exc}); {hint}."
         ) from None
+    if len(rules) == 0:
+        raise InputError(
+            f"rules file {str(path)!r} holds no rules (no rows below the header); "
+            f"list at least one rule, or leave --rules out for the default rules; "
+            f"{hint}."
+        )
     needed = ("rule", "enabled", "first_action")
     missing = [c for c in needed if c not in rules.columns]
     if missing:
@@ -283,10 +305,55 @@ def _read_rules(path):
             f"{list(rules.columns)[:12]}); a rule table needs {list(needed)} and "
             f"may set any of {list(RULE_COLUMNS)}; {hint}."
         )
+    rules = rules.copy()
+    rules["enabled"] = [
+        _yes_no(value, name, i, path)
+        for i, (value, name) in enumerate(
+            zip(rules["enabled"], rules["rule"], strict=True)
+        )
+    ]
     try:
         return _check_rules(rules)
     except (ValueError, TypeError) as exc:
         raise InputError(f"rules file {str(path)!r}: {exc}") from None
+
+
+_YES = ("true", "1", "yes")
+_NO = ("false", "0", "no")
+
+
+def _yes_no(value, rule, row, path) -> bool:
+    """A rules file's ``enabled`` cell as a bool: true/false, 1/0 or yes/no in
+    any case (JSON true/false and 1/0 too); anything else names the rule.
+
+    Examples
+    --------
+    >>> [_yes_no(v, "quality_drop", 0, "r.csv") for v in ("TRUE", "0", "Yes", 1)]
+    [True, False, True, True]
+    """
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)) and value in (0, 1):
+        return bool(value)
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    import pandas as pd
+
+    who = f"rule {rule!r}" if isinstance(rule, str) else f"row {row + 1}"
+    given = (
+        "is empty"
+        if value is None or value is pd.NA or value != value
+        else (f"is {value!r}")
+    )
+    raise InputError(
+        f"rules file {str(path)!r}: {who}: enabled {given}; write true or false "
+        "(1/0 and yes/no, in any case, also work)"
+    )
 
 
 def _rules(args):
@@ -311,6 +378,16 @@ def _rules(args):
         )
     rules = rules.copy()
     rules.loc[rules["rule"].isin(args.disable), "enabled"] = False
+    if not rules["enabled"].astype(bool).any():
+        # nothing would be checked: say so before reading any data
+        how = "--disable" if args.disable else ""
+        if args.rules:
+            how = f"{how} and " if how else ""
+            how += f"the 'enabled' column of {args.rules!r}"
+        raise InputError(
+            f"every alert rule is disabled (by {how}): rules "
+            f"{list(rules['rule'])}; enable at least one"
+        )
     return rules
 
 
@@ -476,22 +553,45 @@ def _main(args) -> int:
         print(note, file=sys.stderr)
     # count the alerts shown, not those of the whole history
     shown = alerts["rule"].value_counts()
-    status = pd.DataFrame(status)
+    status = pd.DataFrame(status, columns=["rule", "status", "n_alerts", "detail"])
     status["n_alerts"] = [int(shown.get(rule, 0)) for rule in status["rule"]]
+    ran = status["status"] == "ran"
+    if len(alerts) == 0 and not ran.any():
+        # nothing was checked: "no alerts" would read as "all is well"
+        print(_nothing_ran(status), file=sys.stderr)
+        return 2
     if args.json:
         print(_to_json(alerts, status))
     else:
-        print(format_table(alerts))
+        skipped = ~ran & (status["status"] != "disabled")
+        if len(alerts) == 0 and skipped.any():
+            print(
+                f"no alerts from the rules that ran: {', '.join(status['rule'][ran])}"
+            )
+        else:
+            print(format_table(alerts))
         for row in status.itertuples(index=False):
             if row.status not in ("ran", "disabled"):
                 print(f"not evaluated: {row.rule} ({row.status})")
-    if len(alerts) == 0 and not (status["status"] == "ran").any():
-        # nothing was checked: "no alerts" would read as "all is well"
-        print(
-            "llmdrift alerts: error: no alert rule could run on this data (see "
-            "'not evaluated' above); give scores (llmdrift ingest scores the "
-            "answers with the heuristic checks), prompt hashes or costs",
-            file=sys.stderr,
-        )
-        return 2
+            elif row.detail:
+                print(f"partly evaluated: {row.rule}: {row.detail}")
     return 1 if len(alerts) else 0
+
+
+def _nothing_ran(status) -> str:
+    """The error when no enabled rule could be evaluated, with each reason."""
+    tried = status[status["status"] != "disabled"]
+    lines = ["llmdrift alerts: error: no alert rule could run on this data:"]
+    lines += [f"  {row.rule}: {row.status}" for row in tried.itertuples(index=False)]
+    fixes = []
+    if tried["status"].str.startswith("not enough history").any():
+        fixes.append("a longer history (more days of spans and scores)")
+    if tried["status"].str.startswith("no ").any():
+        fixes.append(
+            "the data the rules read: scores (llmdrift ingest scores the answers "
+            "with the heuristic checks; see --score-kind), prompt hashes, flags "
+            "or costs"
+        )
+    if fixes:
+        lines.append("  give " + ", or ".join(fixes))
+    return "\n".join(lines)
