@@ -93,11 +93,43 @@ _INFRA_METRICS = (
 # small helpers
 
 
+_TIME_FORMS = (
+    "a tz-aware time: an ISO string with an offset such as '2026-01-20T00:00Z' "
+    "or '2026-01-20 06:00+01:00', pd.Timestamp('2026-01-20', tz='UTC'), or a "
+    "datetime with tzinfo"
+)
+
+
 def _utc(value, name: str) -> pd.Timestamp | None:
-    """A tz-aware UTC timestamp, or None; naive input raises."""
+    """A tz-aware UTC timestamp, or None; naive or unreadable input raises.
+
+    Words such as ``"now"`` and ``"yesterday"`` are refused, naming the
+    argument and the accepted forms (pandas reads "now" as a naive local
+    time and fails on "yesterday" with its own parser error).
+
+    Examples
+    --------
+    >>> str(_utc("2026-01-20T06:00+01:00", "start"))
+    '2026-01-20 05:00:00+00:00'
+    >>> _utc("yesterday", "start")
+    Traceback (most recent call last):
+    ...
+    ValueError: start='yesterday' is not a time; give a tz-aware time: an ISO string with an offset such as '2026-01-20T00:00Z' or '2026-01-20 06:00+01:00', pd.Timestamp('2026-01-20', tz='UTC'), or a datetime with tzinfo.
+    """
     if value is None:
         return None
-    stamp = pd.Timestamp(value)
+    relative = ("now", "today", "yesterday", "tomorrow")
+    if isinstance(value, str) and value.strip().lower() in relative:
+        stamp = None
+    elif isinstance(value, (bool, int, float, np.number)):
+        stamp = None  # a bare number: epoch seconds? nanoseconds? not guessed
+    else:
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError, OverflowError):
+            stamp = None
+    if stamp is None or stamp is pd.NaT:
+        raise ValueError(f"{name}={value!r} is not a time; give {_TIME_FORMS}.")
     if stamp.tzinfo is None:
         raise ValueError(
             f"{name}={value!r} has no time zone; llmdrift does not guess zones. "
@@ -722,7 +754,20 @@ class Incident:
         The drop that matters (the most significant negative change, largest
         effect size first): group columns, ``dimension``, ``time``,
         ``mean_before``, ``mean_after``, ``change``, ``ci_low``, ``ci_high``,
-        ``n_before``, ``n_after``. None when no quality drop was found.
+        ``n_before``, ``n_after``. None when no quality drop was found, or
+        when the data are too few to tell (see ``verdict``).
+    verdict : str
+        ``"drop"``; ``"no drop"`` (the series searched hold enough windows
+        and none dropped); or ``"too little data"``: no series searched for
+        the drop holds the ``2 * min_size`` windows with scores that a
+        change needs, so "no drop" could not be told from "cannot tell".
+    searched : pandas.DataFrame
+        Every group x dimension series searched for a change: group columns,
+        ``dimension``, ``status`` ("change", "no_change" or
+        "insufficient_data"), ``n_windows`` (windows with scores),
+        ``n_scores``, ``windows_needed`` (``2 * min_size``) and ``for_drop``
+        (whether the drop was looked for there: the ``dimension``,
+        ``intent`` and ``service`` asked for, and no measure dimension).
     changes : pandas.DataFrame
         Every detected within-group change (rises too), from
         :func:`llmdrift.changepoints`, plus ``se``, ``z`` and ``effect_size``
@@ -795,6 +840,8 @@ class Incident:
     service_series: pd.DataFrame | None = None
     alerts: pd.DataFrame | None = None
     score_kinds: dict = field(default_factory=dict)
+    verdict: str = ""
+    searched: pd.DataFrame = field(default_factory=pd.DataFrame)
     spans: pd.DataFrame | None = field(default=None, repr=False)
     scores: pd.DataFrame | None = field(default=None, repr=False)
     contents: pd.DataFrame | None = field(default=None, repr=False)
@@ -1064,7 +1111,9 @@ class Incident:
                 f" and {_fmt_time(self.end) if self.end else 'the end'}"
             )
         if self.drop is None:
-            text = f"No quality drop found{span}."
+            if self.verdict == "too little data":
+                return self._too_little_sentence(span)
+            text = f"No quality drop found{span}." + self._partly_sentence()
             mixes = self._mix_sentence()
             return text + (" " + mixes if mixes else "")
         d = self.drop
@@ -1106,6 +1155,50 @@ class Incident:
             parts.append(mixes)
         parts.append("First: " + self._first_action(cause) + ".")
         return " ".join(p for p in parts if p)
+
+    def _too_little_sentence(self, span: str) -> str:
+        """Why no drop could be told: how much data there is and is needed."""
+        looked = self.searched[self.searched["for_drop"]]
+        most = looked.sort_values(["n_windows", "n_scores"]).iloc[-1]
+        needed = int(most["windows_needed"])
+        word = _freq_word(self.freq)
+        where = _group_label(most, self.group_keys)
+        which = (
+            f"the only series searched ({most['dimension']} for {where}) holds"
+            if len(looked) == 1
+            else f"the fullest of the {len(looked)} series searched "
+            f"({most['dimension']} for {where}) holds"
+        )
+        return (
+            f"Too little data to tell whether quality dropped{span}: {which} "
+            f"{int(most['n_windows'])} {word} window(s) with scores "
+            f"({int(most['n_scores']):,} scores; {int(looked['n_scores'].sum()):,} "
+            f"in all the series searched), and finding a change needs at least "
+            f"{needed} windows in a series ({needed // 2} on each side of it). "
+            "Give a longer range of scored traffic, or shorter windows (freq) "
+            "or a smaller min_size if the windows are well filled."
+        )
+
+    def _partly_sentence(self) -> str:
+        """With no drop found: the series too short to tell, if any."""
+        if self.searched.empty:
+            return ""
+        looked = self.searched[self.searched["for_drop"]]
+        short = looked[looked["status"] == "insufficient_data"]
+        if short.empty:
+            return ""
+        names = [
+            f"{r['dimension']} for {_group_label(r, self.group_keys)} "
+            f"({int(r['n_windows'])} window(s))"
+            for _, r in short.head(3).iterrows()
+        ]
+        more = f" and {len(short) - 3} more" if len(short) > 3 else ""
+        return (
+            f" Too little data to tell for {len(short)} of {len(looked)} series: "
+            f"{', '.join(names)}{more}; a change needs at least "
+            f"{int(short['windows_needed'].iloc[0])} {_freq_word(self.freq)} "
+            "windows with scores."
+        )
 
     def _infra_sentence(self) -> str:
         infra = self.infrastructure[self.infrastructure["scope"] == "affected group"]
@@ -1373,7 +1466,9 @@ def investigate(
     SchemaError
         When a frame misses a column it needs.
     ValueError
-        When ``start``/``end`` are naive or ``start`` is not before ``end``;
+        When ``start``/``end`` are naive or not times (``"yesterday"``:
+        the message lists the accepted forms) or ``start`` is not before
+        ``end``;
         ``by`` names a missing column; ``dimension``, ``intent``, ``service``
         or ``kind`` name nothing in the data (the message lists what is
         there); ``window``, ``tolerance`` or ``freq`` are not durations;
@@ -1478,6 +1573,7 @@ def investigate(
         false_alarm_rate=false_alarm_rate,
         min_size=min_size,
     )
+    searched = _searched(changes, series, keys, min_size)
     changes = _merge_steps(changes, keys, gap=min_size * step)
     changes = _annotate_changes(changes, series, keys, window)
     changes = _onsets(changes, series, keys)
@@ -1489,6 +1585,20 @@ def investigate(
         service=service,
         exclude=measures if dimension is None else (),
     )
+    searched["for_drop"] = _for_drop(
+        searched,
+        dimension=dimension,
+        intent=intent,
+        service=service,
+        exclude=measures if dimension is None else (),
+    )
+    looked = searched[searched["for_drop"]]
+    if drop is not None:
+        verdict = "drop"
+    elif not looked.empty and (looked["status"] == "insufficient_data").all():
+        verdict = "too little data"
+    else:
+        verdict = "no drop"
 
     # change events -------------------------------------------------------------
     prompt_changes = _prompt_changes(spans_w, deployments, tolerance)
@@ -1525,6 +1635,8 @@ def investigate(
         service_series = span_series(spans_w, freq=freq, by=["service"])
 
     empty_incident = dict(
+        verdict=verdict,
+        searched=searched,
         score_kinds=score_kinds,
         alerts=alert_rows,
         service_series=service_series,
@@ -1842,6 +1954,42 @@ def _measure_dimensions(scores: pd.DataFrame) -> tuple[str, ...]:
     ranges = values.groupby("dimension")["value"].agg(["min", "max"])
     outside = ranges[(ranges["min"] < 0) | (ranges["max"] > 10)]
     return tuple(str(d) for d in outside.index)
+
+
+def _searched(changes, series, keys, min_size) -> pd.DataFrame:
+    """Per group x dimension series: the outcome of the change search, the
+    windows and scores it had and the windows a change needs."""
+    keys = list(keys)
+    status = pd.DataFrame(changes.attrs.get("status", []))
+    columns = keys + ["dimension", "status", "n_windows"]
+    if status.empty:
+        status = pd.DataFrame(columns=columns)
+    status = status[columns].copy()
+    counts = (
+        series.groupby(keys + ["dimension"], dropna=False, observed=True)["n"]
+        .sum()
+        .rename("n_scores")
+        .reset_index()
+    )
+    out = status.merge(counts, on=keys + ["dimension"], how="left")
+    out["n_scores"] = out["n_scores"].fillna(0).astype("int64")
+    out["n_windows"] = out["n_windows"].astype("int64")
+    out["windows_needed"] = 2 * int(min_size)
+    return out
+
+
+def _for_drop(searched, *, dimension, intent, service, exclude=()) -> pd.Series:
+    """Which searched series :func:`_pick_drop` could take the drop from."""
+    mask = pd.Series(True, index=searched.index)
+    if exclude:
+        mask &= ~searched["dimension"].isin(list(exclude))
+    if dimension is not None:
+        mask &= searched["dimension"] == dimension
+    if intent is not None and "intent" in searched.columns:
+        mask &= searched["intent"] == intent
+    if service is not None and "service" in searched.columns:
+        mask &= searched["service"] == service
+    return mask.astype(bool)
 
 
 def _pick_drop(changes, *, dimension, intent, service, exclude=()) -> dict | None:

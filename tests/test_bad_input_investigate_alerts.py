@@ -605,3 +605,100 @@ def test_rule_without_scores_of_its_kind_says_which_kinds_exist(frames):
     out = llmdrift.evaluate_alerts(spans, scores, rules=rules)
     status = {s["rule"]: s["status"] for s in out.attrs["status"]}
     assert status["quality_drop"] == "no human scores; the scores hold kinds ['judge']"
+
+
+# --------------------------------------------------------------------------
+# trial: too little data to tell, start given as a word
+
+
+def _few_frames(days_by_intent, per_day=24, seed=0):
+    """Hourly spans and judge scores (1-5) per intent over the given days."""
+    rng = np.random.default_rng(seed)
+    spans, scores = [], []
+    t0 = pd.Timestamp("2026-01-01", tz="UTC")
+    for intent, days in days_by_intent.items():
+        t = t0 + pd.to_timedelta(np.arange(days * per_day) * 24 / per_day, unit="h")
+        ids = [f"{intent}{i:015x}" for i in range(len(t))]
+        spans.append(
+            pd.DataFrame(
+                {
+                    "trace_id": ids,
+                    "span_id": ids,
+                    "start_time": t,
+                    "duration_ms": 100.0,
+                    "service": "api",
+                    "request_model": "m",
+                    "intent": intent,
+                    "prompt_hash": "h1",
+                    "status": "ok",
+                    "cost_usd": 0.001,
+                }
+            )
+        )
+        scores.append(
+            pd.DataFrame(
+                {
+                    "span_id": ids,
+                    "time": t,
+                    "dimension": "format",
+                    "value": rng.integers(3, 6, len(t)).astype(float),
+                    "scorer": "j",
+                    "kind": "judge",
+                }
+            )
+        )
+    return pd.concat(spans, ignore_index=True), pd.concat(scores, ignore_index=True)
+
+
+def test_investigate_with_three_scores_says_too_little_data():
+    """It said 'No quality drop found.' on 3 scores in one day."""
+    spans, scores = _few_frames({"a": 1}, per_day=3)
+    inc = llmdrift.investigate(spans, scores, alerts=False)
+    assert inc.drop is None
+    assert inc.verdict == "too little data"
+    # one daily window holds all 3 scores; a change needs min_size (3)
+    # windows on each side of it
+    windows = scores["time"].dt.floor("D").nunique()
+    assert inc.searched[
+        ["n_windows", "n_scores", "windows_needed"]
+    ].values.tolist() == [[windows, len(scores), 2 * 3]]
+    text = inc.summary()
+    assert text.startswith("Too little data to tell whether quality dropped:")
+    assert f"holds {windows} daily window(s) with scores ({len(scores)} scores" in text
+    assert "needs at least 6 windows in a series (3 on each side of it)" in text
+    assert "No quality drop found" not in text
+    inc = llmdrift.investigate(spans, scores, alerts=False, min_size=2)
+    assert "needs at least 4 windows in a series (2 on each side" in inc.summary()
+
+
+def test_investigate_names_series_too_short_beside_no_drop():
+    spans, scores = _few_frames({"a": 20, "b": 2})
+    inc = llmdrift.investigate(spans, scores, alerts=False)
+    assert inc.verdict == "no drop"
+    days_b = scores[scores["span_id"].str.startswith("b")]["time"].dt.floor("D")
+    text = inc.summary()
+    assert text.startswith("No quality drop found. Too little data to tell for 1 of 2")
+    assert f"format for intent b ({days_b.nunique()} window(s))" in text
+    searched = inc.searched.set_index("intent")
+    assert searched.loc["a", "status"] == "no_change"
+    assert searched.loc["b", "n_scores"] == len(days_b)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [
+        ("start", "yesterday"),
+        ("end", "now"),
+        ("start", "2026-13-01T00:00Z"),
+        ("end", 5),
+    ],
+)
+def test_investigate_start_end_that_are_not_times(argument, value):
+    """start='yesterday' raised pandas' DateParseError naming neither."""
+    spans, scores = _few_frames({"a": 2})
+    with pytest.raises(ValueError) as info:
+        llmdrift.investigate(spans, scores, **{argument: value})
+    text = str(info.value)
+    assert text.startswith(f"{argument}={value!r} is not a time; give a tz-aware time")
+    assert "'2026-01-20T00:00Z'" in text and "pd.Timestamp(" in text
+    assert type(info.value) is ValueError
