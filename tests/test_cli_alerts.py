@@ -716,3 +716,17 @@ def test_unexpected_error_is_one_line_exit_2(tmp_path, run_alerts, monkeypatch):
     monkeypatch.setenv("LLMDRIFT_DEBUG", "1")
     result = run_alerts(*_files(tmp_path))
     assert result.code == 2 and "Traceback" in result.err
+
+
+def test_store_where_no_rule_can_run_prints_only_the_error(tmp_path, run_alerts):
+    """It printed 'no alerts' on stdout beside the exit-2 error."""
+    pytest.importorskip("llmdrift.store")
+    spans, scores = _quiet_files(tmp_path, days=10)
+    path = _store(tmp_path, spans.drop(columns="prompt_hash"), scores)
+    result = run_alerts("--store", path)
+    assert result.code == 2
+    assert result.out == ""
+    assert result.err.startswith(
+        "llmdrift alerts: error: no alert rule could run on this data:\n"
+        "  quality_drop: not enough history: intent=a, format has "
+    )
