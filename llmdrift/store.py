@@ -1066,7 +1066,10 @@ def load_from_store(
                     f"{list(t.columns)}."
                 )
             t = t.select(*wanted)
-        frame = _restore_dtypes(execute(t, store.backend), name)
+        holder = store
+        if name == "contents" and getattr(store, "contents_store", None) is not None:
+            holder = store.contents_store  # texts kept in their own store
+        frame = _restore_dtypes(execute(t, holder.backend), name)
         if not (columns and name in columns):
             frame = conform(frame, name)
         for column in frame.columns:

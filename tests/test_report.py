@@ -375,3 +375,55 @@ def test_cli_report_unexpected_error_is_one_line_exit_2(tmp_path, capsys, monkey
     ]
     assert main(["report", "--source", "demo", "--out", out, "--debug"]) == 2
     assert capsys.readouterr().err.startswith("Traceback (most recent call last):")
+
+
+def test_cli_report_reads_a_contents_store_and_a_deployments_file(tmp_path, capsys):
+    """Texts kept in a separate store reach the page with --contents-store, and
+    a deployment announcing the template change is read from --deployments."""
+    from llmdrift.store import open_store
+
+    store_path = _incident_store(tmp_path)
+    store = open_store(store_path, read_only=True)
+    ids = store.table("spans").select("span_id").to_pandas()["span_id"]
+    store.close()
+    texts = open_store(tmp_path / "texts.duckdb")
+    texts.append(
+        contents=pd.DataFrame(
+            {
+                "span_id": ids,
+                "output_text": [f"answer-{i:05d}" for i in range(len(ids))],
+            }
+        )
+    )
+    texts.close()
+    (tmp_path / "deployments.csv").write_text(
+        "time,service,version,note\n"
+        "2024-01-20T00:00:00Z,api,v7-release,new prompt template for intent a\n"
+    )
+    out = tmp_path / "incident.html"
+    base = ["report", "--store", str(store_path), "--out", str(out)]
+    assert main([*base, "--include-contents"]) == 0
+    without = "".join(_parse(out.read_text(encoding="utf-8")).text)
+    assert "answer-0" not in without  # the spans store holds no texts
+    argv = [
+        *base,
+        "--include-contents",
+        "--contents-store",
+        str(tmp_path / "texts.duckdb"),
+        "--deployments",
+        str(tmp_path / "deployments.csv"),
+    ]
+    assert main(argv) == 0, capsys.readouterr().err
+    page = _parse(out.read_text(encoding="utf-8"))
+    text = "".join(page.text)
+    assert "answer-0" in text
+    causes = next(tb for tb in page.tables if tb and tb[0][:2] == ["rank", "kind"])
+    header = causes[0]
+    row = dict(zip(header, causes[1], strict=False))
+    assert row["kind"] == "prompt_hash" and row["announced"].lower() in ("yes", "true")
+    # misuse is an error line, exit 2
+    assert main(["report", "--contents-store", "x", "--out", str(out)]) == 2
+    assert "--contents-store goes with --store" in capsys.readouterr().err
+    missing = [*base, "--deployments", str(tmp_path / "none.csv")]
+    assert main(missing) == 2
+    assert "none.csv" in capsys.readouterr().err

@@ -119,6 +119,15 @@ def test_contents_live_in_a_separate_store(tmp_path):
     assert texts_only.count("contents") == 6
     assert not texts_only.has_table("spans")
     texts_only.close()
+    # read back through the pair: each table from its own file
+    both = open_store(
+        tmp_path / "spans.duckdb", contents=tmp_path / "texts.duckdb", read_only=True
+    )
+    frames = load_from_store(both, tables=("spans", "contents"))
+    both.close()
+    assert sorted(frames["contents"]["span_id"]) == sorted(spans["span_id"])
+    assert set(frames["contents"]["output_text"]) == {"a"}
+    assert len(frames["spans"]) == 6
 
 
 def test_bad_input_names_the_problem(tmp_path):

@@ -47,6 +47,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "scores and, when present, contents are read",
     )
     parser.add_argument(
+        "--contents-store",
+        default=None,
+        metavar="PATH",
+        help="the separate store holding prompts and answers, when `llmdrift "
+        "ingest --contents-store` put them there (with --store)",
+    )
+    parser.add_argument(
+        "--deployments",
+        default=None,
+        metavar="PATH",
+        help="deployments: Parquet or CSV (with --store or OTLP sources, which "
+        "hold none); without it every prompt change counts as unannounced",
+    )
+    parser.add_argument(
         "--out", required=True, help="HTML file to write, e.g. incident.html"
     )
     parser.add_argument(
@@ -71,20 +85,22 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def _from_store(path):
+def _from_store(path, contents_store=None):
     """Spans, scores, contents (or None) and no deployments from a span store."""
     from pathlib import Path
 
     from llmdrift.store import load_from_store, open_store
 
-    if "://" not in str(path) and not Path(path).exists():
-        raise FileNotFoundError(
-            f"store {str(path)!r} does not exist; create it with "
-            "`llmdrift ingest FILES --store PATH`"
-        )
+    for where, what in ((path, "store"), (contents_store, "contents store")):
+        if where is not None and "://" not in str(where) and not Path(where).exists():
+            raise FileNotFoundError(
+                f"{what} {str(where)!r} does not exist; create it with "
+                "`llmdrift ingest FILES --store PATH"
+                + (" --contents-store PATH`" if what != "store" else "`")
+            )
     # read-only: several readers (report, alerts) may share one DuckDB file;
     # a corrupt or locked file is a ValueError naming it
-    store = open_store(path, read_only=True)
+    store = open_store(path, contents=contents_store, read_only=True)
     try:
         tables = [t for t in ("spans", "scores", "contents") if store.has_table(t)]
         if "spans" not in tables or "scores" not in tables:
@@ -143,6 +159,16 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.contents_store is not None and args.store is None:
+        print("llmdrift report: --contents-store goes with --store", file=sys.stderr)
+        return 2
+    if args.deployments is not None and args.store is None and named:
+        print(
+            f"llmdrift report: --source {sources[0]} brings its own deployments; "
+            "--deployments goes with --store or OTLP sources",
+            file=sys.stderr,
+        )
+        return 2
     if args.data is not None:
         problem = _data_problem(args.data, sources[0])
         if problem:
@@ -162,11 +188,17 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.store is not None:
-            spans, scores, contents, deployments = _from_store(args.store)
+            spans, scores, contents, deployments = _from_store(
+                args.store, args.contents_store
+            )
         else:
             data = load_source(sources[0] if named else sources, path=args.data)
             spans, scores = data.spans, data.scores
             contents, deployments = data.contents, data.deployments
+        if args.deployments is not None:
+            from llmdrift.commands.alerts import _read_table
+
+            deployments = _read_table(args.deployments, "deployments")
     except (FileNotFoundError, ValueError, ImportError) as err:
         where = args.store if args.store is not None else sources
         print(f"llmdrift report: cannot load {where}: {err}", file=sys.stderr)
