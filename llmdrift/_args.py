@@ -117,8 +117,8 @@ def check_finite_values(frame: pd.DataFrame, column: str, what: str) -> None:
         (
             infinite,
             "infinite {plural}",
-            "give finite numbers, or NaN where a value is missing (a scorer "
-            "that failed).",
+            "give finite numbers, or NaN where a value is missing"
+            + (" (a scorer that failed)." if column == "value" else "."),
         ),
         (
             huge,

@@ -123,12 +123,35 @@ def test_infinite_cost_is_refused_naming_the_column_count_and_a_span(path, tmp_p
     spans.loc[[3, 7], "cost_usd"] = [np.inf, -np.inf]
     if path == "general":
         spans = _trace_in_two_groups(spans)
-    data = _store(spans, tmp_path) if path == "store" else spans
+    data = spans
+    if path == "store":
+        # Store.append refuses them; a table written by other tools may hold them
+        with pytest.raises(ValueError, match=r"'cost_usd' holds 2 infinite"):
+            _store(spans, tmp_path)
+        data = _table_written_elsewhere(spans, tmp_path)
     with pytest.raises(SchemaError) as err:
         cost_by(data, by="intent")
     text = str(err.value)
     assert "'cost_usd'" in text and "2 infinite" in text
     assert re.search(r"span_id '(s3|s7)'", text)
+
+
+def _table_written_elsewhere(frame, tmp_path):
+    """A DuckDB file whose spans table was written without llmdrift, opened
+    as a store (a team's own pipeline filling the table)."""
+    import duckdb
+
+    from llmdrift.schema import conform
+    from llmdrift.store import open_store
+
+    rows = conform(
+        frame.assign(duration_ms=100.0, service="chat", request_model="m"), "spans"
+    )
+    path = tmp_path / "theirs.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.register("rows", rows)
+        con.execute("CREATE TABLE spans AS SELECT * FROM rows")
+    return open_store(path)
 
 
 def test_infinite_cost_is_refused_by_most_expensive_traces():
