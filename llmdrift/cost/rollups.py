@@ -5,11 +5,12 @@ totals copied onto agent/tool/chain spans are never summed twice. A *request*
 is a trace (a span without ``trace_id`` is its own request): per-request
 figures sum the counted spans of one trace within one group.
 
-:func:`cost_by` is one Ibis expression (hierarchy rule, per-request sums,
-per-group figures) that runs where the spans are: in-process DuckDB for a
-pandas frame, the store's engine for a :class:`llmdrift.store.Store` or an
-Ibis table. The per-trace view (:func:`most_expensive_traces`) stays in
-pandas.
+:func:`cost_by` is one Ibis expression (per-request sums, per-group
+figures) that runs where the spans are: in-process DuckDB for a pandas frame
+(the hierarchy rule applied in numpy first), the store's engine for a
+:class:`llmdrift.store.Store` or an Ibis table (the hierarchy rule too, in a
+few rounds of materialised joins). The per-trace view
+(:func:`most_expensive_traces`) stays in pandas.
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ from llmdrift.cost._common import (
     warn,
     window_start,
 )
-from llmdrift.cost.usage import normalize_usage, usage_spans
+from llmdrift.cost.usage import (
+    cycle_members,
+    cycle_warning,
+    hierarchy_flags,
+    normalize_usage,
+    usage_spans,
+)
 from llmdrift.schema import SchemaError
 from llmdrift.series import FreqError
 
@@ -121,36 +128,185 @@ def _requests(
     return out
 
 
-# The hierarchy rule of usage_spans, in Ibis: ancestors of flagged spans are
-# found level by level; deeper parent chains than this are cut (a cycle of
-# parent links ends here too).
-_MAX_DEPTH = 64
+# The hierarchy rule of usage_spans, in Ibis, for a store or an Ibis table (a
+# pandas frame gets it from usage_spans' numpy code, hierarchy_flags). For
+# each span with spans below it: whether one of them is LLM-level, carries
+# usage, or both. Found by pointer doubling: round k pushes the flags of the
+# spans up to 2**k levels below each span one further 2**k levels up, and
+# replaces each span's pointer to its ancestor 2**k levels up with the one
+# 2**(k+1) levels up. Each round is a few joins of tables materialised in the
+# engine, so the expressions do not grow with the depth (nesting one join
+# per level made sqlglot hit the recursion limit at ~40 levels) and a chain
+# of depth d takes about log2(d) rounds. Spans on a cycle of parent links
+# keep a pointer forever: when a round drops no span, those left are on or
+# below a cycle; they come back to find the cycles, whose spans are made
+# roots (as usage_spans does), and the walk runs again.
+_FLAG_COLUMNS = ("_llm", "_bearing", "_llm_bearing")
 _FREQ_UNITS = {"h": "h", "H": "h", "D": "D", "W": "W", "W-SUN": "W", "MS": "M"}
 
 
-def _ancestor_ids(t, flag, backend):
-    """Ids of every span that has a flagged span somewhere below it."""
-    has_parent = t.parent_span_id.notnull()
-    level = t.filter(flag & has_parent).select(id=t.parent_span_id).distinct()
-    levels = []
-    for _ in range(_MAX_DEPTH):
-        if int(backend.to_pyarrow(level.count()).as_py()) == 0:
-            break
-        levels.append(level)
-        level = (
-            t.filter(t.span_id.isin(level.id) & has_parent)
-            .select(id=t.parent_span_id)
-            .distinct()
+class _Materialised:
+    """Tables materialised in the engine for one cost_by call, dropped after.
+
+    Each walk round reads the tables of the round before, so they are
+    computed once and kept: as Ibis' cached tables (temporary tables) on SQL
+    engines, and on Spark as locally checkpointed frames. Spark's own cache
+    keeps a frame's lineage in its plan, and the walk joins a round's table
+    with itself, so the plans would double in size every round (a chain of
+    100 spans ran the driver out of heap); a checkpoint cuts the lineage.
+    """
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.tables = {}  # name -> function that drops the table
+
+    def keep(self, expr):
+        if self.backend.name == "pyspark":
+            return self._keep_spark(expr)
+        table = expr.cache()
+        self.tables[table.get_name()] = lambda: self._release(table)
+        return table
+
+    def _keep_spark(self, expr):
+        import uuid
+
+        # the session behind ibis' PySpark backend (ibis has no public name)
+        session = self.backend._session
+        name = f"llmdrift_walk_{uuid.uuid4().hex}"
+        frame = session.sql(self.backend.compile(expr)).localCheckpoint(eager=True)
+        frame.createOrReplaceTempView(name)
+
+        def drop():
+            session.catalog.dropTempView(name)
+            frame.unpersist()
+
+        self.tables[name] = drop
+        return self.backend.table(name)
+
+    def _release(self, table) -> None:
+        try:
+            table.release()
+        except Exception:
+            # ibis 12 with sqlglot 30 writes "DROP TABLE IF EXISTS" without
+            # the name on DuckDB; the name is one of ibis' own (ibis_cached_*)
+            try:
+                self.backend.raw_sql(f"DROP TABLE IF EXISTS {table.get_name()}")
+            except Exception:
+                pass  # a temporary table: it goes with the session
+
+    def drop(self, table) -> None:
+        drop = self.tables.pop(table.get_name(), None)
+        if drop is not None:
+            drop()
+
+    def close(self) -> None:
+        for name in list(self.tables):
+            self.tables.pop(name)()
+
+
+def _count(backend, expr) -> int:
+    return int(backend.to_pyarrow(expr).as_py() or 0)
+
+
+def _below_flags(t, backend, temps):
+    """(id, _llm, _bearing, _llm_bearing) of spans with flagged spans below.
+
+    ``t`` has ``span_id``, ``parent_span_id`` and the int8 flag columns.
+    Returns (table or None when no span has a parent, ids still linked after
+    the last round: spans on or below a cycle, or None).
+    """
+    edges = t.filter(t.parent_span_id.notnull())
+    steps = edges.select(
+        x=edges.span_id.cast("string"), j=edges.parent_span_id.cast("string")
+    )
+    # spans with a pointer; a count, not a distinct count, to spare a large
+    # store a hash of every span_id (it can only be larger)
+    n = _count(backend, steps.count())
+    if n == 0:
+        return None, None
+    below = temps.keep(
+        edges.group_by(id=edges.parent_span_id.cast("string")).aggregate(
+            **{name: edges[name].max() for name in _FLAG_COLUMNS}
         )
-    if not levels:
-        return None
-    return levels[0] if len(levels) == 1 else levels[0].union(*levels[1:])
+    )
+    kept = False  # steps is still an expression over t
+    while True:
+        # flags of the spans <= 2**k levels below x, pushed up to j (2**k up)
+        pushed = steps.join(below, steps.x == below.id)
+        pushed = pushed.group_by(id=pushed.j).aggregate(
+            **{name: pushed[name].max() for name in _FLAG_COLUMNS}
+        )
+        merged = below.union(pushed)
+        merged = merged.group_by("id").aggregate(
+            **{name: merged[name].max() for name in _FLAG_COLUMNS}
+        )
+        up = steps.select(y=steps.x, z=steps.j)
+        nxt = steps.join(up, steps.j == up.y)
+        nxt = nxt.select(x=nxt.x, j=nxt.z).distinct()
+        merged, nxt = temps.keep(merged), temps.keep(nxt)
+        temps.drop(below)
+        if kept:
+            temps.drop(steps)
+        below, steps, kept = merged, nxt, True
+        m = _count(backend, steps.x.nunique())
+        if m == 0:
+            return below, None
+        if m >= n:
+            # no span lost its pointer: every span left has an infinite
+            # chain above it, so it is on a cycle or below one
+            return below, steps.select("x", "j")
+        n = m
 
 
-def _counted_spans(t, backend):
+def _cut_cycles(t, backend, stuck, cut: set) -> set:
+    """``cut`` and the ids of the spans on a cycle among the ``stuck`` ones.
+
+    The stuck spans (on or below a cycle) hold every span on a cycle, and
+    their parents are stuck too, so their links alone show the cycles.
+    """
+    span = t.select(x=t.span_id.cast("string"), j=t.parent_span_id.cast("string"))
+    links = backend.to_pyarrow(span.semi_join(stuck.select("x").distinct(), "x"))
+    links = links.to_pandas().drop_duplicates("x")
+    on = cycle_members(pd.Index(links["x"]).get_indexer(links["j"]))
+    found = set(links["x"][on]) - cut
+    if not found:
+        # only with a span_id on two rows with different parents (a store
+        # is not checked for that): the stuck spans are made roots
+        found = set(links["x"]) - cut
+    return cut | found
+
+
+def _walk(t, backend, temps):
+    """The below-flags table of ``t`` (see _below_flags), cycles made roots."""
+    ibis = _ibis()
+    cut = set()
+    walked = t
+    for _ in range(3):
+        below, stuck = _below_flags(walked, backend, temps)
+        if stuck is None:
+            break
+        cut = _cut_cycles(t, backend, stuck, cut)
+        # a list, not a memtable: the ids are few (the spans on cycles) and
+        # a list needs no registering on the engine
+        walked = t.mutate(
+            parent_span_id=ibis.ifelse(
+                t.span_id.cast("string").isin(sorted(cut)),
+                ibis.null().cast("string"),
+                t.parent_span_id.cast("string"),
+            )
+        )
+    if cut:
+        warn(cycle_warning(len(cut), min(cut)))
+    return below
+
+
+def _counted_spans(t, backend, temps):
     """The spans counted by the hierarchy rule, with ``usage_fallback`` (Ibis)."""
     ibis = _ibis()
     columns = set(t.columns)
+    if "_llmdrift_fallback" in columns:
+        # a pandas frame: the counted spans only, found by usage_spans' code
+        return t.rename(usage_fallback="_llmdrift_fallback")
     if "span_kind" in columns:
         kind = t.span_kind.cast("string").lower()
         has_model = ibis.literal(False)
@@ -166,23 +322,41 @@ def _counted_spans(t, backend):
     for name in (*TOKEN_COLUMNS, "cost_usd", "reported_cost_usd"):
         if name in columns:
             bearing = bearing | t[name].notnull()
-    fallback = ~is_llm & bearing
-    counted_llm = is_llm
-    if "parent_span_id" in columns and "span_kind" in columns:
-        above_llm = _ancestor_ids(t, is_llm, backend)
-        if above_llm is not None:
-            fallback = fallback & ~t.span_id.isin(above_llm.id)
-            # an LLM span with usage-bearing LLM spans below it is a wrapper
-            # repeating their totals (only possible when some LLM span has a
-            # parent, so this is skipped when above_llm is empty)
-            wrapped = _ancestor_ids(t, is_llm & bearing, backend)
-            if wrapped is not None:
-                counted_llm = is_llm & ~t.span_id.isin(wrapped.id)
-        above_bearing = _ancestor_ids(t, bearing, backend)
-        if above_bearing is not None:
-            fallback = fallback & ~t.span_id.isin(above_bearing.id)
-    t = t.mutate(_is_llm=counted_llm, usage_fallback=fallback)
-    return t.filter(t._is_llm | t.usage_fallback)
+    flags = {
+        "_llm": is_llm.cast("int8"),
+        "_bearing": bearing.cast("int8"),
+        "_llm_bearing": (is_llm & bearing).cast("int8"),
+    }
+    t = t.mutate(**flags)
+    below = _walk(t, backend, temps) if "parent_span_id" in columns else None
+    if below is None:
+        t = t.mutate(
+            **{f"{name}_below": ibis.literal(0).cast("int8") for name in _FLAG_COLUMNS}
+        )
+    else:
+        renamed = below.select(
+            _below_id=below.id,
+            **{f"{name}_below": below[name] for name in _FLAG_COLUMNS},
+        )
+        t = t.left_join(renamed, t.span_id.cast("string") == renamed._below_id).drop(
+            "_below_id"
+        )
+        t = t.mutate(
+            **{
+                f"{name}_below": t[f"{name}_below"].fill_null(0)
+                for name in _FLAG_COLUMNS
+            }
+        )
+    is_llm = t._llm == 1
+    fallback = (
+        ~is_llm & (t._bearing == 1) & (t._llm_below == 0) & (t._bearing_below == 0)
+    )
+    # an LLM span with usage-bearing LLM spans below it is a wrapper repeating
+    # their totals
+    counted = (is_llm & (t._llm_bearing_below == 0)) | fallback
+    t = t.mutate(_counted=counted, usage_fallback=fallback)
+    helpers = [*_FLAG_COLUMNS, *(f"{name}_below" for name in _FLAG_COLUMNS)]
+    return t.filter(t._counted).drop("_counted", *helpers)
 
 
 def _ibis():
@@ -204,13 +378,12 @@ def _span_input(spans, by):
         frame = spans if normalised else normalize_usage(spans)
         if "start_time" in frame.columns:
             utc_times(frame["start_time"], "start_time")
+        # the hierarchy rule in numpy (usage_spans' own code): only the
+        # counted spans go to the engine
+        counted, fallback = hierarchy_flags(frame)
         wanted = [
             "trace_id",
             "span_id",
-            "parent_span_id",
-            "span_kind",
-            "request_model",
-            "response_model",
             "start_time",
             "cost_usd",
             "reported_cost_usd",
@@ -219,7 +392,7 @@ def _span_input(spans, by):
             *by,
         ]
         keep = [c for c in dict.fromkeys(wanted) if c in frame.columns]
-        frame = frame[keep]
+        frame = frame.loc[counted, keep].assign(_llmdrift_fallback=fallback[counted])
         if "start_time" in frame.columns:
             frame = frame.astype({"start_time": "datetime64[ns, UTC]"})
         table, backend = resolve_table(frame, "spans")
@@ -273,14 +446,14 @@ def _otel_buckets(t):
     return t.mutate(**values)
 
 
-def _prepared_spans(t, backend):
+def _prepared_spans(t, backend, temps):
     """Ibis: counted spans with request_id and float cost/token columns."""
     ibis = _ibis()
     columns = set(t.columns)
     if "usage_source_convention" not in columns:
         t = _otel_buckets(t)
         columns = set(t.columns)
-    used = _counted_spans(t, backend)
+    used = _counted_spans(t, backend, temps)
     request = (
         used.trace_id.cast("string").fill_null(used.span_id.cast("string"))
         if "trace_id" in columns
@@ -483,14 +656,13 @@ def _request_hash(request_id):
     return request_id.hash()
 
 
-def _request_table(t, by, freq, backend):
+def _request_table(used, columns, by, freq):
     """Ibis: one row per (group, [window], request): the general path.
 
     A request in several groups is one request in each, in the window of
     its first counted span across its groups.
     """
     ibis = _ibis()
-    used, columns = _prepared_spans(t, backend)
     null_float = ibis.null().cast("float64")
     keys = list(by)
     unit = _check_freq_units(freq, columns)
@@ -649,7 +821,8 @@ def cost_by(
     -----
     LlmdriftWarning
         Counted spans with a negative ``cost_usd`` (the count and the first
-        span_id); they are summed as given.
+        span_id); they are summed as given. Spans on a cycle of parent links
+        (the count and the smallest span_id); each is read as a root.
 
     Notes
     -----
@@ -664,16 +837,26 @@ def cost_by(
     span_id), so it is not made there, and a store holding a span twice
     counts it twice.
 
-    The rollup is written with Ibis (hierarchy rule, per-request sums,
-    per-group figures) and runs in-process on DuckDB for a pandas frame and
-    on the store's engine otherwise; a few small queries come back (the
-    hierarchy levels, the group table). When every request keeps to one
+    The rollup is written with Ibis (per-request sums, per-group figures)
+    and runs in-process on DuckDB for a pandas frame and on the store's
+    engine otherwise; a few small queries come back (the group table, the
+    hierarchy's counts). When every request keeps to one
     group and one window (checked), only a request's cost, completeness and
     first and last start are kept per request and the token and span sums
     come straight from the spans; otherwise every figure is summed per
-    request and group first. The hierarchy rule follows parent
-    links up to 64 levels; a span more than 64 levels below a wrapper does
-    not stop that wrapper from being counted. Approximate quantiles are the
+    request and group first.
+
+    The hierarchy rule (:func:`llmdrift.cost.usage_spans`) follows parent
+    links to any depth. For a pandas frame it runs in numpy before the
+    rollup (linear in the spans). On a store or an Ibis table it runs in the
+    engine by pointer doubling: each round is a few joins over tables
+    materialised in the engine (temporary tables, dropped at the end of the
+    call), and a chain d levels deep takes about log2(d) + 1 rounds; spans
+    without a parent cost one count query. A span on a cycle of parent links
+    (its own parent, or a->b->a) is read as a root on every path, with a
+    LlmdriftWarning naming how many spans and the smallest such span_id;
+    finding the cycles brings back the ids of the spans on or below a cycle
+    (only those) and walks again. Approximate quantiles are the
     engine's own: DuckDB's ``approx_quantile`` (a T-Digest, with no stated
     bound; in ``benchmarks/results/scale.md`` its daily per-intent p50 and
     p95 are compared with exact ones) and Spark's ``percentile_approx``
@@ -707,15 +890,19 @@ def cost_by(
     # first as one row per request (a request's spans share their groups,
     # as when the intent is set per trace); if a request turns out to touch
     # several groups, again with one row per request and group
-    used, columns = _prepared_spans(table, backend)
-    out = _lean_rollup(used, columns, by, freq, backend, approx)
-    if out is None:
-        requests, keys = _request_table(table, by, freq, backend)
-        out = _split_quantiles(
-            backend.to_pyarrow(_group_table(requests, keys, approx)).to_pandas()
-        )
-        out = out.drop(columns="_n_mixed")
-    out = _check_cost_flags(out, used, backend)
+    temps = _Materialised(backend)
+    try:
+        used, columns = _prepared_spans(table, backend, temps)
+        out = _lean_rollup(used, columns, by, freq, backend, approx)
+        if out is None:
+            requests, keys = _request_table(used, columns, by, freq)
+            out = _split_quantiles(
+                backend.to_pyarrow(_group_table(requests, keys, approx)).to_pandas()
+            )
+            out = out.drop(columns="_n_mixed")
+        out = _check_cost_flags(out, used, backend)
+    finally:
+        temps.close()
     keys = [*by, *(["window_start"] if freq is not None else [])]
 
     # the small result, in pandas: types, order, shares

@@ -519,7 +519,12 @@ def _normalize(df: pd.DataFrame, convention) -> tuple[pd.DataFrame, dict]:
 
 
 def _has_descendant(flag: np.ndarray, parent_pos: np.ndarray) -> np.ndarray:
-    """For each span, whether any span below it (at any depth) has ``flag``."""
+    """For each span, whether any span below it (at any depth) has ``flag``.
+
+    One pass per level, each span marked once, so the work is linear in the
+    spans whatever the depth; ``parent_pos`` must hold no cycle (see
+    :func:`cycle_members`), else a span on one is marked by itself.
+    """
     out = np.zeros(flag.size, dtype=bool)
     frontier = parent_pos[flag]
     frontier = np.unique(frontier[frontier >= 0])
@@ -529,6 +534,80 @@ def _has_descendant(flag: np.ndarray, parent_pos: np.ndarray) -> np.ndarray:
         nxt = parent_pos[new]
         frontier = np.unique(nxt[nxt >= 0])
     return out
+
+
+def cycle_members(parent_pos: np.ndarray) -> np.ndarray:
+    """Which spans lie on a cycle of parent links (a span its own ancestor).
+
+    ``parent_pos[i]`` is the row of span i's parent, -1 for none. A span that
+    is its own parent is a cycle of one. Spans below a cycle (whose parent
+    chain runs into one) are not on it. Linear in the spans: the cycles are
+    the strongly connected components of the parent graph with more than one
+    span, plus the self-parents.
+    """
+    n = parent_pos.size
+    rows = np.flatnonzero(parent_pos >= 0)
+    on = np.zeros(n, dtype=bool)
+    if not rows.size:
+        return on
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    cols = parent_pos[rows]
+    graph = csr_matrix((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(n, n))
+    k, labels = connected_components(graph, directed=True, connection="strong")
+    on = np.bincount(labels, minlength=k)[labels] > 1
+    on[rows[rows == cols]] = True
+    return on
+
+
+def cycle_warning(n_spans: int, first) -> str:
+    """The message of the LlmdriftWarning about spans on a parent cycle."""
+    return (
+        f"{n_spans} span(s) lie on a cycle of parent links (a span that is its "
+        f"own parent or ancestor; first span_id: {first!r}); each is read as a "
+        "root span (its parent_span_id is ignored) so that it and the spans "
+        "below it are counted. Fix parent_span_id at the source."
+    )
+
+
+def parent_positions(frame: pd.DataFrame) -> np.ndarray:
+    """Row of each span's parent (-1: none or not in the frame); cycles cut.
+
+    A span on a cycle of parent links gets -1 (it is read as a root) and a
+    LlmdriftWarning names how many and the smallest such span_id.
+    """
+    n = len(frame)
+    if "parent_span_id" not in frame.columns or not n:
+        return np.full(n, -1)
+    ids = frame["span_id"].astype("string")
+    # a span without an id is no one's parent (and several may lack one)
+    known = ids.notna().to_numpy()
+    rows = np.flatnonzero(known)
+    found = pd.Index(ids[known]).get_indexer(frame["parent_span_id"].astype("string"))
+    parent_pos = np.full(n, -1)
+    parent_pos[found >= 0] = rows[found[found >= 0]]
+    on = cycle_members(parent_pos)
+    if on.any():
+        warn(cycle_warning(int(on.sum()), min(ids[on].tolist())))
+        parent_pos = np.where(on, -1, parent_pos)
+    return parent_pos
+
+
+def hierarchy_flags(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(counted, fallback) per span of a normalised frame: the hierarchy rule.
+
+    See :func:`usage_spans` for the rule; ``frame`` holds the normalised
+    token columns already.
+    """
+    is_llm = llm_level(frame)
+    bearing = _usage_bearing(frame)
+    parent_pos = parent_positions(frame)
+    below_llm = _has_descendant(is_llm, parent_pos)
+    below_bearing = _has_descendant(bearing, parent_pos)
+    wrapper_llm = is_llm & _has_descendant(is_llm & bearing, parent_pos)
+    fallback = ~is_llm & bearing & ~below_llm & ~below_bearing
+    return (is_llm & ~wrapper_llm) | fallback, fallback
 
 
 def _usage_bearing(spans: pd.DataFrame) -> np.ndarray:
@@ -598,6 +677,13 @@ def usage_spans(spans: pd.DataFrame) -> pd.DataFrame:
     *and* has instrumented calls nested under it) is counted only through
     those calls.
 
+    Parent links are followed to any depth (the work is linear in the spans).
+    A span on a cycle of parent links (its own parent, or a->b->a) is read as
+    a root: its ``parent_span_id`` is ignored, so every span on the cycle is
+    judged by the spans below it, and a LlmdriftWarning names how many spans
+    and the smallest such span_id. Spans below a cycle keep their links.
+    A ``parent_span_id`` naming no span in the frame makes the span a root.
+
     Examples
     --------
     >>> import pandas as pd
@@ -617,19 +703,7 @@ def usage_spans(spans: pd.DataFrame) -> pd.DataFrame:
         spans.columns
     )
     frame = spans if normalised else normalize_usage(spans)
-    n = len(frame)
-    is_llm = llm_level(frame)
-    bearing = _usage_bearing(frame)
-    if "parent_span_id" in frame.columns and n:
-        index = pd.Index(frame["span_id"].astype("string"))
-        parent_pos = index.get_indexer(frame["parent_span_id"].astype("string"))
-    else:
-        parent_pos = np.full(n, -1)
-    below_llm = _has_descendant(is_llm, parent_pos)
-    below_bearing = _has_descendant(bearing, parent_pos)
-    wrapper_llm = is_llm & _has_descendant(is_llm & bearing, parent_pos)
-    fallback = ~is_llm & bearing & ~below_llm & ~below_bearing
-    keep = (is_llm & ~wrapper_llm) | fallback
+    keep, fallback = hierarchy_flags(frame)
     out = frame.loc[keep].copy()
     out["usage_fallback"] = pd.array(fallback[keep], dtype="boolean")
     return out.reset_index(drop=True)
