@@ -446,8 +446,11 @@ def validate(
                 f"scores frame: column 'kind' has values {sorted(bad)}; expected "
                 f"one of {SCORE_KINDS}."
             )
-    if kind == "spans" and "span_id" in df.columns and df["span_id"].duplicated().any():
-        dup = df.loc[df["span_id"].duplicated(), "span_id"].iloc[0]
+    ids = df["span_id"].dropna() if "span_id" in df.columns else None
+    if kind == "spans" and ids is not None and ids.duplicated().any():
+        # missing ids are not repeats of each other; the callers needing ids
+        # (the store) name them as missing
+        dup = ids[ids.duplicated()].iloc[0]
         raise SchemaError(
             f"spans frame: column 'span_id' must be unique, but {dup!r} appears "
             "more than once; drop duplicates with df.drop_duplicates('span_id')."

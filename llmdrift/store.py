@@ -165,7 +165,9 @@ def _arrow(frame):
     table = pa.Table.from_pandas(frame, preserve_index=False)
     fields = []
     for field in table.schema:
-        if pa.types.is_large_string(field.type):
+        if pa.types.is_large_string(field.type) or pa.types.is_null(field.type):
+            # an all-missing column of objects has no type of its own; stored as
+            # NULL it could never take a value later, so it is kept as text
             field = field.with_type(pa.string())
         elif pa.types.is_timestamp(field.type):
             # microseconds: the timestamp type every engine and Ibis read
@@ -377,6 +379,18 @@ class Store:
                     for row in raw.execute(f"DESCRIBE {target}").fetchall()
                 }
                 _check_column_types(raw, have, name)
+                for column, kind in list(have.items()):
+                    if kind.strip('"') == "NULL":
+                        batch = dict(
+                            r[:2]
+                            for r in raw.execute("DESCRIBE _llmdrift_batch").fetchall()
+                        )
+                        if column in batch and batch[column].strip('"') != "NULL":
+                            _run(
+                                raw,
+                                f"ALTER TABLE {target} ALTER {_quote(column)} "
+                                f"TYPE {batch[column]}",
+                            )
                 for column, kind, *_ in raw.execute(
                     "DESCRIBE _llmdrift_batch"
                 ).fetchall():
@@ -503,7 +517,8 @@ def _check_column_types(raw, stored: dict, table: str) -> None:
     """
     for column, kind, *_ in raw.execute("DESCRIBE _llmdrift_batch").fetchall():
         want = stored.get(column)
-        if want is None or want == kind:
+        if want is None or want == kind or want.strip('"') == "NULL":
+            # a NULL-typed column (written by an older llmdrift) holds no value
             continue
         name = _quote(column)
         bad = raw.execute(

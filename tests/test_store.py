@@ -198,6 +198,9 @@ def test_rows_without_key_or_time_or_with_infinite_numbers_are_refused(
     no_id.loc[1, "span_id"] = None
     with pytest.raises(SchemaError, match=r"'span_id' is missing in 1 row.*row 1"):
         store.append(spans=no_id)
+    no_id.loc[3, "span_id"] = None  # two missing ids are not one id twice
+    with pytest.raises(SchemaError, match=r"'span_id' is missing in 2 row.*row 1"):
+        store.append(spans=no_id)
     no_time = spans.copy()
     no_time.loc[2, "start_time"] = pd.NaT
     with pytest.raises(SchemaError, match=r"'start_time' is missing.*'s2'.*dropna"):
@@ -227,6 +230,20 @@ def test_a_key_repeated_with_different_values_in_one_batch_warns(tmp_path):
     stored = store.table("scores").to_pandas()
     kept = stored[stored["scorer"] == "judge-v2"].sort_values("span_id")
     assert kept["value"].tolist() == scores.sort_values("span_id")["value"].tolist()
+    store.close()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_an_extra_column_first_seen_empty_takes_values_later(tmp_path, layout):
+    store = open_store(store_path(tmp_path, layout))
+    spans = make_spans(4)
+    store.append(spans=spans.iloc[:2].assign(note=None))
+    assert store.append(spans=spans.iloc[2:].assign(note=["hello", None])) == {
+        "spans": 2
+    }
+    back = load_from_store(store)["spans"].set_index("span_id")["note"]
+    assert back.loc["s2"] == "hello"
+    assert back.loc[["s0", "s1", "s3"]].isna().all()
     store.close()
 
 
