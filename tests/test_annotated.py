@@ -28,7 +28,7 @@ from llmdrift.datasets import (
     load_topical_chat,
 )
 from llmdrift.datasets.annotated import AnnotatedDataWarning
-from llmdrift.schema import validate
+from llmdrift.schema import LlmdriftWarning, validate
 
 
 @pytest.fixture(scope="module")
@@ -533,6 +533,16 @@ def test_agreement_table_leaves_out_what_a_level_makes_meaningless(pandalm):
     assert spearman[0] == "-" and spearman[1] == plain.loc[0, "Spearman rho"]
     with pytest.raises(ValueError, match="levels holds \\['nominl'\\]"):
         agreement_table(out, levels="nominl")
+    with pytest.warns(LlmdriftWarning, match=r"dimension\(s\) \['preferense'\]"):
+        agreement_table(out, levels={"preferense": "nominal"})
+    assert agreement_table(out, levels=pd.Series(pandalm.level)).equals(nominal)
+    with pytest.raises(ValueError, match="digits"):
+        agreement_table(out, digits=-1)
+    # nullable floats with <NA> read as missing ("-"), the rest as before
+    nullable = out.astype({"kappa": "Float64", "kappa_ci_low": "Float64"})
+    nullable.loc[0, "kappa_ci_low"] = pd.NA
+    shown = agreement_table(nullable, ["kappa"])
+    assert shown.loc[0, "Cohen's kappa"] == f"{out.loc[0, 'kappa']:.2f}"
 
 
 def test_disagreement_browser_puts_opposite_preferences_first(pandalm):

@@ -12,13 +12,16 @@ draws every chart at once (the runbook's widgets call it).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from llmdrift._args import check_int
 from llmdrift.charts.style import PALETTE, require_altair
+from llmdrift.schema import LlmdriftWarning
 
 __all__ = [
     "agreement_table",
@@ -192,6 +195,7 @@ def agreement_table(
     '0.61 [0.45, 0.74]'
     """
     _check(table, ["dimension", "judge", "human", "n"], "llmdrift.agreement(...)")
+    digits = check_int("digits", digits, minimum=0)
     row_levels = _row_levels(table, levels)
     shown = [
         None if level is None else set(STATISTICS_BY_LEVEL[level])
@@ -207,10 +211,13 @@ def agreement_table(
     keys = [c for c in table.columns[:first] if c not in ("level", "n_groups")]
     out = table[keys].copy().reset_index(drop=True)
     for name in stats:
-        low = table.get(f"{name}_ci_low", pd.Series(np.nan, index=table.index))
-        high = table.get(f"{name}_ci_high", pd.Series(np.nan, index=table.index))
+        nan = pd.Series(np.nan, index=table.index)
+        # nullable Float64 columns hold <NA>: read every column as plain floats
+        value = _floats(table[name])
+        low = _floats(table.get(f"{name}_ci_low", nan))
+        high = _floats(table.get(f"{name}_ci_high", nan))
         cells = []
-        for v, lo, hi, allowed in zip(table[name], low, high, shown, strict=True):
+        for v, lo, hi, allowed in zip(value, low, high, shown, strict=True):
             if allowed is not None and name not in allowed:
                 cells.append("-")
                 continue
@@ -232,16 +239,31 @@ def agreement_table(
     return out
 
 
+def _floats(column) -> np.ndarray:
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
 def _row_levels(table: pd.DataFrame, levels) -> list:
     """The level of measurement of each row (None where none was given)."""
     if levels is None:
         return [None] * len(table)
     if isinstance(levels, str):
         levels = dict.fromkeys(table["dimension"].unique(), levels)
+    if isinstance(levels, pd.Series):
+        levels = levels.to_dict()
     if not isinstance(levels, dict):
         raise TypeError(
             "levels must be a level name or a {dimension: level} dict, got "
             f"{type(levels).__name__}"
+        )
+    unknown = sorted(set(map(str, levels)) - set(map(str, table["dimension"])))
+    if unknown:
+        warnings.warn(
+            f"agreement_table: levels names dimension(s) {unknown} that the table "
+            f"lacks (it has {sorted(map(str, table['dimension'].unique()))}); a "
+            "misspelt name leaves its dimension showing every statistic.",
+            LlmdriftWarning,
+            stacklevel=3,
         )
     unknown = sorted({str(v) for v in levels.values()} - set(STATISTICS_BY_LEVEL))
     if unknown:
