@@ -343,6 +343,14 @@ def test_token_sums_beyond_int64_are_na_with_a_warning(engine, tmp_path):
     np.testing.assert_allclose(out["total_cost_usd"], want_cost.to_numpy())
 
 
+def test_by_naming_a_column_twice_or_not_as_text_is_refused():
+    spans = _spans()
+    with pytest.raises(ValueError, match=r"by names \['intent'\] more than once"):
+        cost_by(spans, by=["intent", "intent"])
+    with pytest.raises(TypeError, match=r"by must name columns as text, got 3"):
+        cost_by(spans, by=["intent", 3])
+
+
 def test_valid_cost_per_quality_keeps_its_value():
     spans = _spans()
     scores = _scores(spans)

@@ -35,7 +35,19 @@ def as_tuple(by) -> tuple[str, ...]:
         return ()
     if isinstance(by, str):
         return (by,)
-    return tuple(by)
+    out = tuple(by)
+    for name in out:
+        if not isinstance(name, str):
+            raise TypeError(
+                f"by must name columns as text, got {name!r} ({type(name).__name__}) "
+                f"in {list(out)}"
+            )
+    repeated = sorted({name for name in out if out.count(name) > 1})
+    if repeated:
+        raise ValueError(
+            f"by names {repeated} more than once ({list(out)}); give each column once"
+        )
+    return out
 
 
 def require_frame(df, what: str = "spans") -> None:
