@@ -501,6 +501,12 @@ def _check_rule_values(rule: dict) -> None:
 # ---------------------------------------------------------------------------
 # quality drop
 
+# fewest baseline windows with scores from whose means the spread per score is
+# estimated when no window gives a standard deviation (one score per window,
+# or a series whose std is NaN); fewer leave the group unwatched ("spread
+# unknown") rather than treated as having no spread
+_SPREAD_WINDOWS = 10
+
 
 def _finite(value) -> bool:
     return isinstance(value, (int, float, np.number)) and bool(np.isfinite(value))
@@ -533,12 +539,16 @@ def _baseline_fit(n, mean, std, day, shift, min_count):
 
     ``n, mean, std, day`` hold the baseline windows. Returns ``(fit, None)``,
     or ``(None, why)`` when the group cannot be watched: ``why`` is a dict
-    with ``status`` ("too few scores" or "zero level") and the figures.
+    with ``status`` ("too few scores", "zero level" or "spread unknown") and
+    the figures.
 
     The variance per score is the largest of (a) the within-window variance
-    pooled over windows of two or more scores, or, when no window holds two
-    (one score an hour, say), the spread of the window means around the
-    level, each weighted by its count; and (b) the spread of the daily means
+    pooled over windows with a known standard deviation, or, when no window
+    has one (one score an hour, say, or a series whose ``std`` is NaN), the
+    spread of the window means around the level, each weighted by its count,
+    from at least ``_SPREAD_WINDOWS`` (10) windows with scores; with fewer the
+    spread is unknown, and the group is not watched ("spread unknown") rather
+    than taken to have no spread; and (b) the spread of the daily means
     around the level (day-to-day variation beyond sampling noise, as a
     dispersion factor >= 1). A baseline with no spread at all (every score
     equal, e.g. a pass rate of exactly 1.0) would make any dip infinitely
@@ -559,12 +569,24 @@ def _baseline_fit(n, mean, std, day, shift, min_count):
     if level == 0:
         return None, dict(status="zero level")
     s = _pooled_sd(n, std)
+    # where the spread comes from: the scores (pooled standard deviations, or
+    # window means of one score each) or the means of windows of several
+    # scores (their standard deviation unknown)
+    from_means = False
     if not np.isfinite(s):
-        # no window of two or more scores: the spread of the window means
+        # no window with a known standard deviation: the spread of the window
+        # means, from enough windows; an unknown spread is not a zero spread
         windows = int(has.sum())
-        if windows > 1:
-            spread = float(np.sum(n[has] * (mean[has] - level) ** 2))
-            s = math.sqrt(spread / (windows - 1))
+        if windows < _SPREAD_WINDOWS:
+            return None, dict(
+                status="spread unknown",
+                windows=windows,
+                needs_windows=_SPREAD_WINDOWS,
+                several=bool(np.any(n[has] > 1)),
+            )
+        spread = float(np.sum(n[has] * (mean[has] - level) ** 2))
+        s = math.sqrt(spread / (windows - 1))
+        from_means = bool(np.any(n[has] > 1))
     # day-to-day spread beyond sampling noise (dispersion factor >= 1)
     frame = pd.DataFrame({"day": day[has], "n": n[has], "nx": n[has] * mean[has]})
     daily = frame.groupby("day").sum()
@@ -592,18 +614,26 @@ def _baseline_fit(n, mean, std, day, shift, min_count):
         n=total,
         se=se,
         floored=floored,
+        from_means=from_means,
+        # mean count per baseline window: the traffic level of the threshold
+        m=float(np.mean(n)),
     )
     return fit, None
 
 
-def _thresholds(counts, days, b1, baseline, d, var, arl0_windows, threshold_of):
+def _thresholds(counts, days, b1, baseline, d, var, base_m, arl0_windows, threshold_of):
     """CUSUM threshold (log-likelihood units) of each window from ``b1`` on.
 
     For each day, the allowance ``k`` of the equivalent standardised CUSUM is
     computed from each group's mean count per window over the ``baseline``
     days before it, so the threshold follows the traffic volume (a group
     whose share grows gets more information per window, which at a fixed
-    threshold would shorten the run between false alarms).
+    threshold would shorten the run between false alarms). That count is
+    never taken below ``base_m``, the group's mean count per window in the
+    baseline the monitor learnt: after a pause in traffic the days before
+    hold no scores, and a threshold from them would be 0, so that one low
+    score after the pause would be an alarm. The threshold is therefore
+    above 0 whenever the baseline holds scores.
     """
     cum = np.concatenate([np.zeros((len(counts), 1)), np.cumsum(counts, axis=1)], 1)
     out = np.empty(len(days) - b1)
@@ -611,9 +641,10 @@ def _thresholds(counts, days, b1, baseline, d, var, arl0_windows, threshold_of):
     for day in np.unique(days[b1:]):
         lo = int(np.searchsorted(days, day - baseline, side="left"))
         hi = int(np.searchsorted(days, day, side="left"))
-        m = (cum[:, hi] - cum[:, lo]) / max(hi - lo, 1)
+        m = np.maximum((cum[:, hi] - cum[:, lo]) / max(hi - lo, 1), base_m)
         k = float(np.sqrt(np.sum(d * d * m / (4 * var))))
-        key = round(k, 4)
+        # four significant digits: a small k must not round to 0
+        key = float(f"{k:.4g}")
         if key not in cache:
             cache[key] = 2 * key * threshold_of(arl0_windows, k=key) if key else 0.0
         sel = slice(
@@ -679,7 +710,9 @@ def drop_monitor(
         ``groups`` (indices of the groups watched), ``level`` (baseline
         level per watched group), ``var`` (their variance per score),
         ``floored`` (per watched group: its baseline had no spread, see
-        Notes), ``statistic`` and ``threshold``. No alarm can also mean
+        Notes), ``from_means`` (per watched group: the spread came from the
+        means of windows of several scores whose standard deviation was not
+        given), ``statistic`` and ``threshold``. No alarm can also mean
         that no group could be watched (too short a history, too few
         scores); :func:`quality_drop_alerts` says which in its status.
 
@@ -705,7 +738,11 @@ def drop_monitor(
     (with windows of one score each, the spread of the window means) times
     a dispersion factor (>= 1) measured from the spread of the baseline's
     daily means, so day-to-day variation beyond sampling noise does not
-    cause alarms. A baseline with no spread at all (every score equal, such
+    cause alarms. A window of several scores whose ``std`` is NaN has an
+    unknown spread, not a zero one: without any known standard deviation the
+    spread comes from the means of 10 or more baseline windows, and with
+    fewer windows that baseline is not used (the group is reported as
+    "spread unknown" unless a later baseline serves). A baseline with no spread at all (every score equal, such
     as a pass rate of exactly 1.0) gets ``sigma_g**2 = shift (1 - shift)
     mu_g**2``, the binomial variance of a 0/1 score at the dropped rate
     (scaled to the level; the largest variance a score in ``[0, |mu_g|]``
@@ -714,7 +751,11 @@ def drop_monitor(
     while one odd score does not. The threshold: with ``k_g = d_g sqrt(m_g) / (2 sigma_g)``
     (``m_g`` the group's mean count per window over the ``baseline`` days
     before the current day, empty windows included, so the threshold
-    follows the traffic volume), ``k = sqrt(sum k_g**2)`` is the allowance
+    follows the traffic volume, but never below its mean count per window
+    in the baseline the monitor learnt: after a pause in traffic of
+    ``baseline`` days or more the days before hold no scores, and a
+    threshold taken from them would be 0, making one low score an alarm),
+    ``k = sqrt(sum k_g**2)`` is the allowance
     of the equivalent standardised CUSUM, and ``H = 2 k h`` with ``h =
     cusum_threshold(arl0 * w, k=k)``, ``w`` the windows per day (24 for
     hourly windows), so ``arl0`` stays in days whatever the window length.
@@ -729,7 +770,11 @@ def drop_monitor(
     reported as a drop. Windows are weighted by their counts only: a
     day-level quality wobble larger than sampling noise is absorbed by the
     dispersion factor measured at the baseline's volume, not modelled as a
-    separate variance term. The log-likelihood ratio is Gaussian: for a
+    separate variance term. After traffic falls (or pauses) the threshold
+    stays at the baseline's traffic level, so false alarms get rarer and a
+    drop takes longer to detect until the next baseline; the baseline is not
+    re-learnt after a pause, so a drop across the pause is still compared
+    with the level before it. The log-likelihood ratio is Gaussian: for a
     baseline with almost no spread (one failing 0/1 score in a month of
     passes) it overstates what a rare low score says, so one more failure
     can fire; only a baseline with no spread at all gets the binomial floor
@@ -783,10 +828,26 @@ def _unwatched(counts, cum, days, baseline, need, last_reason):
     starts = np.unique(days[first : last + 1])
     lo = np.searchsorted(days, starts, side="left")
     hi = np.searchsorted(days, starts + baseline, side="left")
-    most = int((cum[hi] - cum[lo]).max())
-    if most < need:
-        return dict(base, status="too few scores", scores=most, needs=need, most=most)
-    return dict(base, **(last_reason or dict(status="zero level")))
+    held = cum[hi] - cum[lo]
+    # a baseline is usable when a window to watch follows it
+    followed = hi < len(days)
+    if followed.any() and held[followed].max() >= need:
+        # the monitor tried this group's baselines: why each failed, or (with
+        # several groups) it learnt its baseline before this group had one
+        return dict(base, **(last_reason or dict(status="not watched")))
+    enough = np.flatnonzero(held >= need)
+    if len(enough):
+        # the first baseline days that hold enough scores end the series
+        i = enough[0]
+        return dict(
+            base,
+            status="not enough history",
+            needs=need,
+            baseline_first=int(lo[i]),
+            baseline_last=int(hi[i]) - 1,
+        )
+    most = int(held.max())
+    return dict(base, status="too few scores", scores=most, needs=need, most=most)
 
 
 def _drop_monitor(n, mean, std, day, *, shift, baseline, arl0, min_count, margin):
@@ -848,8 +909,17 @@ def _drop_monitor(n, mean, std, day, *, shift, baseline, arl0, min_count, margin
         # compare with the level less `margin` standard errors of its estimate
         ref = level - margin * np.array([fits[g]["se"] for g in gs])
         per_day = (b1 - b0) / max(len(np.unique(days[b0:b1])), 1)
+        base_m = np.array([fits[g]["m"] for g in gs])
         big_h = _thresholds(
-            counts[gs], days, b1, baseline, d, var, arl0 * per_day, cusum_threshold
+            counts[gs],
+            days,
+            b1,
+            baseline,
+            d,
+            var,
+            base_m,
+            arl0 * per_day,
+            cusum_threshold,
         )
         llr = np.sum(
             (d / var)[:, None]
@@ -877,6 +947,7 @@ def _drop_monitor(n, mean, std, day, *, shift, baseline, arl0, min_count, margin
                 level=level,
                 var=var,
                 floored=[bool(fits[g]["floored"]) for g in gs],
+                from_means=[bool(fits[g]["from_means"]) for g in gs],
                 statistic=float(s),
                 threshold=float(big_h[hit - b1]),
             )
@@ -942,9 +1013,14 @@ def quality_drop_alerts(
         time. ``.attrs["status"]`` holds one record per watched series
         (group columns, ``group``, ``dimension``, ``status``, ``detail``,
         ``days``): ``status`` is "watched", "not enough history" (the
-        series spans ``baseline`` days or fewer), "too few scores" (no
-        ``baseline`` days hold ``min_count`` scores) or "zero level";
-        ``detail`` says it in words with the figures.
+        series spans ``baseline`` days or fewer, or the first ``baseline``
+        days holding ``min_count`` scores end the series), "too few scores"
+        (no ``baseline`` days hold ``min_count`` scores), "zero level",
+        "spread unknown" (no window gives a standard deviation and fewer
+        than 10 hold scores), or "no group" (windows whose group value is
+        missing, e.g. scores whose span was not found: they are left out,
+        forming no group of their own); ``detail`` says it in words with the
+        figures.
 
     Raises
     ------
@@ -982,6 +1058,33 @@ def quality_drop_alerts(
     others = [c for c in series.columns if c not in known and c != group]
     frame = series[series["window_start"].notna()]
     rows, watch = [], []
+    # a window with no group value (scores whose span was not found, say)
+    # forms no group of its own: it is left out and named in the status
+    keys = ([group] if group is not None else []) + others
+    if keys:
+        no_group = frame[keys].isna().any(axis=1).to_numpy()
+        for dim, part in frame[no_group].groupby("dimension", dropna=False):
+            lost = int(part["n"].fillna(0).sum())
+            if lost == 0:
+                continue
+            record = dict.fromkeys(others)
+            what = " or ".join(keys)
+            watch.append(
+                dict(
+                    record,
+                    group=f"{group}=<missing>" if group is not None else "all",
+                    dimension=str(dim),
+                    status="no group",
+                    detail=(
+                        f"{lost} scores have no {what} (a missing value); they "
+                        "are left out and form no group of their own; give every "
+                        f"score its {what} (scores whose span was not found "
+                        "have none)"
+                    ),
+                    days=None,
+                )
+            )
+        frame = frame[~no_group]
     for name, part in frame.groupby(others + ["dimension"], sort=True, dropna=False):
         name = name if isinstance(name, tuple) else (name,)
         label = dict(zip(others + ["dimension"], name, strict=True))
@@ -1068,12 +1171,42 @@ def _watch_record(why, label, where, times, base, min_count, others) -> dict:
     if why is None:
         return dict(record, status="watched", detail="", days=None)
     status = why["status"]
-    if status == "not enough history":
+    if status == "not enough history" and "baseline_first" in why:
+        first, last = times[why["first"]], times[why["last"]]
+        b0, b1 = times[why["baseline_first"]], times[why["baseline_last"]]
+        detail = (
+            f"{why['days']} day(s) of scores ({first:%Y-%m-%d} to {last:%Y-%m-%d}), "
+            f"but the first {base} days holding {why['needs']} scores (the rule's "
+            f"min_count {min_count}) run from {b0:%Y-%m-%d} to {b1:%Y-%m-%d}, the "
+            "end of the series: not enough history after the first usable "
+            f"baseline; the rule watches the days after it, so it needs scores "
+            f"after {b1:%Y-%m-%d}"
+        )
+    elif status == "not enough history":
         first, last = times[why["first"]], times[why["last"]]
         detail = (
             f"{why['days']} day(s) of scores ({first:%Y-%m-%d} to {last:%Y-%m-%d}); "
             f"the rule needs at least {why['needs_days']} days ({base} to learn the "
             "baseline, then the days it watches)"
+        )
+    elif status == "spread unknown":
+        detail = (
+            "the spread of the scores is unknown: the baseline's windows "
+            + (
+                "of several scores have no standard deviation (std is NaN)"
+                if why["several"]
+                else "give no standard deviation"
+            )
+            + f", and only {why['windows']} window(s) hold scores, too few to "
+            f"estimate it from the window means (that needs {why['needs_windows']}); "
+            "give the series' std column (quality_series computes it) or more "
+            "windows"
+        )
+    elif status == "not watched":
+        detail = (
+            "the monitor learnt its baseline before this series held "
+            f"{max(min_count, 2)} scores in {base} days, and no alarm made it "
+            "learn a new one; watch the series on its own"
         )
     elif status == "too few scores":
         detail = (
@@ -1158,9 +1291,16 @@ def _quality_row(
         f"{alarm['threshold']:.1f} (log-likelihood ratio for a {threshold:.0%} drop,"
         f" ARL0 {arl0:g} days); {span}-day mean {rolling:.3f}"
     )
-    if any(alarm.get("floored", ())):
+    floored = alarm.get("floored", ())
+    if any(floored):
+        from_means = alarm.get("from_means", [False] * len(floored))
+        what = (
+            "every window mean equal; the windows gave no standard deviation"
+            if any(m for f, m in zip(floored, from_means, strict=True) if f)
+            else "every score equal"
+        )
         evidence += (
-            f"; the baseline held no spread (every score equal), so its noise is "
+            f"; the baseline held no spread ({what}), so its noise is "
             f"taken as the binomial variance of a {threshold:.0%} drop, "
             f"{threshold:g} x {1 - threshold:g} x level^2"
         )
@@ -1208,6 +1348,75 @@ def _rule_scores(scores, rule):
     return sc, "ran"
 
 
+def _group_scores(spans, sc, rule, by):
+    """The rule's scores that belong to a group, with their group columns.
+
+    A score whose ``span_id`` matches no span (when a group column comes from
+    the spans), or whose group value is missing, would otherwise form a group
+    of its own (``intent=nan``) and could fire alerts there. Such scores are
+    left out and counted. Returns ``(kept, note, failed)``: ``kept`` the
+    scores in a group (with the group columns), ``note`` "" or the count of
+    scores left out in words (also warned as a LlmdriftWarning), ``failed``
+    the status records of groups x dimensions whose every score is NaN.
+    """
+    from_spans = [c for c in by if c not in sc.columns]
+    frame = sc
+    no_span = pd.Series(False, index=sc.index)
+    if from_spans:
+        lookup = spans.drop_duplicates("span_id").set_index("span_id")[from_spans]
+        no_span = ~sc["span_id"].isin(lookup.index) | sc["span_id"].isna()
+        joined = lookup.reindex(sc["span_id"].to_numpy())
+        frame = sc.assign(**{c: joined[c].to_numpy() for c in from_spans})
+    parts, left = [], no_span.copy()
+    if no_span.any():
+        example = sc.loc[no_span, "span_id"].iloc[0]
+        parts.append(
+            f"{int(no_span.sum())} match no span (their span_id is not in the "
+            f"spans, e.g. {example!r})"
+        )
+    for column in by:
+        empty = frame[column].isna() & ~no_span
+        if empty.any():
+            parts.append(f"{int(empty.sum())} have no {column} (a missing value)")
+            left |= empty
+    kept = frame[~left.to_numpy()]
+    which = " or ".join(_split(rule["kind"])) or "any"
+    note = ""
+    if parts:
+        note = (
+            f"{int(left.sum())} of {len(sc)} {which} scores left out: "
+            f"{'; '.join(parts)}; a score joins the group of its span's "
+            f"{', '.join(by)}, and these form no group of their own (check that "
+            "spans and scores come from the same source)"
+        )
+        warnings.warn(f"rule {rule['rule']!r}: {note}.", LlmdriftWarning, stacklevel=4)
+    failed = []
+    if len(kept):
+        keys = by + ["dimension"]
+        counts = kept.groupby(keys, dropna=False)["value"].agg(["size", "count"])
+        for name, row in counts[counts["count"] == 0].iterrows():
+            name = name if isinstance(name, tuple) else (name,)
+            failed.append(
+                dict(
+                    where=_label(by, name[:-1]) + (", " if by else "") + str(name[-1]),
+                    status="every score failed",
+                    detail=(
+                        f"all {int(row['size'])} scores are missing (NaN: the "
+                        "scorer failed); see the scores' error column"
+                    ),
+                    days=None,
+                )
+            )
+    return kept, note, failed
+
+
+def _with_note(state, detail, note):
+    """A rule's status and detail, with the scores left out of the groups."""
+    if not note:
+        return state, detail
+    return state, f"{detail}; {note}" if detail else note
+
+
 def _quality_drop(spans, scores, rule, tz):
     from llmdrift.series import quality_series
 
@@ -1216,6 +1425,10 @@ def _quality_drop(spans, scores, rule, tz):
     if sc is None:
         return [], state, ""
     _check_by(rule, by, set(spans.columns) | set(scores.columns), "spans and scores")
+    sc, note, failed = _group_scores(spans, sc, rule, by)
+    if sc["value"].isna().all():
+        return [], _no_group_state(rule, sc, note, failed), ""
+    sc = sc[sc.columns.intersection(scores.columns)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LlmdriftWarning)
         series = quality_series(spans, sc, freq="h", by=by, tz=tz)
@@ -1234,6 +1447,8 @@ def _quality_drop(spans, scores, rule, tz):
         where = [f"{c}={record[c]}" for c in by[:-1]] + [record["group"]]
         where.append(record["dimension"])
         watched.append(dict(record, where=", ".join(where)))
+    named = {r["where"] for r in failed}
+    watched = [r for r in watched if r["where"] not in named] + failed
     rows = []
     for _, row in found.iterrows():
         prefix = _label(by[:-1], [row[c] for c in by[:-1]]) if len(by) > 1 else ""
@@ -1245,7 +1460,20 @@ def _quality_drop(spans, scores, rule, tz):
                 group=group,
             )
         )
-    return (rows, *_coverage(watched, "series (group x dimension)"))
+    return (
+        rows,
+        *_with_note(*_coverage(watched, "series (group x dimension)"), note),
+    )
+
+
+def _no_group_state(rule, kept, note, failed) -> str:
+    """The status of a score rule none of whose scores can be watched."""
+    which = " or ".join(_split(rule["kind"])) or "any"
+    if len(kept) == 0:
+        return f"no {which} score belongs to a group: {note}"
+    listed = "; ".join(f"{r['where']} ({r['detail']})" for r in failed[:5])
+    more = f"; {note}" if note else ""
+    return f"every {which} score in a group is missing (NaN): {listed}{more}"
 
 
 # ---------------------------------------------------------------------------
@@ -1561,6 +1789,10 @@ def _cost_per_quality(spans, scores, rule):
     dims = _split(rule["dimension"]) or sorted(sc["dimension"].dropna().unique())
     by = _split(rule["by"])
     _check_by(rule, by, spans.columns)
+    sc, note, failed = _group_scores(spans, sc, rule, by)
+    if sc["value"].isna().all():
+        return [], _no_group_state(rule, sc, note, failed), ""
+    sc = sc[sc.columns.intersection(scores.columns)]
     threshold, min_count = float(rule["threshold"]), int(rule["min_count"])
     alerts, watched = [], []
     for dim in dims:
@@ -1618,7 +1850,11 @@ def _cost_per_quality(spans, scores, rule):
                     ),
                 )
             )
-    return (alerts, *_coverage(watched, "series (group x dimension)"))
+    watched += failed
+    return (
+        alerts,
+        *_with_note(*_coverage(watched, "series (group x dimension)"), note),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -1675,8 +1911,12 @@ def evaluate_alerts(
         days and one more, ``retrieval_drop`` baseline plus window,
         ``hallucination_spike`` baseline plus one day, ``cost_per_quality``
         two weeks), or no group holds enough scores. When the rule ran but
-        some groups could not be watched, ``detail`` names them and why;
-        it is "" otherwise.
+        some groups could not be watched, ``detail`` names them and why
+        (a group whose every score is NaN: "every score failed"). Scores
+        of ``quality_drop`` and ``cost_per_quality`` whose ``span_id``
+        matches no span, or whose group value is missing, form no group of
+        their own: they are left out, and ``detail`` (or the status, when
+        no score is left) says how many and why. It is "" otherwise.
 
     Raises
     ------
@@ -1692,6 +1932,12 @@ def evaluate_alerts(
         rule and the column), an unknown ``tz``, or infinite
         values in scores ``value`` (a failed scorer is NaN, not inf), or
         scores that repeat a (span_id, dimension, scorer, kind) row.
+
+    Warns
+    -----
+    LlmdriftWarning
+        When scores of a score rule are left out because their ``span_id``
+        matches no span or their group value is missing (with the counts).
 
     Notes
     -----

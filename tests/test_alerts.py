@@ -565,3 +565,268 @@ def test_a_group_too_young_to_watch_is_named_and_a_late_group_is_watched():
 def test_empty_rule_table_is_refused():
     with pytest.raises(ValueError, match="rules frame holds no rules"):
         evaluate_alerts(*_hourly([1.0] * 48), rules=default_rules().iloc[:0])
+
+
+# ---------------------------------------------------------------------------
+# trial: scores with no span, a pause in traffic, an unknown spread, a
+# baseline that ends the series, a group whose scores all failed
+
+
+def test_scores_with_no_span_form_no_group_and_are_counted():
+    """Scores whose span_id matched no span became an 'intent=nan' group that
+    fired quality_drop, with status 'ran' and no warning."""
+    from llmdrift.schema import LlmdriftWarning
+
+    rng = np.random.default_rng(5)
+    hours = 40 * 24
+    good = (rng.random(hours) < 0.9).astype(float)
+    spans, scores = _hourly(good)
+    # the same traffic again, its span ids unknown to the spans, dropping
+    # to a pass rate of 0.5 in the last 5 days
+    lost = np.r_[(rng.random(35 * 24) < 0.9), (rng.random(5 * 24) < 0.5)]
+    orphans = scores.assign(span_id="x" + scores["span_id"], value=lost.astype(float))
+    both = pd.concat([scores, orphans], ignore_index=True)
+    with pytest.warns(LlmdriftWarning, match=f"{hours} of {2 * hours} judge scores"):
+        out = evaluate_alerts(spans, both, rules=_only("quality_drop"))
+    assert out.empty  # before: alerts on intent=nan and intent=all
+    status = _status(out)["quality_drop"]
+    assert status["status"] == "ran"
+    assert status["detail"].startswith(
+        f"{hours} of {2 * hours} judge scores left out: {hours} match no span "
+        f"(their span_id is not in the spans, e.g. 'x{scores['span_id'][0]}')"
+    )
+    # every score without a span: the rule says so instead of running
+    with pytest.warns(LlmdriftWarning):
+        out = evaluate_alerts(spans.iloc[:0], orphans, rules=_only("quality_drop"))
+    assert out.empty
+    assert _status(out)["quality_drop"]["status"].startswith(
+        f"no judge score belongs to a group: {hours} of {hours} judge scores left "
+        f"out: {hours} match no span"
+    )
+
+
+def test_a_drop_with_some_spans_missing_is_pinned_on_the_real_intent():
+    rng = np.random.default_rng(6)
+    values = np.r_[rng.random(35 * 24) < 0.9, rng.random(5 * 24) < 0.5]
+    spans, scores = _hourly(values.astype(float))
+    # every third score's span is missing from the spans
+    missing = np.arange(len(spans)) % 3 == 0
+    with pytest.warns(Warning, match=f"{int(missing.sum())} match no span"):
+        out = evaluate_alerts(spans[~missing], scores, rules=_only("quality_drop"))
+    assert out["group"].tolist() == ["intent=a"]  # before: intent=nan first
+    # a span with no intent: its scores are left out too, by name
+    spans = spans.assign(intent=np.where(missing, None, spans["intent"]))
+    with pytest.warns(Warning):
+        out = evaluate_alerts(spans, scores, rules=_only("quality_drop"))
+    assert out["group"].tolist() == ["intent=a"]
+    assert (
+        f"{int(missing.sum())} have no intent (a missing value)"
+        in (_status(out)["quality_drop"]["detail"])
+    )
+
+
+def test_quality_drop_alerts_leaves_windows_without_a_group_out():
+    days = 40
+    s = pd.DataFrame(
+        {
+            "window_start": pd.date_range(T0, periods=days, freq="D"),
+            "intent": "a",
+            "dimension": "format",
+            "n": 80,
+            "mean": 4.0,
+            "std": 0.9,
+            "sem": 0.1,
+        }
+    )
+    # the windows with no intent drop from 4.0 to 3.0 in the last 5 days
+    lost = s.assign(intent=np.nan, mean=np.r_[np.full(35, 4.0), np.full(5, 3.0)])
+    out = quality_drop_alerts(pd.concat([s, lost], ignore_index=True))
+    assert out.empty  # the drop is only in the windows with no intent
+    records = {r["group"]: r for r in out.attrs["status"]}
+    assert records["intent=<missing>"]["status"] == "no group"
+    assert records["intent=<missing>"]["detail"].startswith(
+        f"{80 * days} scores have no intent (a missing value); they are left out"
+    )
+    assert records["intent=a"]["status"] == "watched"
+
+
+def _gap_series(gap_days, last_mean=23 / 24, per_day=24):
+    """Daily windows: 35 days of `per_day` scores at 1.0, `gap_days` empty
+    days, then one day of `per_day` scores at `last_mean`."""
+    days = pd.date_range(T0, periods=35 + gap_days + 1, freq="D")
+    n = np.r_[np.full(35, per_day), np.zeros(gap_days), per_day].astype(np.int64)
+    mean = np.r_[np.ones(35), np.full(gap_days, np.nan), last_mean]
+    p = last_mean
+    std = np.r_[np.zeros(35), np.full(gap_days, np.nan), math.sqrt(p * (1 - p))]
+    return pd.DataFrame(
+        {
+            "window_start": days,
+            "intent": "a",
+            "dimension": "pass",
+            "n": n,
+            "mean": mean,
+            "std": std,
+            "sem": std / math.sqrt(per_day),
+        }
+    )
+
+
+@pytest.mark.parametrize("gap", [0, 27, 28, 40, 300])
+def test_one_low_score_after_a_pause_is_not_an_alarm(gap):
+    """After 28 days or more without traffic the threshold was 0 ('CUSUM 0.2 >
+    0.0'): one failing score out of 24 fired."""
+    assert quality_drop_alerts(_gap_series(gap)).empty
+
+
+def test_a_real_drop_after_a_pause_fires_at_the_baseline_threshold():
+    out = quality_drop_alerts(_gap_series(40, last_mean=0.5))
+    assert len(out) == 1
+    # the threshold from the baseline's traffic: 24 scores a day, a floored
+    # variance shift (1 - shift) level^2 at level 1, daily windows
+    shift = 0.05
+    var = shift * (1 - shift)
+    k = shift * math.sqrt(24) / (2 * math.sqrt(var))
+    big_h = 2 * k * cusum_threshold(5000, k=k)
+    assert big_h > 5
+    assert f"> {big_h:.1f} (log-likelihood" in out["evidence"].iloc[0]
+
+
+def test_one_failing_score_a_year_later_fires_nothing():
+    values = [1.0] * (35 * 24) + [0.0]
+    spans, scores = _hourly(values)
+    late = pd.Timedelta("365D")
+    spans.loc[spans.index[-1], "start_time"] += late
+    scores.loc[scores.index[-1], "time"] += late
+    out = evaluate_alerts(spans, scores)
+    assert out[out["rule"] == "quality_drop"].empty  # before: 2 alerts
+
+
+def _unknown_spread_series(seed, std_known):
+    """One window of 30 scores (mean 0.8), 27 empty days, then 20 days of 50
+    pass/fail scores at 0.8."""
+    rng = np.random.default_rng(seed)
+    n = np.r_[30, np.zeros(27), np.full(20, 50)].astype(np.int64)
+    mean = np.r_[0.8, np.full(27, np.nan), rng.binomial(50, 0.8, 20) / 50]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        std = np.sqrt(mean * (1 - mean) * n / (n - 1))
+    if not std_known:
+        std[0] = np.nan
+    return pd.DataFrame(
+        {
+            "window_start": pd.date_range(T0, periods=len(n), freq="D"),
+            "intent": "a",
+            "dimension": "pass",
+            "n": n,
+            "mean": mean,
+            "std": std,
+            "sem": std / np.sqrt(np.maximum(n, 1)),
+        }
+    )
+
+
+def test_an_unknown_spread_is_not_taken_as_no_spread():
+    """A baseline window with std NaN was taken as 'no spread': 5 false alarms
+    in 20 seeds (0 with the std given), their evidence saying 'every score
+    equal'."""
+    unknown = [
+        len(quality_drop_alerts(_unknown_spread_series(s, False))) for s in range(20)
+    ]
+    known = [
+        len(quality_drop_alerts(_unknown_spread_series(s, True))) for s in range(20)
+    ]
+    assert sum(unknown) == 0 and sum(known) == 0
+
+
+def test_a_spread_that_stays_unknown_is_named_in_the_status():
+    # one window of 50 scores a week, std NaN: 4 windows in any 28 days
+    weeks = 10
+    n = np.zeros(7 * weeks, dtype=np.int64)
+    n[::7] = 50
+    mean = np.where(n > 0, 0.8, np.nan)
+    s = pd.DataFrame(
+        {
+            "window_start": pd.date_range(T0, periods=len(n), freq="D"),
+            "intent": "a",
+            "dimension": "pass",
+            "n": n,
+            "mean": mean,
+            "std": np.nan,
+            "sem": np.nan,
+        }
+    )
+    out = quality_drop_alerts(s)
+    (record,) = out.attrs["status"]
+    assert record["status"] == "spread unknown"
+    assert record["detail"].startswith(
+        "the spread of the scores is unknown: the baseline's windows of several "
+        "scores have no standard deviation (std is NaN), and only 4 window(s) "
+        "hold scores, too few to estimate it from the window means (that needs 10)"
+    )
+
+
+def test_equal_window_means_without_std_do_not_claim_every_score_equal():
+    # 30 daily windows of 40 scores, mean exactly 0.8, std not given; then 0.4
+    n = np.full(33, 40)
+    mean = np.r_[np.full(30, 0.8), np.full(3, 0.4)]
+    s = pd.DataFrame(
+        {
+            "window_start": pd.date_range(T0, periods=len(n), freq="D"),
+            "intent": "a",
+            "dimension": "pass",
+            "n": n,
+            "mean": mean,
+            "std": np.nan,
+            "sem": np.nan,
+        }
+    )
+    out = quality_drop_alerts(s)
+    assert len(out) == 1
+    text = out["evidence"].iloc[0]
+    assert "every score equal" not in text
+    assert (
+        "the baseline held no spread (every window mean equal; the windows gave "
+        "no standard deviation)" in text
+    )
+
+
+def test_a_baseline_that_ends_the_series_is_not_called_zero_level():
+    """One score a day at 0.9 for 40 days, then 100 in a day: the status said
+    'zero level: the baseline mean is 0'."""
+    days = pd.date_range(T0, periods=41, freq="D")
+    n = np.r_[np.ones(40), 100].astype(np.int64)
+    s = pd.DataFrame(
+        {
+            "window_start": days,
+            "intent": "a",
+            "dimension": "format",
+            "n": n,
+            "mean": 0.9,
+            "std": np.where(n > 1, 0.3, np.nan),
+            "sem": np.nan,
+        }
+    )
+    (record,) = quality_drop_alerts(s).attrs["status"]
+    assert record["status"] == "not enough history"
+    # the first 28 days holding 30 scores: 27 single days and the last day
+    first = days[40 - 27]
+    assert record["detail"] == (
+        f"41 day(s) of scores ({days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d}), but the "
+        f"first 28 days holding 30 scores (the rule's min_count 30) run from "
+        f"{first:%Y-%m-%d} to {days[-1]:%Y-%m-%d}, the end of the series: not "
+        "enough history after the first usable baseline; the rule watches the "
+        f"days after it, so it needs scores after {days[-1]:%Y-%m-%d}"
+    )
+
+
+def test_a_group_whose_scores_all_failed_is_named():
+    a_spans, a_scores = _hourly([4.0, 5.0] * (20 * 24), intent="a")
+    b_spans, b_scores = _hourly([np.nan] * (40 * 24), intent="b")
+    spans = pd.concat([a_spans, b_spans], ignore_index=True)
+    scores = pd.concat([a_scores, b_scores], ignore_index=True)
+    status = _status(evaluate_alerts(spans, scores))["quality_drop"]
+    assert status["status"] == "ran"
+    assert status["detail"] == (
+        "not evaluated for 1 of 2 series (group x dimension): intent=b, format "
+        f"(every score failed: all {40 * 24} scores are missing (NaN: the scorer "
+        "failed); see the scores' error column)"
+    )
