@@ -51,6 +51,7 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -259,15 +260,50 @@ def _split(value) -> list[str]:
     return [str(v) for v in value]
 
 
-def _days(value, name: str, rule: str) -> int:
+def _empty(value) -> bool:
+    """A cell left empty: None, NaN, <NA> or blank text."""
+    if isinstance(value, str):
+        return not value.strip()
     try:
-        td = pd.Timedelta(
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _duration(value, name: str, rule: str, unit: str = "D") -> pd.Timedelta:
+    """A rule's duration cell (``'28D'``, ``'2h'``) as a Timedelta; an empty
+    cell, a bare number (pandas reads 28 as 28 nanoseconds) or other text is
+    refused, naming the rule and the column."""
+    default = default_rules().set_index("rule").loc[rule, name]
+    example = f"'{default}'" if isinstance(default, str) else f"'7{unit}'"
+    if _empty(value):
+        raise ValueError(
+            f"rule {rule!r}: {name} is empty; write a duration such as {example} "
+            "(the default)."
+        )
+    number = isinstance(value, (int, float, np.number)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+    if number or (isinstance(value, str) and _NUMBER.fullmatch(value.strip())):
+        whole = float(value)
+        shown = f"'{whole:g}{unit}'" if whole > 0 else example
+        also = "" if shown == example else f" (the default is {example})"
+        raise ValueError(
+            f"rule {rule!r}: {name} {value!r} is a number without a unit; write "
+            f"{shown} for {'days' if unit == 'D' else 'hours'}{also}."
+        )
+    try:
+        return pd.Timedelta(
             str(value).replace("W", "7D") if str(value) == "1W" else value
         )
     except (ValueError, TypeError):
         raise ValueError(
-            f"rule {rule!r}: {name} {value!r} is not a duration; use e.g. '7D'."
+            f"rule {rule!r}: {name} {value!r} is not a duration; use e.g. {example}."
         ) from None
+
+
+def _days(value, name: str, rule: str) -> int:
+    td = _duration(value, name, rule)
     days = td / pd.Timedelta("1D")
     if days < 1 or days != int(days):
         raise ValueError(
@@ -349,6 +385,20 @@ def _as_utc(frame: pd.DataFrame, column: str, what: str) -> pd.DataFrame:
     )
 
 
+def _check_deployment_times(deployments: pd.DataFrame) -> None:
+    """Refuse a deployment without a time: it could explain no change, and
+    leaving it out silently would call its prompt change unannounced."""
+    empty = deployments["time"].isna().to_numpy()
+    if empty.any():
+        i = int(empty.argmax())
+        raise SchemaError(
+            f"deployments frame: column 'time' is empty (NaT) in {int(empty.sum())} "
+            f"row(s), first at row {i} (index {deployments.index[i]!r}); every "
+            "deployment needs the time it took effect, tz-aware, e.g. "
+            "pd.Timestamp('2026-02-20 06:00', tz='UTC')."
+        )
+
+
 def _check_rules(rules: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(rules, pd.DataFrame):
         raise TypeError(
@@ -385,6 +435,9 @@ def _check_rules(rules: pd.DataFrame) -> pd.DataFrame:
         full = defaults.loc[row["rule"]].to_dict()
         full.update({k: v for k, v in row.items() if k in RULE_COLUMNS})
         full["rule"] = row["rule"]
+        if _empty(full["first_action"]):
+            # printed under each alert: an empty cell is no action, not <NA>
+            full["first_action"] = ""
         _check_rule_values(full)
         out.append(full)
     return pd.DataFrame(out, columns=list(RULE_COLUMNS))
@@ -451,6 +504,13 @@ _RULE_NUMBERS = {
     "hallucination_spike": (("threshold", math.inf), ("alpha", 1.0)),
     "cost_per_quality": (("threshold", math.inf),),
 }
+# the cells that hold names (comma-separated), with an example each
+_TEXT_CELLS = {
+    "kind": "judge,heuristic",
+    "dimension": "format,relevance",
+    "by": "service,intent",
+}
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _RULE_DURATIONS = {
     "quality_drop": ("window", "baseline"),
     "retrieval_drop": ("window", "baseline"),
@@ -466,18 +526,39 @@ def _check_rule_values(rule: dict) -> None:
         raise ValueError(
             f"rule {name!r}: enabled must be True or False, got {enabled!r}."
         )
+    for column, example in _TEXT_CELLS.items():
+        value = rule.get(column)
+        names = isinstance(value, (list, tuple)) and all(
+            isinstance(v, str) for v in value
+        )
+        if not (_empty(value) or isinstance(value, str) or names):
+            raise ValueError(
+                f"rule {name!r}: {column} {value!r} must be text: one name or "
+                f"several, comma-separated (e.g. {example!r}), or left empty."
+            )
     _check_rule_scores(rule)
+    defaults = default_rules().set_index("rule").loc[name]
     for column, high in _RULE_NUMBERS[name]:
         value = rule[column]
+        where = "a finite number > 0" if math.isinf(high) else f"in (0, {high:g})"
+        if _empty(value):
+            raise ValueError(
+                f"rule {name!r}: {column} is empty; write a number {where}, e.g. "
+                f"the default {defaults[column]:g}."
+            )
         try:
             number = float(value)
         except (TypeError, ValueError):
             number = math.nan
         if isinstance(value, (bool, np.bool_)) or not 0 < number < high:
-            where = "a finite number > 0" if math.isinf(high) else f"in (0, {high:g})"
             raise ValueError(f"rule {name!r}: {column} must be {where}, got {value!r}.")
     if name != "prompt_hash_change":
         count = rule["min_count"]
+        if _empty(count):
+            raise ValueError(
+                f"rule {name!r}: min_count is empty; write a whole number >= 0, "
+                f"e.g. the default {int(defaults['min_count'])}."
+            )
         try:
             whole = float(count) == int(float(count)) and float(count) >= 0
         except (TypeError, ValueError, OverflowError):
@@ -487,13 +568,8 @@ def _check_rule_values(rule: dict) -> None:
                 f"rule {name!r}: min_count must be a whole number >= 0, got {count!r}."
             )
     else:
-        try:
-            pd.Timedelta(rule["window"])
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"rule {name!r}: window (the tolerance between a hash change and "
-                f"a deployment) {rule['window']!r} is not a duration; use e.g. '2h'."
-            ) from None
+        # the tolerance between a hash change and a deployment
+        _duration(rule["window"], "window", name, unit="h")
     for column in _RULE_DURATIONS.get(name, ()):
         _days(rule[column], column, name)
 
@@ -1922,11 +1998,12 @@ def evaluate_alerts(
     ------
     SchemaError
         If spans or scores miss a needed column or have naive times (tz-aware
-        times in another zone are converted to UTC), or a rule's ``by`` names
-        a column the data lacks.
+        times in another zone are converted to UTC), a deployment has no
+        time, or a rule's ``by`` names a column the data lacks.
     ValueError
         For a malformed rule table (no rows, an unknown rule or column, a value out of
-        range, a rule given twice, an unknown score ``kind``, ``kind`` or
+        range or empty, a duration without its unit (``28`` for ``"28D"``), a
+        ``kind``/``dimension``/``by`` that is not text, a rule given twice, an unknown score ``kind``, ``kind`` or
         ``dimension`` set on a rule that does not read scores, a
         ``dimension`` the scores of that kind lack: the message names the
         rule and the column), an unknown ``tz``, or infinite
@@ -1971,6 +2048,7 @@ def evaluate_alerts(
     if deployments is not None:
         validate(deployments, "deployments")
         deployments = _as_utc(deployments, "time", "deployments")
+        _check_deployment_times(deployments)
     rows, status = [], []
     for _, rule in table.iterrows():
         if not bool(rule["enabled"]):

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import sys as _sys
 import types as _types
 from dataclasses import dataclass, field
@@ -100,6 +101,28 @@ _TIME_FORMS = (
 )
 
 
+# a date with a zone and no clock time, e.g. '2026-01-05Z' or '2026-01-05+01:00'
+_ZONED_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})\s*([Zz]|[+-]\d{2}(?::?\d{2})?)")
+
+
+def _midnight(text: str) -> str:
+    """ISO text of a date with a zone as that date's midnight in the zone.
+
+    pandas and :meth:`datetime.fromisoformat` refuse ``'2026-01-05Z'``, and
+    read ``'2026-01-05+01:00'`` as 01:00 with no zone; other text is returned
+    as it is.
+
+    Examples
+    --------
+    >>> _midnight("2026-01-05Z"), _midnight("2026-01-05-05:00")
+    ('2026-01-05T00:00Z', '2026-01-05T00:00-05:00')
+    >>> _midnight("2026-01-05T06:00Z")
+    '2026-01-05T06:00Z'
+    """
+    found = _ZONED_DATE.fullmatch(text.strip())
+    return f"{found[1]}T00:00{found[2]}" if found else text
+
+
 def _utc(value, name: str) -> pd.Timestamp | None:
     """A tz-aware UTC timestamp, or None; naive or unreadable input raises.
 
@@ -111,6 +134,8 @@ def _utc(value, name: str) -> pd.Timestamp | None:
     --------
     >>> str(_utc("2026-01-20T06:00+01:00", "start"))
     '2026-01-20 05:00:00+00:00'
+    >>> str(_utc("2026-01-05Z", "start"))
+    '2026-01-05 00:00:00+00:00'
     >>> _utc("yesterday", "start")
     Traceback (most recent call last):
     ...
@@ -125,7 +150,7 @@ def _utc(value, name: str) -> pd.Timestamp | None:
         stamp = None  # a bare number: epoch seconds? nanoseconds? not guessed
     else:
         try:
-            stamp = pd.Timestamp(value)
+            stamp = pd.Timestamp(_midnight(value) if isinstance(value, str) else value)
         except (ValueError, TypeError, OverflowError):
             stamp = None
     if stamp is None or stamp is pd.NaT:
@@ -1464,7 +1489,7 @@ def investigate(
     Raises
     ------
     SchemaError
-        When a frame misses a column it needs.
+        When a frame misses a column it needs, or a deployment has no time.
     ValueError
         When ``start``/``end`` are naive or not times (``"yesterday"``:
         the message lists the accepted forms) or ``start`` is not before
@@ -1517,6 +1542,9 @@ def investigate(
     if deployments is None:
         deployments = schema.empty("deployments")
     schema.validate(deployments, "deployments")
+    from llmdrift.alerts import _check_deployment_times
+
+    _check_deployment_times(deployments)
     if contents is not None:
         schema.validate(contents, "contents")
     start, end = _utc(start, "start"), _utc(end, "end")

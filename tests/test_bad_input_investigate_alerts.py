@@ -6,6 +6,8 @@ column, file or value at fault; valid input keeps its result.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -702,3 +704,59 @@ def test_investigate_start_end_that_are_not_times(argument, value):
     assert text.startswith(f"{argument}={value!r} is not a time; give a tz-aware time")
     assert "'2026-01-20T00:00Z'" in text and "pd.Timestamp(" in text
     assert type(info.value) is ValueError
+
+
+# --------------------------------------------------------------------------
+# trial: a date with a zone, a deployment without a time
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-01-05Z", "2026-01-05 00:00"),
+        ("2026-01-05+01:00", "2026-01-04 23:00"),
+        ("2026-01-05-05:00", "2026-01-05 05:00"),
+    ],
+)
+def test_investigate_start_accepts_a_date_with_a_zone(value, expected):
+    """start='2026-01-05Z' was refused as 'not a time'; '2026-01-05-05:00' was
+    said to have no zone."""
+    from llmdrift.investigate import _utc as as_utc
+
+    assert as_utc(value, "start") == _utc(expected)
+    spans, scores = _few_frames({"a": 10})
+    inc = llmdrift.investigate(spans, scores, alerts=False, start=value)
+    assert inc.start == _utc(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-01-05Z", "2026-01-05 00:00"),
+        # read as 01:00 UTC before: the offset taken for a clock time
+        ("2026-01-05+01:00", "2026-01-04 23:00"),
+        ("2026-01-05T06:00+01:00", "2026-01-05 05:00"),
+    ],
+)
+def test_cli_since_reads_a_date_with_a_zone(value, expected):
+    from llmdrift.commands._options import iso_time
+
+    assert iso_time(value, "--since") == _utc(expected)
+
+
+def test_a_deployment_without_a_time_is_refused_by_row(frames):
+    spans, scores = frames
+    deployments = pd.DataFrame(
+        {
+            "time": pd.to_datetime(["2024-01-20T00:00Z", None], utc=True),
+            "service": pd.array(["api", "api"], dtype="string"),
+        }
+    )
+    expected = (
+        "deployments frame: column 'time' is empty (NaT) in 1 row(s), first at "
+        "row 1 (index 1)"
+    )
+    with pytest.raises(SchemaError, match=re.escape(expected)):
+        llmdrift.evaluate_alerts(spans, scores, deployments)
+    with pytest.raises(SchemaError, match=re.escape(expected)):
+        llmdrift.investigate(spans, scores, deployments, alerts=False)

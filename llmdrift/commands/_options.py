@@ -39,14 +39,25 @@ def iso_time(text, option: str):
     InputError
         Naming ``option`` and the expected form, e.g. ``--since must be an
         ISO time such as 2024-06-01T00:00Z, got 'yesterday'``.
+
+    Examples
+    --------
+    >>> str(iso_time("2024-06-01+02:00", "--since"))
+    '2024-05-31 22:00:00+00:00'
+    >>> str(iso_time("2024-06-01Z", "--until"))
+    '2024-06-01 00:00:00+00:00'
     """
     import pandas as pd
+
+    from llmdrift.investigate import _midnight
 
     if text is None:
         return None
     try:
-        # strict ISO 8601 (pd.Timestamp would also take 'today' or '1/2/2026')
-        parsed = datetime.fromisoformat(str(text).strip())
+        # strict ISO 8601 (pd.Timestamp would also take 'today' or '1/2/2026');
+        # a date with a zone is its midnight there (fromisoformat refuses
+        # '2026-01-05Z' and reads '2026-01-05+01:00' as 01:00 with no zone)
+        parsed = datetime.fromisoformat(_midnight(str(text).strip()))
     except ValueError:
         raise InputError(
             f"{option} must be an ISO time such as {ISO_EXAMPLE}, got {text!r}"
