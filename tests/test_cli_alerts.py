@@ -218,7 +218,14 @@ def test_naive_times_exit_2_with_fix(tmp_path, run_alerts):
         "--spans", tmp_path / "spans.parquet", "--scores", tmp_path / "scores.csv"
     )
     assert result.code == 2
-    assert "'time'" in result.err and "tz_localize" in result.err
+    path = tmp_path / "scores.csv"
+    first = scores["time"].iloc[0]
+    assert result.err.startswith(
+        f"llmdrift alerts: error: scores file {str(path)!r}: column 'time', row 1 "
+        f"(line 2): '{first}' has no time zone (llmdrift does not guess zones) "
+        f"({len(scores) - 1} more row(s) like it); write times in ISO 8601 with a "
+        "zone, e.g. 2026-02-20T06:00Z"
+    )
 
 
 def test_no_input_and_bad_rule_exit_2(tmp_path, run_alerts):
@@ -730,3 +737,240 @@ def test_store_where_no_rule_can_run_prints_only_the_error(tmp_path, run_alerts)
         "llmdrift alerts: error: no alert rule could run on this data:\n"
         "  quality_drop: not enough history: intent=a, format has "
     )
+
+
+# ---------------------------------------------------------------------------
+# trial: no span read, bad --deployments and --scores files
+
+
+def test_no_span_read_from_spans_exits_2(tmp_path, run_alerts):
+    """A scores CSV given to --spans read 0 spans (a warning); every score then
+    formed an 'intent=nan' group, which fired and exited 1."""
+    _spans, scores = _quiet_files(tmp_path)
+    scores.to_csv(tmp_path / "scores.csv", index=False)
+    result = run_alerts(
+        "--spans", tmp_path / "scores.csv", "--scores", tmp_path / "scores.csv"
+    )
+    assert result.code == 2
+    assert result.err.startswith(
+        f"llmdrift alerts: error: no span was read from --spans "
+        f"{tmp_path / 'scores.csv'} (read_otlp: "
+    )
+    assert "give OTLP/JSON files or Parquet files of spans there" in result.err
+    assert result.out == ""
+    # an empty Parquet file of spans: the same
+    _spans.iloc[:0].to_parquet(tmp_path / "none.parquet")
+    result = run_alerts(
+        "--spans", tmp_path / "none.parquet", "--scores", tmp_path / "scores.csv"
+    )
+    assert result.code == 2 and "no span was read from --spans" in result.err
+
+
+FORM = "ISO 8601 with a zone, e.g. 2026-02-20T06:00Z or 2026-02-20T07:00+01:00"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            "time,service\nlast tuesday,api\n",
+            "column 'time', row 1 (line 2): 'last tuesday' is not an ISO 8601 time",
+        ),
+        (
+            "time,service\n1771567200,api\n",
+            "column 'time', row 1 (line 2): '1771567200' is a number (epoch "
+            "seconds?), not an ISO 8601 time",
+        ),
+        (
+            "time,service\n2026-01-20T06:00Z,api\n2026-01-21 06:00,api\n",
+            "column 'time', row 2 (line 3): '2026-01-21 06:00' has no time zone",
+        ),
+        (
+            "time,service\n2026-01-20T06:00Z,api\n,api\n",
+            "column 'time' is empty in row 2 (line 3); every row needs its time",
+        ),
+        (
+            "time,service\n2026-13-20T06:00Z,api\n",
+            "column 'time', row 1 (line 2): '2026-13-20T06:00Z' is not a valid time",
+        ),
+        ("", "is empty (not even a header row); a deployments file has a header"),
+    ],
+)
+def test_bad_deployments_file_names_file_column_and_form(
+    tmp_path, run_alerts, content, expected
+):
+    _quiet_files(tmp_path)
+    path = tmp_path / "d.csv"
+    path.write_text(content)
+    result = run_alerts(*_files(tmp_path), "--deployments", path)
+    assert result.code == 2
+    assert result.err.startswith(
+        f"llmdrift alerts: error: deployments file {str(path)!r}"
+    )
+    assert expected in result.err
+    assert FORM in result.err
+    assert "format=" not in result.err  # pandas' hints, which a CLI user cannot pass
+
+
+def test_deployments_file_offsets_versions_and_header_only(tmp_path):
+    from llmdrift.commands.alerts import _read_table
+
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "time,service,version,note\n"
+        "2026-02-20T06:00Z,api,1.0,a\n"
+        "2026-02-20T08:30+01:00,api,1.10,\n"
+        "2026-02-21Z,api,2,c\n"
+    )
+    frame = _read_table(path, "deployments")
+    assert frame["time"].tolist() == [
+        pd.Timestamp("2026-02-20 06:00", tz="UTC"),
+        pd.Timestamp("2026-02-20 07:30", tz="UTC"),
+        pd.Timestamp("2026-02-21 00:00", tz="UTC"),
+    ]
+    # text as written: 1.0 and 1.10 were floats (1.0, 1.1), then refused
+    assert frame["version"].tolist() == ["1.0", "1.10", "2"]
+    path.write_text("time,service,version,note\n")
+    frame = _read_table(path, "deployments")
+    assert len(frame) == 0 and str(frame["time"].dtype) == "datetime64[ns, UTC]"
+    from llmdrift.schema import validate
+
+    validate(frame, "deployments")  # zero deployments, not naive times
+
+
+def test_header_only_deployments_file_is_no_deployments(tmp_path, run_alerts):
+    _quiet_files(tmp_path)
+    path = tmp_path / "d.csv"
+    path.write_text("time,service,version,note\n")
+    result = run_alerts(*_files(tmp_path), "--deployments", path)
+    assert result.code == 0, result.err
+
+
+def test_corrupt_parquet_and_empty_scores_file_are_named(tmp_path, run_alerts):
+    _quiet_files(tmp_path)
+    bad = tmp_path / "d.parquet"
+    bad.write_text("not parquet")
+    result = run_alerts(*_files(tmp_path), "--deployments", bad)
+    assert result.code == 2
+    assert result.err.startswith(
+        f"llmdrift alerts: error: deployments file {str(bad)!r} is not a readable "
+        "Parquet file (ArrowInvalid: "
+    )
+    assert "give a CSV file with the columns time, service" in result.err
+    empty = tmp_path / "scores.csv"
+    empty.write_text("")
+    result = run_alerts("--spans", tmp_path / "spans.parquet", "--scores", empty)
+    assert result.code == 2
+    assert result.err.startswith(
+        f"llmdrift alerts: error: scores file {str(empty)!r} is empty (not even a "
+        "header row); a scores file has a header row with the columns span_id, "
+        "time, dimension, value, scorer, kind"
+    )
+
+
+# ---------------------------------------------------------------------------
+# trial: values in a --rules file
+
+_RULE = '"rule": "quality_drop", "enabled": true, "first_action": "look"'
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        # 'int' object is not iterable, naming neither rule nor column
+        (
+            "r.json",
+            f'[{{{_RULE}, "kind": 5}}]',
+            "rule 'quality_drop': kind 5 must be text: one name or several, "
+            "comma-separated (e.g. 'judge,heuristic'), or left empty.",
+        ),
+        (
+            "r.json",
+            f'[{{{_RULE}, "by": ["intent", 3]}}]',
+            "rule 'quality_drop': by ['intent', 3] must be text",
+        ),
+        # 'must be a whole number of days >= 1', although 28 is
+        (
+            "r.json",
+            f'[{{{_RULE}, "baseline": 28}}]',
+            "rule 'quality_drop': baseline 28 is a number without a unit; write "
+            "'28D' for days.",
+        ),
+        (
+            "r.csv",
+            "rule,enabled,first_action,baseline\nretrieval_drop,true,x,28D\n"
+            "quality_drop,true,x,28\n",
+            "rule 'quality_drop': baseline '28' is a number without a unit; write "
+            "'28D' for days.",
+        ),
+        (
+            "r.json",
+            '[{"rule": "prompt_hash_change", "enabled": true, "first_action": "x", '
+            '"window": 2}]',
+            "rule 'prompt_hash_change': window 2 is a number without a unit; write "
+            "'2h' for hours.",
+        ),
+        # 'got nan'
+        (
+            "r.csv",
+            "rule,enabled,first_action,threshold\nquality_drop,true,x,\n",
+            "rule 'quality_drop': threshold is empty; write a number in (0, 1), "
+            "e.g. the default 0.05.",
+        ),
+        (
+            "r.csv",
+            "rule,enabled,first_action,min_count\nquality_drop,true,x,\n",
+            "rule 'quality_drop': min_count is empty; write a whole number >= 0, "
+            "e.g. the default 30.",
+        ),
+        (
+            "r.json",
+            "5",
+            "it holds a JSON int (5), not rules; write a list of rule objects",
+        ),
+    ],
+)
+def test_rules_file_values_are_named(tmp_path, run_alerts, name, content, expected):
+    _quiet_files(tmp_path)
+    path = tmp_path / name
+    path.write_text(content)
+    result = run_alerts(*_files(tmp_path), "--rules", path)
+    assert result.code == 2
+    assert result.err.startswith(f"llmdrift alerts: error: rules file {str(path)!r}")
+    assert expected in result.err
+    assert "Traceback" not in result.err and result.out == ""
+
+
+def test_rules_file_single_object_and_byte_order_mark(tmp_path):
+    from llmdrift.commands.alerts import _read_rules
+
+    one = {"rule": "quality_drop", "enabled": True, "first_action": "look"}
+    path = tmp_path / "r.json"
+    # a single object was pandas' 'If using all scalar values...'
+    path.write_text(json.dumps(one))
+    rules = _read_rules(path)
+    assert rules["rule"].tolist() == ["quality_drop"]
+    assert rules["first_action"].tolist() == ["look"]
+    # a UTF-8 byte-order mark was refused in JSON (the CSV reader skips it)
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps([one]).encode())
+    assert _read_rules(path)["rule"].tolist() == ["quality_drop"]
+
+
+def test_blank_first_action_is_not_printed_as_na():
+    from llmdrift.alerts import ALERT_COLUMNS, _check_rules, default_rules
+    from llmdrift.commands.alerts import format_table
+
+    rules = default_rules().head(1).assign(first_action=np.nan)
+    assert _check_rules(rules)["first_action"].tolist() == [""]
+    alert = dict.fromkeys(ALERT_COLUMNS, np.nan)
+    alert.update(
+        rule="quality_drop",
+        time=pd.Timestamp("2026-01-05", tz="UTC"),
+        group="intent=a",
+        dimension="format",
+        evidence="e",
+        first_action="",
+    )
+    text = format_table(pd.DataFrame([alert]).astype({"first_action": "string"}))
+    assert text.splitlines()[-1] == "    first action: (none in the rule table)"
+    assert "<NA>" not in text

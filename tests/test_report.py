@@ -427,3 +427,73 @@ def test_cli_report_reads_a_contents_store_and_a_deployments_file(tmp_path, caps
     missing = [*base, "--deployments", str(tmp_path / "none.csv")]
     assert main(missing) == 2
     assert "none.csv" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# trial: bad --deployments files, --include-contents without texts
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            "time,service\nlast tuesday,api\n",
+            "column 'time', row 1 (line 2): 'last tuesday' is not an ISO 8601 time",
+        ),
+        (
+            "time,service\n1705708800,api\n",
+            "'1705708800' is a number (epoch seconds?), not an ISO 8601 time",
+        ),
+        (
+            "time,service\n2024-01-20T00:00Z,api\n,api\n",
+            "column 'time' is empty in row 2 (line 3)",
+        ),
+    ],
+)
+def test_cli_report_bad_deployments_file_is_named_not_the_store(
+    tmp_path, capsys, content, expected
+):
+    """It said 'cannot load <store>: Time data ... is not ISO8601 format' with
+    pandas' format= hints."""
+    store_path = _incident_store(tmp_path)
+    path = tmp_path / "d.csv"
+    path.write_text(content)
+    argv = ["report", "--store", str(store_path), "--out", str(tmp_path / "x.html")]
+    assert main([*argv, "--deployments", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"llmdrift report: deployments file {str(path)!r}: ")
+    assert expected in err
+    assert "ISO 8601 with a zone, e.g. 2026-02-20T06:00Z" in err
+    assert "cannot load" not in err and "format=" not in err
+
+
+def test_cli_report_header_only_deployments_and_versions_as_text(tmp_path, capsys):
+    store_path = _incident_store(tmp_path)
+    out = tmp_path / "x.html"
+    argv = ["report", "--store", str(store_path), "--out", str(out)]
+    path = tmp_path / "d.csv"
+    path.write_text("time,service,version,note\n")
+    assert main([*argv, "--deployments", str(path)]) == 0, capsys.readouterr().err
+    # a version such as 1.0 was read as a float, then refused
+    path.write_text(
+        "time,service,version,note\n2024-01-20T01:00+01:00,api,1.0,new template\n"
+    )
+    assert main([*argv, "--deployments", str(path)]) == 0, capsys.readouterr().err
+
+
+def test_cli_report_include_contents_without_texts_says_where_they_are(
+    tmp_path, capsys
+):
+    store_path = _incident_store(tmp_path)
+    out = tmp_path / "x.html"
+    argv = ["report", "--store", str(store_path), "--out", str(out)]
+    assert main([*argv, "--include-contents"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"llmdrift report: note: --include-contents, but the store "
+        f"{str(store_path)!r} holds no prompt or answer texts, so the traces show "
+        "'-'; if `llmdrift ingest --contents-store PATH` kept them in their own "
+        "store, add --contents-store PATH"
+    ) in err
+    assert main(argv) == 0
+    assert "note:" not in capsys.readouterr().err  # texts not asked for

@@ -7,10 +7,11 @@ alerts as a table or as JSON (``--json``). The exit code is for cron and CI:
 
 - 0: no alert fired;
 - 1: at least one alert fired;
-- 2: bad input (a missing file or column, naive times, a bad or empty rule
-  table, every rule disabled, a store that cannot be opened, a
-  ``--since``/``--until`` window that holds no data, data on which no
-  enabled rule can be evaluated), with a message on stderr naming what is
+- 2: bad input (a missing, empty or unreadable file, a missing column, a
+  time in a file that is not ISO 8601 with a zone or is empty, no span read
+  from ``--spans``, a bad or empty rule table, every rule disabled, a store
+  that cannot be opened or holds no spans, a ``--since``/``--until`` window
+  that holds no data, data on which no enabled rule can be evaluated), with a message on stderr naming what is
   wrong and how to fix it; also an unexpected error (a bug), as one line
   asking to report it (``--debug`` or ``LLMDRIFT_DEBUG=1`` adds the
   traceback), so 1 always means "alerts fired".
@@ -44,6 +45,7 @@ Examples
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -151,44 +153,209 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=_main)
 
 
+# columns read as text from a CSV file (a version "1.0" stays "1.0", a span
+# id "0001" stays "0001")
+_TEXT_COLUMNS = (
+    "span_id",
+    "trace_id",
+    "parent_span_id",
+    "service",
+    "version",
+    "note",
+    "intent",
+    "dimension",
+    "scorer",
+    "kind",
+    "scorer_version",
+    "error",
+    "prompt_hash",
+    "prompt_version",
+)
+_TIME_COLUMNS = ("time", "start_time")
+TIME_FORM = "ISO 8601 with a zone, e.g. 2026-02-20T06:00Z or 2026-02-20T07:00+01:00"
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_CLOCK = r"(?:[T ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?)?"
+_ZONE = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)"
+# the columns of each table, for the messages
+_NEEDED = {
+    "scores": "span_id, time, dimension, value, scorer, kind",
+    "deployments": "time, service (and optionally version, note)",
+}
+
+
 def _read_table(path, what):
+    """A scores or deployments table from a Parquet or CSV file.
+
+    Text columns of a CSV file are read as text; times must be ISO 8601 with
+    a zone (offsets may differ from row to row; they are converted to UTC),
+    or tz-aware times in a Parquet file. Every error names the file, the
+    column and row at fault, and what is accepted.
+    """
     import pandas as pd
 
     file = Path(path)
+    name = f"{what} file {str(path)!r}"
     if not file.is_file():
-        raise InputError(f"{what} file {str(path)!r} does not exist.")
+        raise InputError(f"{name} does not exist.")
     suffix = "".join(file.suffixes[-2:]).lower()
+    needed = _NEEDED.get(what, "a header row")
     if suffix.endswith(".parquet"):
-        frame = pd.read_parquet(file)
+        try:
+            frame = pd.read_parquet(file)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds
+            raise InputError(
+                f"{name} is not a readable Parquet file ({type(exc).__name__}: "
+                f"{exc}); write it with DataFrame.to_parquet, or give a CSV file "
+                f"with the columns {needed}, times in {TIME_FORM}"
+            ) from None
+        rows = "row {}"
     elif suffix.endswith(".csv") or suffix.endswith(".csv.gz"):
-        frame = pd.read_csv(file)
-        for column in ("time", "start_time"):
-            if column in frame.columns:
-                frame[column] = pd.to_datetime(frame[column], format="ISO8601")
-        for column in frame.columns:
-            if frame[column].dtype == object:
-                frame[column] = frame[column].astype("string")
+        text = {c: "string" for c in (*_TEXT_COLUMNS, *_TIME_COLUMNS)}
+        try:
+            frame = pd.read_csv(file, dtype=text)
+        except pd.errors.EmptyDataError:
+            alone = " (a header alone: no deployments)" if what == "deployments" else ""
+            raise InputError(
+                f"{name} is empty (not even a header row); a {what} file has a "
+                f"header row with the columns {needed}{alone}, times in {TIME_FORM}"
+            ) from None
+        except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+            raise InputError(
+                f"{name} is not a CSV table ({exc}); give a CSV file with a header "
+                f"row and the columns {needed}"
+            ) from None
+        # row 1 is on line 2, below the header
+        rows = "row {} (line {})"
     else:
-        raise InputError(
-            f"{what} file {str(path)!r}: unknown format; use .parquet or .csv."
-        )
+        raise InputError(f"{name}: unknown format; use .parquet or .csv.")
+    for column in _TIME_COLUMNS:
+        if column in frame.columns:
+            frame[column] = _times(frame[column], name, column, rows)
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = frame[column].astype("string")
     return frame
 
 
-def _read_spans(paths):
+def _times(values, name, column, rows):
+    """A file's time column as UTC times: ISO 8601 text with a zone (offsets
+    may differ from row to row), or tz-aware times in a Parquet file; an
+    empty column is an empty time column (a header-only file)."""
     import pandas as pd
 
+    def where(i):
+        return rows.format(i + 1, i + 2)
+
+    fix = f"write times in {TIME_FORM}"
+    if len(values) == 0:
+        return pd.Series([], index=values.index, dtype="datetime64[ns, UTC]")
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        times = values.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_dtype(values.dtype):
+        raise InputError(
+            f"{name}: column {column!r} holds times without a time zone (e.g. "
+            f"{values.dropna().iloc[0] if values.notna().any() else 'NaT'}); "
+            f"llmdrift does not guess zones: store tz-aware times, or {fix}"
+        )
+    elif pd.api.types.is_numeric_dtype(values.dtype):
+        raise InputError(
+            f"{name}: column {column!r} holds numbers (e.g. {values.iloc[0]!r}: "
+            f"epoch seconds?), not times; {fix}"
+        )
+    else:
+        times = _parse_times(values, name, column, where, fix)
+    empty = times.isna().to_numpy()
+    if empty.any():
+        i = int(empty.argmax())
+        raise InputError(
+            f"{name}: column {column!r} is empty in {where(i)}; every row needs its "
+            f"time, in {TIME_FORM}"
+        )
+    return times
+
+
+def _parse_times(values, name, column, where, fix):
+    """ISO 8601 text with a zone as UTC times (empty cells NaT)."""
+    import pandas as pd
+
+    text = values.astype("string").str.strip()
+    text = text.mask(text == "")
+    given = text.notna().to_numpy()
+    zoned = text.str.fullmatch(_DATE + _CLOCK + _ZONE).fillna(False).to_numpy(bool)
+    wrong = given & ~zoned
+    if wrong.any():
+        i = int(wrong.argmax())
+        value = text.iloc[i]
+        if re.fullmatch(_DATE + _CLOCK, value):
+            why = "has no time zone (llmdrift does not guess zones)"
+        elif re.fullmatch(r"[+-]?\d+(?:\.\d*)?", value):
+            why = "is a number (epoch seconds?), not an ISO 8601 time"
+        else:
+            why = "is not an ISO 8601 time"
+        more = int(wrong.sum()) - 1
+        also = f" ({more} more row(s) like it)" if more else ""
+        raise InputError(
+            f"{name}: column {column!r}, {where(i)}: {value!r} {why}{also}; {fix}"
+        )
+    # a date with a zone ('2026-02-20Z') is its midnight
+    text = text.str.replace(
+        "^(" + _DATE + ")(?=" + _ZONE + "$)", r"\1T00:00", regex=True
+    )
+    times = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    bad = given & times.isna().to_numpy()
+    if bad.any():
+        i = int(bad.argmax())
+        raise InputError(
+            f"{name}: column {column!r}, {where(i)}: {values.iloc[i]!r} is not a "
+            f"valid time (a month, day or hour out of range?); {fix}"
+        )
+    return times
+
+
+def _read_spans(paths):
+    import warnings
+
+    import pandas as pd
+
+    problems = []
     if all(str(p).lower().endswith(".parquet") for p in paths):
         for p in paths:
             if not Path(p).is_file():
                 raise InputError(f"spans file {str(p)!r} does not exist.")
-        return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
-    from llmdrift.ingest import read_otlp
+        frames = []
+        for p in paths:
+            frame = pd.read_parquet(p)
+            if "start_time" in frame.columns:
+                where = f"spans file {str(p)!r}"
+                frame["start_time"] = _times(
+                    frame["start_time"], where, "start_time", "row {}"
+                )
+            frames.append(frame)
+        spans = pd.concat(frames, ignore_index=True)
+    else:
+        from llmdrift.ingest import read_otlp
 
-    try:
-        return read_otlp(list(paths))
-    except FileNotFoundError as exc:
-        raise InputError(f"spans: {exc}") from None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                spans = read_otlp(list(paths))
+            except FileNotFoundError as exc:
+                raise InputError(f"spans: {exc}") from None
+        problems = [str(w.message) for w in caught]
+        if len(spans):
+            # spans were read: the warnings go on as they came
+            for w in caught:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if len(spans) == 0:
+        # no span, no group: every score would be left out of every rule
+        listed = " ".join(map(str, paths))
+        # read_otlp's own warning, less its "the rest loaded" (none did)
+        why = f" ({problems[0].split(' The rest loaded')[0]})" if problems else ""
+        raise InputError(
+            f"no span was read from --spans {listed}{why}; give OTLP/JSON files "
+            "or Parquet files of spans there (the scores go to --scores)"
+        )
+    return spans
 
 
 def _from_store(path, extra_columns=()):
@@ -223,6 +390,12 @@ def _from_store(path, extra_columns=()):
         raise InputError(f"store {str(path)!r} could not be read: {exc}") from None
     finally:
         store.close()
+    if len(frames["spans"]) == 0:
+        # no span, no group: every score would be left out of every rule
+        raise InputError(
+            f"store {str(path)!r} holds no spans; load traces with `llmdrift "
+            "ingest FILES --store PATH`"
+        )
     return frames["spans"], frames["scores"], None
 
 
@@ -283,7 +456,8 @@ def _read_rules(path):
     )
     try:
         if file.suffix.lower() == ".json":
-            rules = pd.DataFrame(json.loads(file.read_text(encoding="utf-8")))
+            # utf-8-sig: a byte-order mark is read past, as in a CSV file
+            rules = _json_rules(json.loads(file.read_text(encoding="utf-8-sig")))
         else:
             # enabled as text: true/false, 1/0 and yes/no all read alike
             rules = pd.read_csv(file, dtype={"enabled": "string"})
@@ -316,6 +490,24 @@ def _read_rules(path):
         return _check_rules(rules)
     except (ValueError, TypeError) as exc:
         raise InputError(f"rules file {str(path)!r}: {exc}") from None
+
+
+def _json_rules(data):
+    """A rules file's JSON as a frame: a list of rule objects, a single rule
+    object, or an object of columns (``DataFrame.to_json()``'s layout)."""
+    import pandas as pd
+
+    if isinstance(data, dict):
+        if data and all(isinstance(v, (list, dict)) for v in data.values()):
+            return pd.DataFrame(data)  # columns: {"rule": [...], ...}
+        return pd.DataFrame([data])  # one rule
+    if isinstance(data, list):
+        return pd.DataFrame(data)
+    raise ValueError(
+        f"it holds a JSON {type(data).__name__} ({data!r:.40}), not rules; write a "
+        'list of rule objects, e.g. [{"rule": "quality_drop", "enabled": true, '
+        '"first_action": "..."}]'
+    )
 
 
 _YES = ("true", "1", "yes")
@@ -415,7 +607,10 @@ def format_table(alerts) -> str:
             f"{row.dimension}{size}"
         )
         lines.append(f"    evidence: {row.evidence}")
-        lines.append(f"    first action: {row.first_action}")
+        action = row.first_action
+        if not isinstance(action, str) or not action.strip():
+            action = "(none in the rule table)"
+        lines.append(f"    first action: {action}")
     return "\n".join(lines)
 
 

@@ -118,6 +118,28 @@ def _from_store(path, contents_store=None):
     return frames["spans"], frames["scores"], frames.get("contents"), None
 
 
+def _no_contents_note(args, sources) -> str:
+    """The note when --include-contents finds no texts to show."""
+    if args.store is None:
+        return (
+            f"llmdrift report: note: --include-contents, but {' '.join(sources)} "
+            "holds no prompt or answer texts, so the traces show '-'; record the "
+            "texts in the spans (e.g. the gen_ai prompt and completion attributes)"
+        )
+    if args.contents_store is not None:
+        return (
+            f"llmdrift report: note: --include-contents, but the contents store "
+            f"{args.contents_store!r} holds no prompt or answer texts, so the "
+            "traces show '-'"
+        )
+    return (
+        f"llmdrift report: note: --include-contents, but the store {args.store!r} "
+        "holds no prompt or answer texts, so the traces show '-'; if `llmdrift "
+        "ingest --contents-store PATH` kept them in their own store, add "
+        "--contents-store PATH"
+    )
+
+
 def _data_problem(path, source: str) -> str | None:
     """Why ``--data path`` cannot serve ``source`` (None when it can).
 
@@ -186,6 +208,18 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    given = None
+    if args.deployments is not None:
+        # the file first, and its errors as they are: they name the file, the
+        # column and row, and the form accepted (not the store)
+        from llmdrift.commands._options import InputError
+        from llmdrift.commands.alerts import _read_table
+
+        try:
+            given = _read_table(args.deployments, "deployments")
+        except InputError as err:
+            print(f"llmdrift report: {err}", file=sys.stderr)
+            return 2
     try:
         if args.store is not None:
             spans, scores, contents, deployments = _from_store(
@@ -195,10 +229,8 @@ def run(args: argparse.Namespace) -> int:
             data = load_source(sources[0] if named else sources, path=args.data)
             spans, scores = data.spans, data.scores
             contents, deployments = data.contents, data.deployments
-        if args.deployments is not None:
-            from llmdrift.commands.alerts import _read_table
-
-            deployments = _read_table(args.deployments, "deployments")
+        if given is not None:
+            deployments = given
     except (FileNotFoundError, ValueError, ImportError) as err:
         where = args.store if args.store is not None else sources
         print(f"llmdrift report: cannot load {where}: {err}", file=sys.stderr)
@@ -219,6 +251,8 @@ def run(args: argparse.Namespace) -> int:
             f"llmdrift report: cannot investigate {where_from}: {err}", file=sys.stderr
         )
         return 2
+    if args.include_contents and (contents is None or len(contents) == 0):
+        print(_no_contents_note(args, sources), file=sys.stderr)
     incident_report(incident, args.out, include_contents=args.include_contents)
     print(f"wrote {args.out}")
     return 0
