@@ -16,9 +16,17 @@ llmdrift.commands._options.InputError: --since must be an ISO time such as 2024-
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 
-__all__ = ["InputError", "iso_time", "time_range", "time_zone", "existing_folder"]
+__all__ = [
+    "InputError",
+    "iso_time",
+    "time_range",
+    "time_zone",
+    "existing_folder",
+    "reading_store",
+]
 
 ISO_EXAMPLE = "2024-06-01T00:00Z"
 
@@ -133,3 +141,18 @@ def existing_folder(path, option: str, fix: str = "give an existing folder"):
     if not folder.is_dir():
         raise InputError(f"{option} {str(path)!r} is a file, not a folder; {fix}")
     return folder
+
+
+@contextmanager
+def reading_store(path):
+    """Turn the engine's own errors while reading store ``path`` into InputError.
+
+    A damaged table or a file DuckDB cannot read is bad input (exit 2), not a
+    crash; errors raised by llmdrift itself pass through unchanged.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0].lstrip("_") not in ("duckdb", "ibis"):
+            raise
+        raise InputError(f"store {str(path)!r} could not be read: {exc}") from None

@@ -49,7 +49,12 @@ import re
 import sys
 from pathlib import Path
 
-from llmdrift.commands._options import InputError, time_range, time_zone
+from llmdrift.commands._options import (
+    InputError,
+    reading_store,
+    time_range,
+    time_zone,
+)
 
 __all__ = ["add_parser", "load_inputs", "format_table", "SCORE_KINDS"]
 
@@ -375,19 +380,15 @@ def _from_store(path, extra_columns=()):
     # a corrupt or locked file is a ValueError naming it (exit 2)
     store = open_store(path, read_only=True)
     try:
-        if not store.has_table("spans"):
-            raise InputError(f"store {str(path)!r} holds no spans yet.")
-        # the rules need span-level rows (hash changes, flags) in pandas: read
-        # only the span columns they use (and the rules' group columns)
-        present = set(store.table("spans").columns)
-        wanted = list(dict.fromkeys([*_SPAN_COLUMNS, *extra_columns]))
-        columns = {"spans": [c for c in wanted if c in present]}
-        frames = load_from_store(store, tables=("spans", "scores"), columns=columns)
-    except Exception as exc:
-        # the engine's own errors (a damaged table, say) are bad input too
-        if type(exc).__module__.split(".")[0].lstrip("_") not in ("duckdb", "ibis"):
-            raise
-        raise InputError(f"store {str(path)!r} could not be read: {exc}") from None
+        with reading_store(path):
+            if not store.has_table("spans"):
+                raise InputError(f"store {str(path)!r} holds no spans yet.")
+            # the rules need span-level rows (hash changes, flags) in pandas: read
+            # only the span columns they use (and the rules' group columns)
+            present = set(store.table("spans").columns)
+            wanted = list(dict.fromkeys([*_SPAN_COLUMNS, *extra_columns]))
+            columns = {"spans": [c for c in wanted if c in present]}
+            frames = load_from_store(store, tables=("spans", "scores"), columns=columns)
     finally:
         store.close()
     if len(frames["spans"]) == 0:

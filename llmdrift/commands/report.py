@@ -89,6 +89,7 @@ def _from_store(path, contents_store=None):
     """Spans, scores, contents (or None) and no deployments from a span store."""
     from pathlib import Path
 
+    from llmdrift.commands._options import reading_store
     from llmdrift.store import load_from_store, open_store
 
     for where, what in ((path, "store"), (contents_store, "contents store")):
@@ -102,17 +103,13 @@ def _from_store(path, contents_store=None):
     # a corrupt or locked file is a ValueError naming it
     store = open_store(path, contents=contents_store, read_only=True)
     try:
-        tables = [t for t in ("spans", "scores", "contents") if store.has_table(t)]
-        if "spans" not in tables or "scores" not in tables:
-            raise ValueError(
-                f"store {str(path)!r} needs spans and scores tables, has {tables}"
-            )
-        frames = load_from_store(store, tables=tuple(tables))
-    except Exception as exc:
-        # the engine's own errors (a damaged table, say) are bad input too
-        if type(exc).__module__.split(".")[0].lstrip("_") not in ("duckdb", "ibis"):
-            raise
-        raise ValueError(f"store {str(path)!r} could not be read: {exc}") from None
+        with reading_store(path):
+            tables = [t for t in ("spans", "scores", "contents") if store.has_table(t)]
+            if "spans" not in tables or "scores" not in tables:
+                raise ValueError(
+                    f"store {str(path)!r} needs spans and scores tables, has {tables}"
+                )
+            frames = load_from_store(store, tables=tuple(tables))
     finally:
         store.close()
     return frames["spans"], frames["scores"], frames.get("contents"), None
