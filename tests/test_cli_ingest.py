@@ -225,3 +225,11 @@ def test_files_without_a_readable_span_exit_2(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "spans read: 0" in captured.out
     assert "no span could be read from the files" in captured.err
+
+
+def test_a_bad_line_both_readers_see_is_warned_once(files, tmp_path, capsys):
+    argv = ["ingest", str(files[1]), "--store", str(tmp_path / "t.duckdb")]
+    assert main([*argv, "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: read_otlp: 2 line(s) skipped" in err
+    assert "read_otlp_contents: 2 line(s) skipped" not in err
