@@ -846,6 +846,15 @@ def open_store(
         For a URL whose Ibis backend is not installed; the message names the
         scheme and the ``pip install 'ibis-framework[<scheme>]'`` command.
 
+    Notes
+    -----
+    Known shortcoming: the store's speed over reading into pandas depends on
+    free cores. DuckDB runs each query on every core; at 10M spans on two
+    cores it was 1.44x faster than pandas on a quiet machine but 0.85x (slower)
+    beside a test suite using both cores (``benchmarks/results/scale.md``). Its
+    memory advantage (3.5x) held either way. On a shared machine, compare on
+    your own load before relying on the speed.
+
     Examples
     --------
     >>> import tempfile, pandas as pd
