@@ -2034,10 +2034,10 @@ def evaluate_alerts(
     >>> list(alerts.columns)[:4], len(alerts)
     (['rule', 'time', 'group', 'dimension'], 0)
     """
-    from llmdrift.series import _check_tz
+    from llmdrift.series import check_tz
 
     table = _check_rules(default_rules() if rules is None else rules)
-    tz = _check_tz(tz)
+    tz = check_tz(tz)
     spans = _check_spans(spans)
     validate(scores, "scores")
     scores = _as_utc(scores, "time", "scores")

@@ -70,7 +70,9 @@ def _ibis():
     return ibis
 
 
-def _check_tz(tz) -> str:
+def check_tz(tz) -> str:
+    """``tz`` as an IANA zone name, or a ValueError naming it (shared by the
+    series builders, the alert rules and the CLI's --tz)."""
     name = str(tz)
     try:
         zoneinfo.ZoneInfo(name)
@@ -262,7 +264,7 @@ def calendar_windows(lo, hi, *, freq="D", tz="UTC") -> pd.DataFrame:
     [24.0, 23.0, 24.0]
     """
     freq = _check_freq(freq)
-    tz = _check_tz(tz)
+    tz = check_tz(tz)
     lo = _utc(lo, "lo").tz_convert(tz)
     hi = _utc(hi, "hi").tz_convert(tz)
     if hi < lo:
@@ -469,7 +471,7 @@ def quality_series(
     ([2, 0, 1], [3.0, nan, 5.0])
     """
     freq = _check_freq(freq)
-    tz = _check_tz(tz)
+    tz = check_tz(tz)
     by = _as_list(by)
     start, end = _time_range(start, end)
     store = spans if _is_store(spans) else None
@@ -684,7 +686,7 @@ def span_series(spans, *, freq="D", by=(), tz="UTC", start=None, end=None):
     (3, 200.0, 0.333)
     """
     freq = _check_freq(freq)
-    tz = _check_tz(tz)
+    tz = check_tz(tz)
     by = _as_list(by)
     start, end = _time_range(start, end)
     if _is_store(spans):
@@ -852,7 +854,7 @@ def rolling_series(series, *, window="7D", tz=None) -> pd.DataFrame:
     """
     validate(series, "series")
     days = _window_days(window)
-    tz = _check_tz(tz or series.attrs.get("tz", "UTC"))
+    tz = check_tz(tz or series.attrs.get("tz", "UTC"))
     keys = _keys(series)
     out = []
     frame = series.copy()

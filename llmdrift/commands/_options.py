@@ -107,18 +107,16 @@ def time_zone(text, option: str = "--tz") -> str:
     ...
     llmdrift.commands._options.InputError: --tz 'CET+1' is not a known IANA time zone; use a name such as UTC, Europe/Berlin or America/New_York
     """
-    import zoneinfo
+    from llmdrift.series import check_tz
 
     name = str(text).strip()
     try:
-        # "" and names with ".." or a leading "/" raise ValueError
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return check_tz(name)
+    except ValueError:
         raise InputError(
             f"{option} {text!r} is not a known IANA time zone; use a name such as "
             "UTC, Europe/Berlin or America/New_York"
         ) from None
-    return name
 
 
 def existing_folder(path, option: str, fix: str = "give an existing folder"):
