@@ -302,10 +302,10 @@ def _parse_times(values, name, column, where, fix):
         raise InputError(
             f"{name}: column {column!r}, {where(i)}: {value!r} {why}{also}; {fix}"
         )
-    # a date with a zone ('2026-02-20Z') is its midnight
-    text = text.str.replace(
-        "^(" + _DATE + ")(?=" + _ZONE + "$)", r"\1T00:00", regex=True
-    )
+    # a date with a zone ('2026-02-20Z') is its midnight, as everywhere else
+    from llmdrift.investigate import _midnight
+
+    text = text.map(_midnight, na_action="ignore")
     times = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     bad = given & times.isna().to_numpy()
     if bad.any():
