@@ -10,7 +10,7 @@ that its peak memory (``VmHWM``) is its own:
 
 - **store**: ``quality_series(store, store, by=["intent"], freq="D")`` and
   ``cost_by(store, by="intent", freq="D")``; the aggregation runs in DuckDB
-  over the Parquet files (with the store's default memory limit, 512MB,
+  over the Parquet files (with the store's default memory limit, 400MB,
   spilling to disk beyond) and only the small result comes back as pandas;
 - **pandas** (the baseline): read the needed columns of the same files with
   ``pandas.read_parquet`` and group with pandas (join the intent onto the

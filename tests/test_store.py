@@ -376,6 +376,63 @@ def test_request_in_two_groups_counts_once_in_each_at_its_first_window():
     ]
 
 
+@pytest.mark.parametrize("on_store", [False, True])
+@pytest.mark.parametrize(
+    "by, intent, service, want",
+    [
+        # the same two values swapped between two columns: two groups
+        (
+            ["intent", "service"],
+            ["A", "B", "A"],
+            ["B", "A", "B"],
+            [["A", "B", 2, 5.0], ["B", "A", 1, 2.0]],
+        ),
+        # the group on one of a request's spans only: a group of its own
+        (["intent"], ["A", None, "A"], ["s"] * 3, [["A", 2, 5.0], [None, 1, 2.0]]),
+    ],
+)
+def test_requests_whose_spans_disagree_on_the_group_are_split_by_group(
+    tmp_path, monkeypatch, on_store, by, intent, service, want
+):
+    """The fast per-request step on DuckDB checks that a request's spans agree
+    on every grouping column through one 64-bit signature; a disagreement it
+    could miss (values swapped across columns, a missing value) must still
+    send the call to the general path, where each group counts the request
+    once with its own spans' cost."""
+    from llmdrift.cost import rollups
+
+    spans = pd.DataFrame(
+        {
+            "trace_id": ["T", "T", "U"],
+            "span_id": ["a", "b", "c"],
+            "start_time": pd.to_datetime(
+                ["2026-03-01 10:00", "2026-03-01 11:00", "2026-03-01 12:00"], utc=True
+            ),
+            "duration_ms": 100.0,
+            "request_model": "m",
+            "intent": intent,
+            "service": service,
+            "cost_usd": [1.0, 2.0, 4.0],
+        }
+    )
+    general = []
+    real = rollups._request_table
+    monkeypatch.setattr(
+        rollups, "_request_table", lambda *a, **k: general.append(1) or real(*a, **k)
+    )
+    source = spans
+    if on_store:
+        source = open_store(tmp_path / "s.duckdb")
+        source.append(spans=spans)
+    out = cost_by(source, by=by)
+    got = out[[*by, "n_requests", "total_cost_usd"]].astype(object)
+    got = got.where(got.notna(), None).values.tolist()
+    assert got == want
+    assert general == [1]
+    if on_store:
+        source.close()
+
+
 def test_spans_with_missing_counts_and_flags_load_back_with_contract_dtypes(tmp_path):
     # real traces: tool and agent spans carry no token counts, so the BIGINT
     # column holds NULLs and the engine returns float64; loading must give the
