@@ -22,6 +22,8 @@ Usage::
     .venv/bin/python benchmarks/scale.py            # 10M both ways, 100M store,
                                                     # pandas memory at 1M/3M/10M/30M
     .venv/bin/python benchmarks/scale.py --quick    # 200k rows, for a smoke test
+    .venv/bin/python benchmarks/scale.py --only-main 400MB   # 10M both ways again
+    .venv/bin/python benchmarks/scale.py --only-store 100000000  # store alone
 
 Results go to ``benchmarks/results/scale.md``; generated data goes to
 ``benchmarks/_work/`` (git-ignored) and is removed at the end.
@@ -334,7 +336,17 @@ def main() -> None:
         help="only the main comparison, with this DuckDB memory_limit; "
         "appends a section to the results",
     )
+    parser.add_argument(
+        "--only-store",
+        metavar="SPANS",
+        type=int,
+        help="only the store at this many spans (its time and peak memory); "
+        "appends a section to the results",
+    )
     args = parser.parse_args()
+    if args.only_store:
+        only_store(args.only_store, args.keep)
+        return
     if args.child:
         child(*args.child)
         return
@@ -424,6 +436,32 @@ def only_main(memory: str, n: int, keep: bool) -> None:
         shutil.rmtree(WORK, ignore_errors=True)
 
 
+def only_store(n: int, keep: bool) -> None:
+    """The store alone at ``n`` spans, default memory limit (appended)."""
+    folder = WORK / f"spans_{n}"
+    generate(n, folder)
+    disk = sum(f.stat().st_size for f in folder.rglob("*.parquet")) / 2**30
+    store = measure("store", folder)
+    print(store, flush=True)
+    text = [
+        "",
+        f"## {n:,} spans, the store alone",
+        "",
+        f"`--only-store {n}`: the store path alone on {disk:.1f} GiB of Parquet, "
+        "opened with `open_store(folder)` (the default memory limit). Load "
+        f"average {LOAD_BEFORE} before and {os.getloadavg()[0]:.1f} after.",
+        "",
+        *HEADER,
+        _line(n, store, None),
+        "",
+    ]
+    with RESULTS.open("a") as out:
+        out.write("\n".join(text) + "\n")
+    print("\n".join(text))
+    if not keep:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 HEADER = [
     "| spans | store series s | store cost s | store peak MiB | store memory_limit "
     "at end | pandas series s | pandas cost s | pandas peak MiB |",
@@ -432,13 +470,16 @@ HEADER = [
 
 
 def _line(n, s, p):
+    """A table row; ``p`` None when pandas was not run."""
+    if p is None:
+        p = {"ok": False}
     limit = s.get("memory_limit_at_end", "—") if s.get("ok") else "—"
     return (
         f"| {n:,} | {fmt(s, 'series_s', '.1f')} | {fmt(s, 'cost_s', '.1f')} | "
         f"{fmt(s, 'peak_rss_mib', ',.0f')} | {limit} | "
         f"{fmt(p, 'series_s', '.1f')} | {fmt(p, 'cost_s', '.1f')} | "
         f"{fmt(p, 'peak_rss_mib', ',.0f')} |"
-        + ("" if p.get("ok") else f" pandas failed: {p.get('error')} |")
+        + ("" if p.get("ok") or "error" not in p else f" pandas failed: {p['error']} |")
         + ("" if s.get("ok") else f" store failed: {s.get('error')} |")
     )
 
