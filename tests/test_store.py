@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from llmdrift import cost_by
+from llmdrift import cost_by, most_expensive_traces
 from llmdrift.schema import LlmdriftWarning, SchemaError
 from llmdrift.store import load_from_store, open_store
 
@@ -711,3 +711,120 @@ def test_read_only_stores_can_be_read_by_two_processes_at_once(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def _frame_and_store(tmp_path, spans, on_store):
+    """``spans`` as given, or appended to a new DuckDB store (contract columns
+    the rollup does not read are filled in)."""
+    if not on_store:
+        return spans, None
+    store = open_store(tmp_path / "s.duckdb")
+    store.append(
+        spans=spans.assign(
+            start_time=pd.Timestamp("2026-03-01", tz="UTC"),
+            duration_ms=1.0,
+            service="svc",
+            request_model="m",
+        )
+    )
+    return store, store
+
+
+@pytest.mark.parametrize("on_store", [False, True])
+def test_large_integer_group_ids_beside_a_missing_one_stay_apart(tmp_path, on_store):
+    """Found by the bad-input trial: int64 ids beyond 2**53 with a missing one
+    came back from the engine as float64, equal to each other, and joining
+    the rollup's two halves on them multiplied rows (5 rows, totals 10.0 for
+    3 spans costing 7.0)."""
+    ids = pd.array([2**60 + 1, 2**60 + 2, None], dtype="Int64")
+    spans = pd.DataFrame(
+        {
+            "trace_id": ["T", "U", "V"],
+            "span_id": ["a", "b", "c"],
+            "cost_usd": [1.0, 2.0, 4.0],
+            "customer_id": ids,
+        }
+    )
+    source, store = _frame_and_store(tmp_path, spans, on_store)
+    out = cost_by(source, by="customer_id")
+    assert out["customer_id"].dtype == "Int64"
+    assert out["customer_id"].tolist()[:2] == [2**60 + 1, 2**60 + 2]
+    assert out["customer_id"].isna().tolist() == [False, False, True]
+    assert out["total_cost_usd"].tolist() == [1.0, 2.0, 4.0]
+    np.testing.assert_allclose(out["share"], [1 / 7, 2 / 7, 4 / 7])
+    assert out["n_spans"].tolist() == [1, 1, 1]
+    if store:
+        store.close()
+
+
+@pytest.mark.parametrize("on_store", [False, True])
+def test_a_request_id_column_groups_like_any_other(tmp_path, on_store):
+    """cost_by's own per-request key once took the name request_id and wrote
+    over a user's column of that name (groups came out as trace ids)."""
+    spans = pd.DataFrame(
+        {
+            "trace_id": ["T", "T", "U", "V"],
+            "span_id": list("abcd"),
+            "request_id": ["r1", "r1", "r2", "r2"],
+            "cost_usd": [1.0, 1.0, 2.0, 1.0],
+        }
+    )
+    source, store = _frame_and_store(tmp_path, spans, on_store)
+    out = cost_by(source, by="request_id")
+    assert out["request_id"].tolist() == ["r1", "r2"]
+    assert out["n_requests"].tolist() == [1, 2]
+    assert out["total_cost_usd"].tolist() == [2.0, 3.0]
+    if store:
+        store.close()
+
+
+@pytest.mark.parametrize("name", ["cost_usd", "n_spans", "input_tokens", "_request"])
+def test_grouping_by_a_column_cost_by_computes_is_refused(name):
+    spans = pd.DataFrame({"trace_id": ["T"], "span_id": ["a"], "cost_usd": [1.0]})
+    spans[name] = 1.0
+    with pytest.raises(ValueError, match=rf"\['{name}'\] cannot be a grouping column"):
+        cost_by(spans, by=name)
+
+
+@pytest.mark.parametrize("on_store", [False, True])
+def test_a_span_without_a_trace_is_its_own_request_whatever_its_id(tmp_path, on_store):
+    """Span '1' has no trace; trace '1' holds spans '2' and '3': two requests
+    (costs 2.0 and 1.0), not one made by matching the span id to the trace id."""
+    spans = pd.DataFrame(
+        {
+            "trace_id": pd.array(["1", "1", None], dtype="string"),
+            "span_id": ["2", "3", "1"],
+            "intent": "x",
+            "cost_usd": [1.0, 1.0, 1.0],
+        }
+    )
+    source, store = _frame_and_store(tmp_path, spans, on_store)
+    out = cost_by(source, by="intent")
+    assert out["n_requests"].tolist() == [2]
+    assert out["cost_per_request_usd"].tolist() == [1.5]
+    if store:
+        store.close()
+    top = most_expensive_traces(spans)
+    assert sorted(top["cost_usd"].tolist()) == [1.0, 2.0]
+
+
+def test_nan_cost_in_an_arrow_column_is_an_unknown_cost():
+    """0/0 in a pyarrow-backed float column is NaN, not null: cost_by counts it
+    as a span without a cost (as a store does, which stores it as null)
+    instead of letting it make every total NaN."""
+    import pyarrow as pa
+
+    spans = pd.DataFrame(
+        {
+            "trace_id": ["T", "T", "U"],
+            "span_id": list("abc"),
+            "intent": "x",
+            "cost_usd": pd.arrays.ArrowExtensionArray(
+                pa.array([1.0, float("nan"), 2.0])
+            ),
+        }
+    )
+    row = cost_by(spans).iloc[0]
+    assert row["total_cost_usd"] == 3.0
+    assert row["n_without_cost"] == 1
+    assert row["n_requests_priced"] == 1

@@ -65,6 +65,19 @@ def _refuse_repeated_spans(spans: pd.DataFrame) -> None:
         )
 
 
+def _request_text(used: pd.DataFrame) -> pd.Series:
+    """Each span's request as tagged text: 't' + trace_id, or 's' + span_id.
+
+    A span without a trace is its own request; the tag keeps trace ids and
+    span ids apart (trace '1' and the lone span '1' are two requests).
+    """
+    span = "s" + used["span_id"].astype("string")
+    if "trace_id" not in used.columns:
+        return span
+    trace = used["trace_id"].astype("string")
+    return ("t" + trace).fillna(span)
+
+
 def _requests(
     spans: pd.DataFrame, by: tuple[str, ...], freq: str | None
 ) -> pd.DataFrame:
@@ -75,11 +88,7 @@ def _requests(
     _check_freq(freq)
     used = usage_spans(spans)
     n = len(used)
-    request = (
-        used["trace_id"].astype("string").fillna(used["span_id"].astype("string"))
-        if "trace_id" in used.columns
-        else used["span_id"].astype("string")
-    )
+    request = _request_text(used)
     frame = pd.DataFrame({b: used[b] for b in by}, index=used.index)
     frame["request_id"] = request
     if "start_time" in used.columns:
@@ -359,6 +368,40 @@ def _counted_spans(t, backend, temps):
     return t.filter(t._counted).drop("_counted", *helpers)
 
 
+# names cost_by gives columns of its own, in its result or per request: a
+# grouping column of the same name would be overwritten or collide
+_RESERVED_BY = frozenset(
+    {
+        "window_start",
+        "n_requests",
+        "n_spans",
+        "total_cost_usd",
+        "share",
+        "n_requests_priced",
+        "cost_per_request_usd",
+        "cost_p50_usd",
+        "cost_p95_usd",
+        "n_without_cost",
+        "n_fallback_spans",
+        "n_usage_inconsistent",
+        "cost_usd",
+        "usage_fallback",
+        *TOKEN_COLUMNS,
+    }
+)
+
+
+def _refuse_reserved_by(by: tuple[str, ...]) -> None:
+    clash = [name for name in by if name in _RESERVED_BY or str(name).startswith("_")]
+    if clash:
+        raise ValueError(
+            f"by={list(by)!r}: {clash} cannot be a grouping column of cost_by, "
+            "which computes columns of that name itself (or, for a leading "
+            "underscore, keeps its own working columns so named); group by a "
+            "copy under another name, e.g. spans.assign(cost_band=spans['cost_usd'])"
+        )
+
+
 def _ibis():
     import ibis
 
@@ -447,22 +490,31 @@ def _otel_buckets(t):
 
 
 def _prepared_spans(t, backend, temps):
-    """Ibis: counted spans with request_id and float cost/token columns."""
+    """Ibis: counted spans with ``_request`` and float cost/token columns."""
     ibis = _ibis()
     columns = set(t.columns)
     if "usage_source_convention" not in columns:
         t = _otel_buckets(t)
         columns = set(t.columns)
     used = _counted_spans(t, backend, temps)
-    request = (
-        used.trace_id.cast("string").fill_null(used.span_id.cast("string"))
-        if "trace_id" in columns
-        else used.span_id.cast("string")
-    )
+    span = used.span_id.cast("string")
+    if "trace_id" in columns:
+        # a span without a trace is its own request; the tags keep trace ids
+        # and span ids apart ('1' the trace and '1' the lone span are two)
+        trace = used.trace_id.cast("string")
+        request = ibis.ifelse(
+            trace.isnull(),
+            ibis.literal("s").concat(span),
+            ibis.literal("t").concat(trace),
+        )
+    else:
+        request = span
     null_float = ibis.null().cast("float64")
+    cost = used.cost_usd.cast("float64") if "cost_usd" in columns else null_float
     values = {
-        "request_id": request,
-        "_cost": used.cost_usd.cast("float64") if "cost_usd" in columns else null_float,
+        "_request": request,
+        # NaN (0/0 in a pyarrow-backed column) is an unknown cost, as a null
+        "_cost": ibis.ifelse(cost.isnan().fill_null(False), null_float, cost),
         "_inconsistent": (
             used.usage_inconsistent.cast("boolean").fill_null(False)
             if "usage_inconsistent" in columns
@@ -590,7 +642,7 @@ def _lean_rollup(used, columns, by, freq, backend, approx):
             per[name] = used[name].arbitrary()
         if window is not None:
             per["window_start"] = window.arbitrary()
-        key = _request_hash(used.request_id)
+        key = _request_hash(used._request)
         requests = used.group_by(_rkey=key).aggregate(**per)
         odd = requests._sig_lo != requests._sig_hi
     else:
@@ -601,7 +653,7 @@ def _lean_rollup(used, columns, by, freq, backend, approx):
             per[name] = used[name].min()
             per[f"_hi{i}"] = used[name].max()
             per[f"_k{i}"] = used[name].count()
-        requests = used.group_by("request_id").aggregate(**per)
+        requests = used.group_by("_request").aggregate(**per)
         odd = ibis.literal(False)
         for i, name in enumerate(by):
             known = requests[f"_k{i}"]
@@ -632,7 +684,9 @@ def _lean_rollup(used, columns, by, freq, backend, approx):
         if keys
         else requests.aggregate(**aggs)
     )
-    head = _split_quantiles(backend.to_pyarrow(grouped).to_pandas())
+    if keys:
+        grouped = grouped.mutate(_group=_group_signature(grouped, keys))
+    head = _split_quantiles(_arrow_frame(backend.to_pyarrow(grouped)))
     if head["_n_odd"].fillna(0).sum() > 0:
         return None
 
@@ -648,15 +702,56 @@ def _lean_rollup(used, columns, by, freq, backend, approx):
     }
     for name in TOKEN_COLUMNS:
         sums[name] = used[f"_{name}"].sum()
-    tail = used.group_by(keys).aggregate(**sums) if keys else used.aggregate(**sums)
-    tail = backend.to_pyarrow(tail).to_pandas()
-    head = head.drop(columns="_n_odd")
     if not keys:
-        return pd.concat([head, tail], axis=1)
-    if "window_start" in keys:
-        for frame in (head, tail):
-            frame["window_start"] = pd.to_datetime(frame["window_start"], utc=True)
-    return head.merge(tail, on=keys, how="left")
+        tail = _arrow_frame(backend.to_pyarrow(used.aggregate(**sums)))
+        return pd.concat([head.drop(columns="_n_odd"), tail], axis=1)
+    tail = used.group_by(keys).aggregate(**sums)
+    tail = tail.mutate(_group=_group_signature(tail, keys)).drop(*keys)
+    tail = _arrow_frame(backend.to_pyarrow(tail))
+    # the two halves meet on the engine's signature of the group, not on the
+    # key values: those can come back equal for groups the engine kept apart
+    # (int64 ids beyond 2**53 with a missing one turn float; NaN and null)
+    if head["_group"].duplicated().any() or tail["_group"].duplicated().any():
+        return None  # two groups share a signature: the general path
+    out = head.drop(columns="_n_odd").merge(tail, on="_group", how="left")
+    return out.drop(columns="_group")
+
+
+def _group_signature(table, keys):
+    """Ibis: a 64-bit value per row of ``table`` from its ``keys`` columns.
+
+    The same mix as :func:`_span_signature`: each key's hash hashed again
+    with its position, so equal keys give equal values on any two tables of
+    the same engine, and different keys differ but with probability ~2**-64
+    (a missing value and NaN each hash to a constant of their own).
+    """
+    signature = None
+    for position, name in enumerate(keys, start=1):
+        part = (table[name].hash() ^ position).hash()
+        signature = part if signature is None else signature ^ part
+    return signature
+
+
+def _arrow_frame(table) -> pd.DataFrame:
+    """An engine's Arrow result as pandas, integers and booleans kept exact.
+
+    Arrow's default turns an int64 column with a null into float64, which
+    rounds ids beyond 2**53 together; nullable pandas types keep them.
+    """
+    import pyarrow as pa
+
+    mapping = {
+        pa.int8(): pd.Int8Dtype(),
+        pa.int16(): pd.Int16Dtype(),
+        pa.int32(): pd.Int32Dtype(),
+        pa.int64(): pd.Int64Dtype(),
+        pa.uint8(): pd.UInt8Dtype(),
+        pa.uint16(): pd.UInt16Dtype(),
+        pa.uint32(): pd.UInt32Dtype(),
+        pa.uint64(): pd.UInt64Dtype(),
+        pa.bool_(): pd.BooleanDtype(),
+    }
+    return table.to_pandas(types_mapper=mapping.get)
 
 
 def _request_hash(request_id):
@@ -675,7 +770,7 @@ def _span_signature(used, by, window):
     so a request with the group on some spans only differs as well. Spans
     that disagree anywhere share a signature with probability about 2**-64.
     """
-    signature = (used.request_id + "\x1f").hash()
+    signature = (used._request + "\x1f").hash()
     parts = [used[name] for name in by] + ([window] if window is not None else [])
     for position, part in enumerate(parts, start=1):
         signature = signature ^ (part.hash() ^ position).hash()
@@ -706,14 +801,14 @@ def _request_table(used, columns, by, freq):
         aggs[name] = used[f"_{name}"].sum()
     # a request in several groups is one request in each; it belongs to
     # the window of its first counted span, across its groups
-    requests = used.group_by([*keys, "request_id"]).aggregate(**aggs)
+    requests = used.group_by([*keys, "_request"]).aggregate(**aggs)
     requests = requests.mutate(_mixed=ibis.literal(0).cast("int64"))
     start = None
     if freq is not None:
-        firsts = used.group_by(_rid="request_id").aggregate(
+        firsts = used.group_by(_rid="_request").aggregate(
             _request_start=used._start.min()
         )
-        requests = requests.left_join(firsts, requests.request_id == firsts._rid).drop(
+        requests = requests.left_join(firsts, requests._request == firsts._rid).drop(
             "_rid"
         )
         start = requests._request_start
@@ -904,6 +999,7 @@ def cost_by(
     (1100, 160, 1)
     """
     by = as_tuple(by)
+    _refuse_reserved_by(by)
     _check_freq(freq)
     if quantiles not in ("auto", "exact", "approx"):
         raise ValueError(
@@ -923,7 +1019,7 @@ def cost_by(
         if out is None:
             requests, keys = _request_table(used, columns, by, freq)
             out = _split_quantiles(
-                backend.to_pyarrow(_group_table(requests, keys, approx)).to_pandas()
+                _arrow_frame(backend.to_pyarrow(_group_table(requests, keys, approx)))
             )
             out = out.drop(columns="_n_mixed")
         out = _check_cost_flags(out, used, backend)
@@ -1040,11 +1136,7 @@ def most_expensive_traces(spans: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     top = top.rename_axis("trace_id").reset_index()
     # models only for the rows shown
     used = usage_spans(spans)
-    rid = (
-        used["trace_id"].astype("string").fillna(used["span_id"].astype("string"))
-        if "trace_id" in used.columns
-        else used["span_id"].astype("string")
-    )
+    rid = _request_text(used)
     model = pd.Series(pd.NA, index=used.index, dtype="string")
     for name in ("response_model", "request_model"):
         if name in used.columns:
@@ -1057,6 +1149,7 @@ def most_expensive_traces(spans: pd.DataFrame, n: int = 10) -> pd.DataFrame:
         .agg(lambda s: ", ".join(sorted(set(s))))
     )
     top["models"] = top["trace_id"].map(models).astype("string")
+    top["trace_id"] = top["trace_id"].str[1:]  # the tag off: the id as given
     for name in ("input_tokens", "output_tokens"):
         top[name] = top[name].round().astype("Int64")
     columns = [
