@@ -895,6 +895,9 @@ def cost_by(
         only the result comes back.
     by : str or sequence of str, default=("intent",)
         Group columns (e.g. ``("intent", "request_model")``); () for one row.
+        A column named like one cost_by computes (``cost_usd``, ``n_spans``,
+        a token count, ...) or starting with ``_`` is refused: copy it under
+        another name first.
     freq : {"h", "D", "W", "MS"}, optional
         Calendar window in UTC ("W" = weeks from Monday 00:00, "MS" = months);
         a request falls in the window of its first counted span.
