@@ -154,6 +154,16 @@ def _check_rows(out: pd.DataFrame, name: str, keys: list[str]) -> None:
                 f"{int(missing.argmax())}{where}); a store needs it in every row. "
                 f"Fill it or drop those rows, e.g. frame.dropna(subset=[{column!r}])."
             )
+    if "span_id" in keys and "span_id" in out.columns:
+        # read_otlp refuses an empty span id too: no span can refer to it
+        blank = (out["span_id"].astype("string").str.strip() == "").fillna(False)
+        if blank.any():
+            raise SchemaError(
+                f"{name} frame: column 'span_id' is empty in {int(blank.sum())} "
+                f"row(s) (first at row {int(blank.to_numpy().argmax())}); a span "
+                "id must name the span. Give those rows their ids or drop them, "
+                "e.g. frame[frame['span_id'].str.strip() != '']."
+            )
     for column in _FINITE.get(name, ()):
         if column in out.columns:
             check_finite_values(out, column, f"{name} frame")

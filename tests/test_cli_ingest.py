@@ -227,6 +227,19 @@ def test_files_without_a_readable_span_exit_2(tmp_path, capsys):
     assert "no span could be read from the files" in captured.err
 
 
+def test_files_of_empty_span_lists_say_so_instead_of_pointing_at_skips(
+    tmp_path, capsys
+):
+    path = tmp_path / "empty.jsonl"
+    path.write_text('{"resourceSpans": []}\n')
+    argv = ["ingest", str(path), "--store", str(tmp_path / "t.duckdb"), "--no-progress"]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert "skipped by the reader: none" in captured.out
+    assert "the files hold no spans" in captured.err
+    assert "see 'skipped by the reader' above" not in captured.err
+
+
 def test_a_bad_line_both_readers_see_is_warned_once(files, tmp_path, capsys):
     argv = ["ingest", str(files[1]), "--store", str(tmp_path / "t.duckdb")]
     assert main([*argv, "--no-progress"]) == 0

@@ -965,6 +965,8 @@ def test_from_table_bad_values_name_column_row_and_fix():
         ("gen_ai.usage.input_tokens", {"boolValue": True}, "input"),
         ("gen_ai.usage.cost", {"stringValue": "1e999"}, "reported_cost"),
         ("gen_ai.usage.cost", {"doubleValue": "Infinity"}, "reported_cost"),
+        ("gen_ai.usage.cost", {"doubleValue": "NaN"}, "reported_cost"),
+        ("gen_ai.usage.cost", {"stringValue": "nan"}, "reported_cost"),
     ],
 )
 def test_values_outside_their_type_become_na_and_are_reported(

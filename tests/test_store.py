@@ -201,6 +201,10 @@ def test_rows_without_key_or_time_or_with_infinite_numbers_are_refused(
     no_id.loc[3, "span_id"] = None  # two missing ids are not one id twice
     with pytest.raises(SchemaError, match=r"'span_id' is missing in 2 row.*row 1"):
         store.append(spans=no_id)
+    blank = spans.astype({"span_id": object})
+    blank.loc[2, "span_id"] = " "
+    with pytest.raises(SchemaError, match=r"'span_id' is empty in 1 row.*row 2"):
+        store.append(spans=blank)
     no_time = spans.copy()
     no_time.loc[2, "start_time"] = pd.NaT
     with pytest.raises(SchemaError, match=r"'start_time' is missing.*'s2'.*dropna"):

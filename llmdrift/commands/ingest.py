@@ -252,9 +252,14 @@ def _main(args) -> int:
     if summary["warnings"]:
         print(format_warnings(summary), file=sys.stderr)
     if not summary["spans_read"]:
+        why = (
+            "see 'skipped by the reader' above"
+            if summary["skipped"]
+            else "the files hold no spans: empty or null span lists"
+        )
         print(
-            "llmdrift ingest: no span could be read from the files (see 'skipped "
-            "by the reader' above); are they OTLP/JSON trace exports?",
+            f"llmdrift ingest: no span could be read from the files ({why}); "
+            "are they OTLP/JSON trace exports?",
             file=sys.stderr,
         )
         return 2

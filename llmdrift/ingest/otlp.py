@@ -119,7 +119,8 @@ def _to_int(x):
 
 
 def _to_float(x):
-    # a cost or score must be finite: "1e999" or "inf" is unreadable, not inf
+    # a cost or score must be finite: "1e999", "inf" or "NaN" is unreadable
+    # (reported), not a number
     if type(x) is float or type(x) is int:
         x = float(x)
     elif type(x) is str:
@@ -129,7 +130,7 @@ def _to_float(x):
             return _BAD
     else:
         return _BAD
-    return x if math.isfinite(x) or math.isnan(x) else _BAD
+    return x if math.isfinite(x) else _BAD
 
 
 def _to_bool(x):
