@@ -1536,7 +1536,10 @@ def monitor(
         ``statistic``, ``threshold``, ``method``. Windows with ``n == 0``
         are skipped; each window is weighted by its ``n``. Groups with fewer
         than ``baseline + 1`` non-empty windows are listed in
-        ``.attrs["status"]`` as ``"insufficient_data"``.
+        ``.attrs["status"]`` as ``"insufficient_data"``; series whose baseline
+        windows all have the same mean (a check that is always 0) have no
+        spread to scale by and are listed as ``"constant_baseline"``, not
+        monitored, with a warning (pass ``sigma=`` to watch them).
 
     Examples
     --------
@@ -1563,6 +1566,10 @@ def monitor(
             status_rows.append(dict(group, status="insufficient_data", n_alarms=0))
             continue
         mean = part["mean"].to_numpy(np.float64)
+        if options.get("sigma") is None and np.ptp(mean[:baseline]) == 0:
+            # no spread to scale by: a check that never varied (always 0 or 1)
+            status_rows.append(dict(group, status="constant_baseline", n_alarms=0))
+            continue
         result = run(
             mean, weights=part["n"].to_numpy(np.float64), baseline=baseline, **options
         )
@@ -1604,6 +1611,20 @@ def monitor(
         warnings.warn(
             f"some series have {baseline} or fewer non-empty windows, too few to "
             "set a baseline; they are listed in .attrs['status'].",
+            LlmdriftWarning,
+            stacklevel=2,
+        )
+    constant = [r for r in status_rows if r["status"] == "constant_baseline"]
+    if constant:
+        first = {
+            k: v for k, v in constant[0].items() if k not in ("status", "n_alarms")
+        }
+        warnings.warn(
+            f"{len(constant)} series did not vary over their {baseline} baseline "
+            f"windows (e.g. {first}), so there is no spread to monitor them with "
+            "and they were not monitored (status 'constant_baseline' in "
+            ".attrs['status']); pass sigma= to watch them anyway, or use "
+            "evaluate_alerts, whose quality rules give such series a floor spread.",
             LlmdriftWarning,
             stacklevel=2,
         )

@@ -30,6 +30,7 @@ from llmdrift.changepoint import (
     segment,
     segmentation_cost,
 )
+from llmdrift.schema import LlmdriftWarning
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -431,6 +432,28 @@ def test_monitor_over_series_frame_and_insufficient_groups():
         pd.DataFrame(alarms.attrs["status"]).set_index("intent")["status"].to_dict()
     )
     assert status == {"a": "alarm", "b": "insufficient_data"}
+
+
+def test_monitor_leaves_out_a_series_that_never_varied_and_says_so():
+    """Found by the new-user trial: a 0/1 check that is always 0 has a zero
+    baseline spread, and monitor raised "sigma must be > 0" for the whole
+    frame without naming the series; the other series must still be
+    monitored."""
+    rng = np.random.default_rng(9)
+    series = _series_frame(rng, days=50, step_at=35, drop=0.15, groups=("a",))
+    flat = _series_frame(rng, days=50, groups=("b",)).assign(mean=0.0)
+    frame = pd.concat([series, flat], ignore_index=True)
+    with pytest.warns(LlmdriftWarning, match=r"1 series did not vary.*'b'.*sigma="):
+        alarms = monitor(frame, arl0=500)
+    assert alarms["intent"].unique().tolist() == ["a"]
+    status = (
+        pd.DataFrame(alarms.attrs["status"]).set_index("intent")["status"].to_dict()
+    )
+    assert status == {"a": "alarm", "b": "constant_baseline"}
+    # with a spread given, the flat series is watched (and stays quiet)
+    watched = monitor(frame, arl0=500, sigma=0.5)
+    status = pd.DataFrame(watched.attrs["status"]).set_index("intent")["status"]
+    assert status["b"] == "no_alarm"
 
 
 # ---------------------------------------------------------------------------
