@@ -167,7 +167,8 @@ def default_rules() -> pd.DataFrame:
             enabled=True,
             signal="quality drop",
             fires_when="a dimension falls 5% or more below its baseline "
-            "(CUSUM within intents, days weighted by scores)",
+            "(weighted CUSUM on hourly windows within intents; window = days "
+            "pooled for the observed mean it reports)",
             window="7D",
             baseline="28D",
             threshold=0.05,

@@ -523,8 +523,8 @@ def test_score_kind_heuristic_watches_the_checks_of_an_ingested_store(
     note = [line for line in quiet.err.splitlines() if "note:" in line]
     assert note == [
         "llmdrift alerts: note: the scores hold no judge scores (only "
-        "['heuristic']), so quality_drop and cost_per_quality, which watch judge "
-        "scores by default, do not run; add --score-kind heuristic to watch the "
+        "['heuristic']), so the rule(s) quality_drop, cost_per_quality, watching "
+        "judge scores by default, did not run; add --score-kind heuristic to watch the "
         "heuristic checks"
     ]
     result = run_alerts("--store", path, "--score-kind", "heuristic", "--json")

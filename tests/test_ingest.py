@@ -1008,3 +1008,13 @@ def test_from_table_counts_outside_int64_and_infinite_costs_become_na():
     assert spans["cache_read_tokens"].iloc[1] == 5
     assert pd.isna(spans["cost_usd"].iloc[0]) and spans["cost_usd"].iloc[1] == 0.25
     assert pd.isna(spans["reported_cost_usd"].iloc[0])
+
+
+def test_a_file_of_only_bad_lines_does_not_say_the_rest_loaded(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text("not json\n{broken\n")
+    # no line is JSON: reported once, as the broken document it seemed to be
+    with pytest.warns(schema.LlmdriftWarning, match="skipped.*Nothing was loaded") as w:
+        spans = read_otlp(path)
+    assert len(spans) == 0
+    assert not any("The rest loaded" in str(x.message) for x in w)

@@ -354,8 +354,8 @@ def _read_spans(paths):
     if len(spans) == 0:
         # no span, no group: every score would be left out of every rule
         listed = " ".join(map(str, paths))
-        # read_otlp's own warning, less its "the rest loaded" (none did)
-        why = f" ({problems[0].split(' The rest loaded')[0]})" if problems else ""
+        # read_otlp's own warning, less its closing "Nothing was loaded; ..."
+        why = f" ({problems[0].split(' Nothing was loaded')[0]})" if problems else ""
         raise InputError(
             f"no span was read from --spans {listed}{why}; give OTLP/JSON files "
             "or Parquet files of spans there (the scores go to --scores)"
@@ -707,8 +707,8 @@ def _kind_note(args, rules, scores) -> str | None:
     switch = "heuristic" if "heuristic" in kinds else "all"
     return (
         f"llmdrift alerts: note: the scores hold no judge scores (only {kinds}), "
-        f"so {' and '.join(watching['rule'])}, which watch judge scores by "
-        f"default, do not run; add --score-kind {switch} to watch the "
+        f"so the rule(s) {', '.join(watching['rule'])}, watching judge scores by "
+        f"default, did not run; add --score-kind {switch} to watch the "
         f"{'heuristic checks' if switch == 'heuristic' else 'scores there are'}"
     )
 

@@ -462,9 +462,10 @@ def _finish_report(report: LoadReport, who: str, extra: dict) -> dict:
             else ""
         )
         detail = f"{reasons} First example: {examples[0]}." if examples else reasons
+        rest = "The rest loaded" if extra.get("spans_loaded") else "Nothing was loaded"
         warnings.warn(
-            f"{who}: " + "; ".join(problems) + f".{detail} The rest "
-            "loaded; see .attrs['ingest_report'] for details.",
+            f"{who}: " + "; ".join(problems) + f".{detail} {rest}; see "
+            ".attrs['ingest_report'] for details.",
             schema.LlmdriftWarning,
             stacklevel=3,
         )
