@@ -1871,6 +1871,9 @@ def _cost_per_quality(spans, scores, rule):
         return [], _no_group_state(rule, sc, note, failed), ""
     sc = sc[sc.columns.intersection(scores.columns)]
     threshold, min_count = float(rule["threshold"]), int(rule["min_count"])
+    # a week the data ends in is judged on the days it has, at the data's end
+    # (an alert dated after the last span could not have been raised)
+    data_end = spans["start_time"].max() if "start_time" in spans.columns else None
     alerts, watched = [], []
     for dim in dims:
         part = sc[(sc["dimension"] == dim) & sc["value"].notna()]
@@ -1907,10 +1910,12 @@ def _cost_per_quality(spans, scores, rule):
                 row["cost_per_quality_usd"],
                 row["previous_cost_per_quality_usd"],
             )
+            end = start + pd.Timedelta("7D")
+            partial = pd.notna(data_end) and data_end < end
             alerts.append(
                 _alert(
                     rule,
-                    time=start + pd.Timedelta("7D"),
+                    time=data_end if partial else end,
                     group=_label(by, [row[c] for c in by]) if by else "all",
                     dimension=dim,
                     observed=cur,
@@ -1924,6 +1929,11 @@ def _cost_per_quality(spans, scores, rule):
                         f"({int(row['n_scores'])} scores) = ${cur:.6f} per point vs "
                         f"${prev:.6f} the week before ({row['change_pct']:+.0%}; "
                         f"{int(prev_n[i])} scores)"
+                        + (
+                            f"; a partial week, the data end {data_end:%Y-%m-%d %H:%M}"
+                            if partial
+                            else ""
+                        )
                     ),
                 )
             )

@@ -336,6 +336,34 @@ def test_cost_per_quality_week_over_week():
     assert row["change_pct"] == pytest.approx(0.4)
     assert row["observed"] == pytest.approx(0.014 / 4.0)
     assert row["started"] == T0 + 21 * DAY
+    assert row["time"] == T0 + 28 * DAY  # the end of the week
+    assert "partial week" not in row["evidence"]
+
+
+def test_cost_per_quality_in_the_week_the_data_ends_is_dated_at_its_end():
+    """Found by the new-user trial: an alert on the last, partial week was
+    dated at the week's end, days after the last span, where --since could
+    not reach it."""
+    days = 25  # weeks from T0 (a Monday): days 21-24 are a partial 4th week
+    cost = np.full(days, 0.010)
+    cost[21:] = 0.014
+    spans = _spans(days, 40, cost=cost)
+    scores = pd.DataFrame(
+        {
+            "span_id": spans["span_id"],
+            "time": spans["start_time"],
+            "dimension": pd.array(["format"] * len(spans), dtype="string"),
+            "value": 4.0,
+            "scorer": pd.array(["j"] * len(spans), dtype="string"),
+            "kind": pd.array(["judge"] * len(spans), dtype="string"),
+        }
+    )
+    out = evaluate_alerts(spans, scores, rules=_only("cost_per_quality"))
+    assert len(out) == 1
+    row = out.iloc[0]
+    assert row["started"] == T0 + 21 * DAY
+    assert row["time"] == spans["start_time"].max()
+    assert "a partial week, the data end" in row["evidence"]
 
 
 # ---------------------------------------------------------------------------
