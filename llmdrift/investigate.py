@@ -1312,6 +1312,21 @@ class Incident:
             mine &= others[key] == d[key]
         others = others[~mine.fillna(False).astype(bool)]
         others = others[(others["n_before"] > 0) & (others["n_after"] > 0)]
+        # a group whose scores never varied (valid_json of an intent that never
+        # asks for JSON: always 0) could not show a drop; it is no evidence
+        flat = (
+            (others["ci_low"] == 0)
+            & (others["ci_high"] == 0)
+            & (others["mean_before"] == others["mean_after"])
+        )
+        n_flat = int(flat.sum())
+        others = others[~flat]
+        if n_flat and not len(others):
+            text = (
+                f"{text} The {n_flat} other group(s) compared never varied in "
+                f"{d['dimension']} (the same score throughout), so they show "
+                "nothing either way."
+            ).strip()
         if len(others):
             fell = others[others["ci_high"] < 0]
             if len(others) == 1:
@@ -1335,6 +1350,12 @@ class Incident:
                 sentence = (
                     f"{len(fell)} of {len(others)} other groups also fell in "
                     f"{d['dimension']} across that time ({names})."
+                )
+            if n_flat:
+                sentence += (
+                    f" {n_flat} more {'group' if n_flat == 1 else 'groups'} "
+                    f"never varied in {d['dimension']} (the same score "
+                    "throughout) and could show no drop; left out."
                 )
             text = f"{text} {sentence}".strip()
         return text

@@ -136,6 +136,27 @@ def test_summary_counts_several_other_groups():
     )
 
 
+def test_summary_leaves_out_groups_whose_scores_never_varied():
+    """Found by the new-user trial: on an ingested store valid_json is 0 for
+    every intent that never asks for JSON, and "No other group (5 compared)
+    shows a drop" counted those, which could not drop at all."""
+    spans, scores = _prompt_incident_frames(intents=("a", "b", "c", "d"))
+    flat = spans.loc[spans["intent"].isin(["c", "d"]), "span_id"]
+    scores.loc[scores["span_id"].isin(flat), "value"] = 1.0
+    text = llmdrift.investigate(spans, scores, alerts=False).summary()
+    assert (
+        "The only other group compared, intent b, shows no drop in format across "
+        "that time. 2 more groups never varied in format (the same score "
+        "throughout) and could show no drop; left out." in text
+    )
+    # every other group flat: said so, no comparison claimed
+    spans, scores = _prompt_incident_frames(intents=("a", "c"))
+    scores.loc[spans["intent"].to_numpy() == "c", "value"] = 1.0
+    text = llmdrift.investigate(spans, scores, alerts=False).summary()
+    assert "The 1 other group(s) compared never varied in format" in text
+    assert "shows no drop" not in text
+
+
 # --------------------------------------------------------------------------
 # investigate: bad arguments (I1-I5)
 
