@@ -860,7 +860,7 @@ def open_store(
     -----
     Known shortcoming: the store's speed over reading into pandas depends on
     free cores. DuckDB runs each query on every core; at 10M spans on two
-    cores it was 1.36x faster than pandas on a quiet machine, 1.21x with both
+    cores it was 1.29-1.37x faster than pandas on a quiet machine, 1.21x with both
     cores busy, and in an earlier version 0.85x (slower) beside a test suite
     (``benchmarks/results/scale.md``). Its memory advantage (3.4x) held each
     time. On a shared machine, compare on your own load before relying on the
