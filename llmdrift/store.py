@@ -340,6 +340,11 @@ class Store:
         interrupted between two tables leaves the first one loaded; running
         it again completes it (appends are idempotent). Contents kept in a
         separate store are written there first, in their own transaction.
+
+        Known shortcoming: appending an empty frame creates the (empty) table
+        on the DuckDB layout but writes nothing in the Parquet layout, so a
+        later ``cost_by(store)`` returns an empty frame on one and raises "no
+        'spans' table yet" on the other; append at least one row first.
         """
         self._check_open()
         if getattr(self, "read_only", False):

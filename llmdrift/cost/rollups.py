@@ -897,7 +897,10 @@ def cost_by(
         Group columns (e.g. ``("intent", "request_model")``); () for one row.
         A column named like one cost_by computes (``cost_usd``, ``n_spans``,
         a token count, ...) or starting with ``_`` is refused: copy it under
-        another name first.
+        another name first. Known shortcoming: a column of mixed Python types
+        (``[1, "1", None]`` as object) fails with pyarrow's ``ArrowInvalid``
+        when it is handed to the engine; cast it to one type first, e.g.
+        ``spans.astype({"tenant": "string"})``.
     freq : {"h", "D", "W", "MS"}, optional
         Calendar window in UTC ("W" = weeks from Monday 00:00, "MS" = months);
         a request falls in the window of its first counted span.
