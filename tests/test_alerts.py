@@ -315,12 +315,9 @@ def test_retrieval_spans_are_apart_from_generation():
     assert set(out["rule"]) == {"retrieval_drop"}
 
 
-def test_cost_per_quality_week_over_week():
-    days = 35
-    cost = np.full(days, 0.010)
-    cost[21:28] = 0.014  # +40% in the 4th week (a Monday-start week)
-    spans = _spans(days, 40, cost=cost)
-    scores = pd.DataFrame(
+def _format_4(spans):
+    """A judge's format score of 4.0 on every span."""
+    return pd.DataFrame(
         {
             "span_id": spans["span_id"],
             "time": spans["start_time"],
@@ -330,7 +327,14 @@ def test_cost_per_quality_week_over_week():
             "kind": pd.array(["judge"] * len(spans), dtype="string"),
         }
     )
-    out = evaluate_alerts(spans, scores, rules=_only("cost_per_quality"))
+
+
+def test_cost_per_quality_week_over_week():
+    days = 35
+    cost = np.full(days, 0.010)
+    cost[21:28] = 0.014  # +40% in the 4th week (a Monday-start week)
+    spans = _spans(days, 40, cost=cost)
+    out = evaluate_alerts(spans, _format_4(spans), rules=_only("cost_per_quality"))
     assert len(out) == 1
     row = out.iloc[0]
     assert row["change_pct"] == pytest.approx(0.4)
@@ -348,17 +352,7 @@ def test_cost_per_quality_in_the_week_the_data_ends_is_dated_at_its_end():
     cost = np.full(days, 0.010)
     cost[21:] = 0.014
     spans = _spans(days, 40, cost=cost)
-    scores = pd.DataFrame(
-        {
-            "span_id": spans["span_id"],
-            "time": spans["start_time"],
-            "dimension": pd.array(["format"] * len(spans), dtype="string"),
-            "value": 4.0,
-            "scorer": pd.array(["j"] * len(spans), dtype="string"),
-            "kind": pd.array(["judge"] * len(spans), dtype="string"),
-        }
-    )
-    out = evaluate_alerts(spans, scores, rules=_only("cost_per_quality"))
+    out = evaluate_alerts(spans, _format_4(spans), rules=_only("cost_per_quality"))
     assert len(out) == 1
     row = out.iloc[0]
     assert row["started"] == T0 + 21 * DAY

@@ -368,22 +368,27 @@ def _counted_spans(t, backend, temps):
     return t.filter(t._counted).drop("_counted", *helpers)
 
 
+# cost_by's result columns after the group keys (and before the token sums)
+_RESULT_COLUMNS = (
+    "n_requests",
+    "n_spans",
+    "total_cost_usd",
+    "share",
+    "n_requests_priced",
+    "cost_per_request_usd",
+    "cost_p50_usd",
+    "cost_p95_usd",
+    "n_without_cost",
+    "n_fallback_spans",
+    "n_usage_inconsistent",
+)
+
 # names cost_by gives columns of its own, in its result or per request: a
 # grouping column of the same name would be overwritten or collide
 _RESERVED_BY = frozenset(
     {
         "window_start",
-        "n_requests",
-        "n_spans",
-        "total_cost_usd",
-        "share",
-        "n_requests_priced",
-        "cost_per_request_usd",
-        "cost_p50_usd",
-        "cost_p95_usd",
-        "n_without_cost",
-        "n_fallback_spans",
-        "n_usage_inconsistent",
+        *_RESULT_COLUMNS,
         "cost_usd",
         "usage_fallback",
         *TOKEN_COLUMNS,
@@ -1067,22 +1072,7 @@ def cost_by(
         total = out["total_cost_usd"].sum()
         share = out["total_cost_usd"] / (total if total > 0 else np.nan)
     out.insert(out.columns.get_loc("total_cost_usd") + 1, "share", share)
-    order = [
-        *keys,
-        "n_requests",
-        "n_spans",
-        "total_cost_usd",
-        "share",
-        "n_requests_priced",
-        "cost_per_request_usd",
-        "cost_p50_usd",
-        "cost_p95_usd",
-        "n_without_cost",
-        "n_fallback_spans",
-        "n_usage_inconsistent",
-        *TOKEN_COLUMNS,
-    ]
-    return out[order]
+    return out[[*keys, *_RESULT_COLUMNS, *TOKEN_COLUMNS]]
 
 
 def most_expensive_traces(spans: pd.DataFrame, n: int = 10) -> pd.DataFrame:
