@@ -982,8 +982,26 @@ def _local_backend():
 
 
 def execute(expr, backend) -> pd.DataFrame:
-    """Run ``expr`` on ``backend``; the result as pandas, through Arrow."""
-    return backend.to_pyarrow(expr).to_pandas()
+    """Run ``expr`` on ``backend``; the result as pandas, through Arrow.
+
+    Integers and booleans come back as pandas' nullable types: Arrow's
+    default turns an int64 column holding a null into float64, which rounds
+    ids beyond 2**53 together.
+    """
+    import pyarrow as pa
+
+    exact = {
+        pa.int8(): pd.Int8Dtype(),
+        pa.int16(): pd.Int16Dtype(),
+        pa.int32(): pd.Int32Dtype(),
+        pa.int64(): pd.Int64Dtype(),
+        pa.uint8(): pd.UInt8Dtype(),
+        pa.uint16(): pd.UInt16Dtype(),
+        pa.uint32(): pd.UInt32Dtype(),
+        pa.uint64(): pd.UInt64Dtype(),
+        pa.bool_(): pd.BooleanDtype(),
+    }
+    return backend.to_pyarrow(expr).to_pandas(types_mapper=exact.get)
 
 
 def _restore_dtypes(frame: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -832,3 +832,19 @@ def test_nan_cost_in_an_arrow_column_is_an_unknown_cost():
     assert row["total_cost_usd"] == 3.0
     assert row["n_without_cost"] == 1
     assert row["n_requests_priced"] == 1
+
+
+def test_large_integers_beside_a_missing_one_load_back_exactly(tmp_path):
+    """Arrow's default hands an int64 column holding a null back as float64,
+    which rounds 2**60 + 1 and 2**60 + 2 to one value; every read from a store
+    goes through store.execute, which keeps them as Int64."""
+    spans = make_spans(3).assign(
+        customer_id=pd.array([2**60 + 1, 2**60 + 2, None], dtype="Int64")
+    )
+    store = open_store(tmp_path / "s.duckdb")
+    store.append(spans=spans)
+    back = load_from_store(store, tables=("spans",))["spans"].sort_values("span_id")
+    assert back["customer_id"].dtype == "Int64"
+    assert back["customer_id"].tolist()[:2] == [2**60 + 1, 2**60 + 2]
+    assert back["customer_id"].isna().tolist() == [False, False, True]
+    store.close()

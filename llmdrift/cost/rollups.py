@@ -45,6 +45,7 @@ from llmdrift.cost.usage import (
 )
 from llmdrift.schema import SchemaError
 from llmdrift.series import FreqError
+from llmdrift.store import execute
 
 __all__ = ["cost_by", "most_expensive_traces", "cost_movers", "cost_per_quality"]
 
@@ -691,7 +692,7 @@ def _lean_rollup(used, columns, by, freq, backend, approx):
     )
     if keys:
         grouped = grouped.mutate(_group=_group_signature(grouped, keys))
-    head = _split_quantiles(_arrow_frame(backend.to_pyarrow(grouped)))
+    head = _split_quantiles(execute(grouped, backend))
     if head["_n_odd"].fillna(0).sum() > 0:
         return None
 
@@ -708,11 +709,11 @@ def _lean_rollup(used, columns, by, freq, backend, approx):
     for name in TOKEN_COLUMNS:
         sums[name] = used[f"_{name}"].sum()
     if not keys:
-        tail = _arrow_frame(backend.to_pyarrow(used.aggregate(**sums)))
+        tail = execute(used.aggregate(**sums), backend)
         return pd.concat([head.drop(columns="_n_odd"), tail], axis=1)
     tail = used.group_by(keys).aggregate(**sums)
     tail = tail.mutate(_group=_group_signature(tail, keys)).drop(*keys)
-    tail = _arrow_frame(backend.to_pyarrow(tail))
+    tail = execute(tail, backend)
     # the two halves meet on the engine's signature of the group, not on the
     # key values: those can come back equal for groups the engine kept apart
     # (int64 ids beyond 2**53 with a missing one turn float; NaN and null)
@@ -722,41 +723,29 @@ def _lean_rollup(used, columns, by, freq, backend, approx):
     return out.drop(columns="_group")
 
 
+def _salted_mix(parts):
+    """Ibis: the xor of each part's hash, hashed again with its position.
+
+    Hashing each part's hash with its position (1, 2, ...) makes the mix
+    depend on where a value stands: swapped values in two columns (intent A,
+    service B against intent B, service A) mix differently, which a plain
+    xor of hashes would not. A missing value and NaN each hash to a constant
+    of their own. None for no parts.
+    """
+    mixed = None
+    for position, part in enumerate(parts, start=1):
+        one = (part.hash() ^ position).hash()
+        mixed = one if mixed is None else mixed ^ one
+    return mixed
+
+
 def _group_signature(table, keys):
     """Ibis: a 64-bit value per row of ``table`` from its ``keys`` columns.
 
-    The same mix as :func:`_span_signature`: each key's hash hashed again
-    with its position, so equal keys give equal values on any two tables of
-    the same engine, and different keys differ but with probability ~2**-64
-    (a missing value and NaN each hash to a constant of their own).
+    Equal keys give equal values on any two tables of the same engine;
+    different keys differ but with probability about 2**-64.
     """
-    signature = None
-    for position, name in enumerate(keys, start=1):
-        part = (table[name].hash() ^ position).hash()
-        signature = part if signature is None else signature ^ part
-    return signature
-
-
-def _arrow_frame(table) -> pd.DataFrame:
-    """An engine's Arrow result as pandas, integers and booleans kept exact.
-
-    Arrow's default turns an int64 column with a null into float64, which
-    rounds ids beyond 2**53 together; nullable pandas types keep them.
-    """
-    import pyarrow as pa
-
-    mapping = {
-        pa.int8(): pd.Int8Dtype(),
-        pa.int16(): pd.Int16Dtype(),
-        pa.int32(): pd.Int32Dtype(),
-        pa.int64(): pd.Int64Dtype(),
-        pa.uint8(): pd.UInt8Dtype(),
-        pa.uint16(): pd.UInt16Dtype(),
-        pa.uint32(): pd.UInt32Dtype(),
-        pa.uint64(): pd.UInt64Dtype(),
-        pa.bool_(): pd.BooleanDtype(),
-    }
-    return table.to_pandas(types_mapper=mapping.get)
+    return _salted_mix([table[name] for name in keys])
 
 
 def _request_hash(request_id):
@@ -767,19 +756,16 @@ def _request_hash(request_id):
 def _span_signature(used, by, window):
     """Ibis: a 64-bit value equal across a request's spans when they agree.
 
-    Mixes a hash of the request id independent of :func:`_request_hash`
-    (two ids under one key differ here), the hash of each ``by`` column and
-    of the window. Each part is hashed again with its position first, so
-    swapped values in two columns (intent A, service B against intent B,
-    service A) differ too; a missing value hashes to a constant of its own,
-    so a request with the group on some spans only differs as well. Spans
-    that disagree anywhere share a signature with probability about 2**-64.
+    A hash of the request id independent of :func:`_request_hash` (two ids
+    under one key differ here) mixed by :func:`_salted_mix` with each ``by``
+    column and the window, so a request with the group on some spans only,
+    or with values swapped between columns, differs too. Spans that disagree
+    anywhere share a signature with probability about 2**-64.
     """
     signature = (used._request + "\x1f").hash()
     parts = [used[name] for name in by] + ([window] if window is not None else [])
-    for position, part in enumerate(parts, start=1):
-        signature = signature ^ (part.hash() ^ position).hash()
-    return signature
+    mixed = _salted_mix(parts)
+    return signature if mixed is None else signature ^ mixed
 
 
 def _request_table(used, columns, by, freq):
@@ -1030,7 +1016,7 @@ def cost_by(
         if out is None:
             requests, keys = _request_table(used, columns, by, freq)
             out = _split_quantiles(
-                _arrow_frame(backend.to_pyarrow(_group_table(requests, keys, approx)))
+                execute(_group_table(requests, keys, approx), backend)
             )
             out = out.drop(columns="_n_mixed")
         out = _check_cost_flags(out, used, backend)
